@@ -1,0 +1,75 @@
+"""Platform sub-commands: dev, ingest, qualifier, handoff, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from .settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("dev", help="run everything locally: embedded PostgreSQL and broker, three services")
+    p.set_defaults(func=_dev)
+    for name, helptext in (
+        ("ingest", "run the ingest API (needs LEADSTATE_KAFKA_BOOTSTRAP)"),
+        ("qualifier", "run the qualifier worker (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)"),
+        ("handoff", "run the handoff API (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)"),
+    ):
+        sp = sub.add_parser(name, help=helptext)
+        sp.set_defaults(func=_service, service=name)
+    p = sub.add_parser("migrate", help="apply the database migrations (alembic upgrade heads)")
+    p.add_argument("--topics", action="store_true", help="also create the Kafka topics")
+    p.set_defaults(func=_migrate)
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from .devstack import run_dev
+
+    return run_dev(settings)
+
+
+def _service(args: argparse.Namespace, settings: Settings) -> int:
+    from .logs import configure_logging
+    from .runtime import PortInUse, serve
+
+    configure_logging(args.service, level=settings.log_level, fmt=settings.log_format, env=settings.env)
+    if args.service == "ingest":
+        from services.ingest.app import create_app
+
+        port = settings.ingest_port
+    elif args.service == "qualifier":
+        from services.qualifier.worker import create_app  # type: ignore[assignment]
+
+        port = settings.qualifier_port
+    else:
+        from services.handoff.app import create_app  # type: ignore[assignment]
+
+        port = settings.handoff_port
+    app = create_app(settings)
+    try:
+        serve(app, host=settings.host, port=port, what=args.service)
+    except PortInUse as exc:
+        print(f"leadstate {args.service}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from .migrate import upgrade
+
+    upgrade(settings.require_database_url())
+    print("leadstate: database migrated")
+    if args.topics:
+        from .kafka import ensure_topics
+
+        created = asyncio.run(
+            ensure_topics(settings.require_kafka_bootstrap(), topic_names(settings), partitions=settings.topic_partitions)
+        )
+        print(f"leadstate: topics created: {', '.join(created) or 'none (all existed)'}")
+    return 0
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return [settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter]

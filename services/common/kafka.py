@@ -1,0 +1,99 @@
+"""aiokafka helpers: producer and consumer factories, topic creation, a broker probe.
+
+The embedded broker (Tansu) has no idempotent producer and no transactions, so the producer never asks
+for them: delivery guarantees come from the outbox and from de-duplication by envelope id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms: int = 2) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=linger_ms,
+        max_batch_size=1024 * 1024,
+        max_request_size=4 * 1024 * 1024,
+        request_timeout_ms=int(request_timeout_s * 1000),
+        retry_backoff_ms=100,
+        compression_type=None,
+    )
+
+
+def make_consumer(bootstrap: str, topics: Iterable[str], *, group_id: str, client_id: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        rebalance_timeout_ms=10_000,
+        metadata_max_age_ms=5_000,
+    )
+
+
+async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [n for n in dict.fromkeys(names) if n not in existing]
+        if wanted:
+            try:
+                await admin.create_topics(
+                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
+                )
+            except TopicAlreadyExistsError:
+                pass
+        return wanted
+    finally:
+        await admin.close()
+
+
+async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, *, what: str, attempts: int = 0) -> None:
+    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal)."""
+    delay = 0.2
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            await client.start()
+            return
+        except (KafkaError, OSError) as exc:
+            if attempts and tries >= attempts:
+                raise
+            log.warning("broker not reachable for %s, retrying", what, extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def probe_broker(producer: AIOKafkaProducer, *, timeout_s: float = 2.0) -> None:
+    """Raise unless the broker answers a metadata request now."""
+    await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
+
+async def broker_reachable(bootstrap: str, *, timeout_s: float = 2.0) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout_s)
+    except (OSError, TimeoutError, ValueError):
+        return False
+    writer.close()
+    return True

@@ -1,0 +1,175 @@
+"""What a service process needs at run time: a broker link that heals itself, a database, a worker
+that runs a batch consumer and an outbox relay, and a uvicorn runner with a clear port-in-use error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from dataclasses import dataclass, field
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
+from .db import create_engine, ping, session_factory
+from .kafka import make_consumer, make_producer, probe_broker, start_with_retry
+from .outbox import Outbox, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class BrokerLink:
+    """A producer that connects in the background; until then (and while the broker is down) it is not ready."""
+
+    def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0) -> None:
+        self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
+        self.connected = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("BrokerLink.start() was not called")
+        return self._producer
+
+    def start(self) -> None:
+        """Call inside the running loop (aiokafka binds to it)."""
+        self._producer = make_producer(self.bootstrap, request_timeout_s=self.request_timeout_s)
+        self._task = asyncio.create_task(self._connect(), name="broker-connect")
+
+    async def _connect(self) -> None:
+        await start_with_retry(self.producer, what="producer")
+        self.connected.set()
+
+    async def check(self) -> None:
+        if not self.connected.is_set():
+            raise ConnectionError("broker not connected yet")
+        await probe_broker(self.producer)
+
+    async def close(self) -> None:
+        if self._task and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.connected.is_set():
+            await self.producer.stop()
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 5) -> Database:
+        engine = create_engine(url, pool_size=pool_size)
+        return cls(engine, session_factory(engine))
+
+    async def check(self) -> None:
+        await ping(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+@dataclass(kw_only=True)
+class Worker:
+    """One consumer group member plus the relay of its service's outbox, run inside the app's lifespan."""
+
+    config: ConsumerConfig
+    bootstrap: str
+    database: Database
+    broker: BrokerLink
+    processed: Table
+    handler: BatchHandler
+    outbox: Outbox | None = None
+    poll_s: float = 1.0
+    relay: OutboxRelay | None = field(init=False, default=None)
+    _consumer: BatchConsumer | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def start(self) -> None:
+        if self.outbox is not None:
+            self.relay = OutboxRelay(self.outbox, self.database.engine, self.broker.producer, poll_s=self.poll_s)
+        self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
+
+    async def _run(self) -> None:
+        await self.broker.connected.wait()
+        if self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.config.name}-relay"))
+        kafka = make_consumer(self.bootstrap, self.config.topics, group_id=self.config.group_id,
+                              client_id=self.config.name)
+        await start_with_retry(kafka, what=f"{self.config.name} consumer")
+        self._consumer = BatchConsumer(
+            self.config,
+            consumer=kafka,
+            sessions=self.database.sessions,
+            processed=self.processed,
+            handler=self.handler,
+            dead_letters=DeadLetters(self.broker.producer, self.config.dead_letter_topic, self.config.name),
+            after_commit=self.relay.wake if self.relay else None,
+        )
+        try:
+            await self._consumer.run()
+        finally:
+            await kafka.stop()
+
+    async def check(self) -> None:
+        if self._consumer is None:
+            raise ConnectionError("consumer not started yet")
+        if not self._consumer.healthy:
+            raise ConnectionError("consumer is retrying a batch")
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Finish the batch in hand (its transaction and offset commit), then drain the outbox."""
+        if self._consumer is not None:
+            self._consumer.stop()
+        consumer_task = self._tasks[0] if self._tasks else None
+        if consumer_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(consumer_task), timeout_s)
+            except TimeoutError:
+                consumer_task.cancel()
+        if self.relay is not None:
+            await self.relay.stop()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class PortInUse(Exception):
+    pass
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} ({what}) is already in use") from None
+            raise PortInUse(f"cannot listen on {host}:{port} ({what}): {exc.strerror}") from None
+
+
+def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
+    ensure_port_free(host, port, what)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=15,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,50 @@
+"""The qualifier's tables (schema `qualifier`), mapped for queries; migrations create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from services.common.tables import outbox_table, processed_table
+
+SCHEMA = "qualifier"
+metadata = MetaData(schema=SCHEMA)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("lead_id", Text, primary_key=True),
+    Column("stage", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("user_id", Text),
+    Column("email", Text),
+    Column("merged_into", Text),
+    Column("state", JSONB, nullable=False),
+    Column("last_activity_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("identity", Text, primary_key=True),
+    Column("lead_id", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("lead_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("name", Text),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("stored_at", DateTime(timezone=True)),
+    Column("user_id", Text),
+    Column("anonymous_id", Text),
+    Column("data", JSONB, nullable=False),
+)
+
+outbox = outbox_table(metadata, SCHEMA)
+processed = processed_table(metadata, SCHEMA)

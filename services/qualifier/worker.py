@@ -1,0 +1,65 @@
+"""Qualifier wiring: a consumer-group member of `lead.events` and `lead.decisions`, its outbox relay,
+and a small HTTP app for /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.common.app import build_app
+from services.common.consumer import ConsumerConfig
+from services.common.health import Readiness
+from services.common.outbox import Outbox
+from services.common.runtime import BrokerLink, Database, Worker
+from services.common.settings import Settings
+
+from .handlers import DECISION_TYPES, EVENT_TYPES, apply_events
+from .tables import outbox, processed
+
+
+def create_app(settings: Settings) -> FastAPI:
+    database = Database.connect(settings.require_database_url())
+    broker = BrokerLink(settings.require_kafka_bootstrap())
+    worker = Worker(
+        config=ConsumerConfig(
+            name="qualifier",
+            topics=(settings.topic_events, settings.topic_decisions),
+            group_id=settings.qualifier_group,
+            dead_letter_topic=settings.topic_dead_letter,
+            expected_types={settings.topic_events: EVENT_TYPES, settings.topic_decisions: DECISION_TYPES},
+            max_records=settings.consumer_batch_max,
+        ),
+        bootstrap=settings.require_kafka_bootstrap(),
+        database=database,
+        broker=broker,
+        processed=processed,
+        handler=apply_events,
+        outbox=Outbox(outbox),
+        poll_s=settings.outbox_poll_s,
+    )
+    readiness = Readiness()
+    readiness.add("database", database.check)
+    readiness.add("broker", broker.check)
+    readiness.add("consumer", worker.check)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        broker.start()
+        worker.start()
+        yield
+        await worker.stop()
+        await broker.close()
+        await database.close()
+
+    app = build_app(
+        service="qualifier",
+        title="leadstate qualifier",
+        description="Operations endpoints of the qualifier worker.",
+        readiness=readiness,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.worker = worker
+    return app
