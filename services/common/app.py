@@ -27,5 +27,3 @@ def build_app(
     install_problem_handlers(app, validation_status=validation_status)
     app.include_router(health_router(readiness, service))
     return app
-
-

@@ -14,7 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_dev)
     for name, helptext in (
         ("ingest", "run the ingest API (needs LEADSTATE_KAFKA_BOOTSTRAP)"),
-        ("qualifier", "run the qualifier worker (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)"),
+        (
+            "qualifier",
+            "run the qualifier worker (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)",
+        ),
         ("handoff", "run the handoff API (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)"),
     ):
         sp = sub.add_parser(name, help=helptext)
@@ -22,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("migrate", help="apply the database migrations (alembic upgrade heads)")
     p.add_argument("--topics", action="store_true", help="also create the Kafka topics")
     p.set_defaults(func=_migrate)
+    p = sub.add_parser(
+        "contracts", help="rewrite the generated documents in contracts/ (OpenAPI, envelope schema)"
+    )
+    p.set_defaults(func=_contracts)
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,7 +72,11 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         from .kafka import ensure_topics
 
         created = asyncio.run(
-            ensure_topics(settings.require_kafka_bootstrap(), topic_names(settings), partitions=settings.topic_partitions)
+            ensure_topics(
+                settings.require_kafka_bootstrap(),
+                topic_names(settings),
+                partitions=settings.topic_partitions,
+            )
         )
         print(f"leadstate: topics created: {', '.join(created) or 'none (all existed)'}")
     return 0
@@ -73,3 +84,11 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def topic_names(settings: Settings) -> list[str]:
     return [settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter]
+
+
+def _contracts(args: argparse.Namespace, settings: Settings) -> int:
+    from .contracts import export
+
+    for path in export():
+        print(f"leadstate: wrote {path}")
+    return 0

@@ -88,7 +88,12 @@ class DeadLetters:
         DEAD_LETTERS.labels(self.consumer, record.topic).inc()
         log.warning(
             "message sent to dead-letter topic",
-            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "reason": reason},
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
         )
 
 
@@ -149,12 +154,16 @@ class BatchConsumer:
         rejected: list[tuple[ConsumerRecord, str]] = []
         for record in records:
             try:
-                envelope = parse_envelope(record.value, expected_types=self.config.expected_types.get(record.topic))
+                envelope = parse_envelope(
+                    record.value, expected_types=self.config.expected_types.get(record.topic)
+                )
             except EnvelopeError as exc:
                 rejected.append((record, str(exc)))
                 continue
             delivered.append(
-                Delivered(envelope=envelope, topic=record.topic, partition=record.partition, offset=record.offset)
+                Delivered(
+                    envelope=envelope, topic=record.topic, partition=record.partition, offset=record.offset
+                )
             )
         for record, reason in rejected:
             await self.dead_letters.send(record, reason)
@@ -169,7 +178,9 @@ class BatchConsumer:
 
     async def _apply(self, delivered: list[Delivered]) -> None:
         async with self.sessions() as session, session.begin():
-            fresh_ids = await claim_new(session, self.processed, self.config.name, [d.envelope.id for d in delivered])
+            fresh_ids = await claim_new(
+                session, self.processed, self.config.name, [d.envelope.id for d in delivered]
+            )
             fresh: list[Delivered] = []
             for d in delivered:
                 if d.envelope.id in fresh_ids:
@@ -194,8 +205,12 @@ class BatchConsumer:
                 except Exception as exc:
                     await self._raise_if_database_down(exc)
                     if attempt + 1 == self.config.max_handler_attempts:
-                        reason = f"processing failed after {attempt + 1} attempts: {type(exc).__name__}: {exc}"
-                        await self.dead_letters.send(by_offset[(d.topic, d.partition, d.offset)], reason[:2000])
+                        reason = (
+                            f"processing failed after {attempt + 1} attempts: {type(exc).__name__}: {exc}"
+                        )
+                        await self.dead_letters.send(
+                            by_offset[(d.topic, d.partition, d.offset)], reason[:2000]
+                        )
 
     async def _raise_if_database_down(self, exc: Exception) -> None:
         """Driver errors do not always say "connection"; ask the database before blaming a message."""

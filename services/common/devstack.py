@@ -70,7 +70,10 @@ def dev_keys(settings: Settings, data_dir: Path) -> tuple[list[str], dict[str, l
     if not stored:
         stored = {
             "write_keys": [generate_key("wk_dev")],
-            "api_keys": {generate_key("ak_dev"): list(SCOPES), generate_key("ak_read"): ["mql:read", "reports:read"]},
+            "api_keys": {
+                generate_key("ak_dev"): list(SCOPES),
+                generate_key("ak_read"): ["mql:read", "reports:read"],
+            },
         }
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
@@ -97,14 +100,22 @@ def ensure_database(url: str, name: str = "leadstate") -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 90) -> None:
-    ports = {"ingest": settings.ingest_port, "qualifier": settings.qualifier_port, "handoff": settings.handoff_port}
+def wait_ready(
+    settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 90
+) -> None:
+    ports = {
+        "ingest": settings.ingest_port,
+        "qualifier": settings.qualifier_port,
+        "handoff": settings.handoff_port,
+    }
     pending = dict(ports)
     deadline = time.monotonic() + timeout_s
     while pending:
         for name, child in children.items():
             if child.poll() is not None:
-                raise EmbeddedError(f"{name} exited with code {child.returncode} during start-up (see its log above)")
+                raise EmbeddedError(
+                    f"{name} exited with code {child.returncode} during start-up (see its log above)"
+                )
         for name, port in list(pending.items()):
             try:
                 with urllib.request.urlopen(f"http://{settings.host}:{port}/readyz", timeout=2) as answer:
@@ -153,13 +164,15 @@ def run_dev(settings: Settings) -> int:
             ensure_port_free(settings.host, settings.handoff_port, "handoff, LEADSTATE_HANDOFF_PORT")
             ensure_port_free(settings.host, settings.qualifier_port, "qualifier, LEADSTATE_QUALIFIER_PORT")
             if settings.embedded_kafka:
-                ensure_port_free("127.0.0.1", settings.embedded_kafka_port, "broker, LEADSTATE_EMBEDDED_KAFKA_PORT")
+                ensure_port_free(
+                    "127.0.0.1", settings.embedded_kafka_port, "broker, LEADSTATE_EMBEDDED_KAFKA_PORT"
+                )
         except PortInUse as exc:
             return fail(str(exc))
 
         if settings.database_url:
             database_url = settings.database_url
-            say(f"leadstate: using PostgreSQL from LEADSTATE_DATABASE_URL")
+            say("leadstate: using PostgreSQL from LEADSTATE_DATABASE_URL")
         else:
             say(f"leadstate: starting embedded PostgreSQL in {data_dir / 'postgres'} …")
             pg_server, base_url = start_postgres(data_dir)
@@ -210,7 +223,11 @@ def run_dev(settings: Settings) -> int:
 
 
 def banner(
-    settings: Settings, bootstrap: str, database_url: str, write_keys: list[str], api_keys: dict[str, list[str]]
+    settings: Settings,
+    bootstrap: str,
+    database_url: str,
+    write_keys: list[str],
+    api_keys: dict[str, list[str]],
 ) -> None:
     host = settings.host
     say("")
@@ -226,5 +243,5 @@ def banner(
         say(f"  API key (handoff):    {key}   scopes: {' '.join(scopes)}")
     say("")
     say("  try:  curl -u " + write_keys[0] + f": http://{host}:{settings.ingest_port}/v1/track \\")
-    say("          -H 'content-type: application/json' -d '{\"userId\":\"u1\",\"event\":\"Seminar Attended\"}'")
+    say('          -H \'content-type: application/json\' -d \'{"userId":"u1","event":"Seminar Attended"}\'')
     say("")

@@ -39,7 +39,13 @@ class EnvelopeError(ValueError):
 
 
 def new_envelope(
-    type_: str, data: dict[str, Any], *, source: str, subject: str | None, time: datetime, id_: str | None = None
+    type_: str,
+    data: dict[str, Any],
+    *,
+    source: str,
+    subject: str | None,
+    time: datetime,
+    id_: str | None = None,
 ) -> Envelope:
     return Envelope(
         id=id_ or str(uuid.uuid4()),
@@ -63,7 +69,9 @@ def parse_envelope(raw: bytes | None, *, expected_types: frozenset[str] | None =
     try:
         envelope = Envelope.model_validate(doc)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'envelope'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'envelope'}: {e['msg']}" for e in exc.errors()
+        )
         raise EnvelopeError(f"not a CloudEvents envelope: {problems}") from None
     if expected_types is not None and envelope.type not in expected_types:
         raise EnvelopeError(f"unknown event type {envelope.type!r}; expected one of {sorted(expected_types)}")

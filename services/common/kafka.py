@@ -31,7 +31,9 @@ def make_producer(bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms:
     )
 
 
-def make_consumer(bootstrap: str, topics: Iterable[str], *, group_id: str, client_id: str) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap: str, topics: Iterable[str], *, group_id: str, client_id: str
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -67,7 +69,9 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int
         await admin.close()
 
 
-async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, *, what: str, attempts: int = 0) -> None:
+async def start_with_retry(
+    client: AIOKafkaProducer | AIOKafkaConsumer, *, what: str, attempts: int = 0
+) -> None:
     """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal)."""
     delay = 0.2
     tries = 0

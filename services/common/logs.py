@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 
 import orjson
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,7 +44,9 @@ class TextFormatter(logging.Formatter):
         return line + ("  " + " ".join(f"{k}={v}" for k, v in extras.items()) if extras else "")
 
 
-def configure_logging(service: str, *, level: str = "INFO", fmt: str = "auto", env: str = "development") -> None:
+def configure_logging(
+    service: str, *, level: str = "INFO", fmt: str = "auto", env: str = "development"
+) -> None:
     use_json = fmt == "json" or (fmt == "auto" and (env == "production" or not sys.stderr.isatty()))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if use_json else TextFormatter(service))

@@ -13,7 +13,9 @@ DUPLICATES = Counter("leadstate_duplicates_total", "Redelivered envelopes skippe
 BATCH_SECONDS = Histogram("leadstate_consumer_batch_seconds", "Time to process one batch", ["consumer"])
 BATCH_RETRIES = Counter("leadstate_consumer_retries_total", "Batches retried after an error", ["consumer"])
 OUTBOX_PUBLISHED = Counter("leadstate_outbox_published_total", "Outbox rows published", ["outbox"])
-OUTBOX_PENDING = Gauge("leadstate_outbox_pending", "Outbox rows seen unsent at the last relay pass", ["outbox"])
+OUTBOX_PENDING = Gauge(
+    "leadstate_outbox_pending", "Outbox rows seen unsent at the last relay pass", ["outbox"]
+)
 
 
 def metrics_response() -> Response:

@@ -34,10 +34,15 @@ class Outbox:
         if envelopes:
             await session.execute(
                 insert(self.table),
-                [{"topic": topic, "key": e.subject, "event_id": e.id, "payload": e.to_bytes()} for e in envelopes],
+                [
+                    {"topic": topic, "key": e.subject, "event_id": e.id, "payload": e.to_bytes()}
+                    for e in envelopes
+                ],
             )
 
-    async def publish_pending(self, engine: AsyncEngine, producer: AIOKafkaProducer, *, limit: int = 2000) -> int:
+    async def publish_pending(
+        self, engine: AsyncEngine, producer: AIOKafkaProducer, *, limit: int = 2000
+    ) -> int:
         """Publish one page of unsent rows in id order and mark them sent; returns how many."""
         t = self.table
         async with engine.begin() as conn:
@@ -56,7 +61,8 @@ class Outbox:
             if not rows:
                 return 0
             futures = [
-                await producer.send(r.topic, value=r.payload, key=r.key.encode() if r.key else None) for r in rows
+                await producer.send(r.topic, value=r.payload, key=r.key.encode() if r.key else None)
+                for r in rows
             ]
             await asyncio.gather(*futures)
             await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now()))
@@ -75,7 +81,9 @@ class Outbox:
 class OutboxRelay:
     """Runs beside the writer: woken right after a commit that added rows, and polls for leftovers."""
 
-    def __init__(self, outbox: Outbox, engine: AsyncEngine, producer: AIOKafkaProducer, *, poll_s: float) -> None:
+    def __init__(
+        self, outbox: Outbox, engine: AsyncEngine, producer: AIOKafkaProducer, *, poll_s: float
+    ) -> None:
         self.outbox, self.engine, self.producer, self.poll_s = outbox, engine, producer, poll_s
         self._wake = asyncio.Event()
         self._stopping = False

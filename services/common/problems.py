@@ -43,7 +43,13 @@ class Problem(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail)
-        self.status, self.detail, self.errors, self.headers, self.extra = status, detail, errors, headers, extra
+        self.status, self.detail, self.errors, self.headers, self.extra = (
+            status,
+            detail,
+            errors,
+            headers,
+            extra,
+        )
 
 
 def problem_response(
@@ -77,7 +83,12 @@ def install_problem_handlers(app: FastAPI, *, validation_status: int = 422) -> N
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(
-            exc.status, exc.detail, errors=exc.errors, headers=exc.headers, instance=request.url.path, **exc.extra
+            exc.status,
+            exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            instance=request.url.path,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)

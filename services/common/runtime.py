@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import signal
 import socket
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class BrokerLink:
-    """A producer that connects in the background; until then (and while the broker is down) it is not ready."""
+    """A producer that connects in the background; not ready until then, nor while the broker is down."""
 
     def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0) -> None:
         self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
@@ -97,15 +98,18 @@ class Worker:
 
     def start(self) -> None:
         if self.outbox is not None:
-            self.relay = OutboxRelay(self.outbox, self.database.engine, self.broker.producer, poll_s=self.poll_s)
+            self.relay = OutboxRelay(
+                self.outbox, self.database.engine, self.broker.producer, poll_s=self.poll_s
+            )
         self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
 
     async def _run(self) -> None:
         await self.broker.connected.wait()
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.config.name}-relay"))
-        kafka = make_consumer(self.bootstrap, self.config.topics, group_id=self.config.group_id,
-                              client_id=self.config.name)
+        kafka = make_consumer(
+            self.bootstrap, self.config.topics, group_id=self.config.group_id, client_id=self.config.name
+        )
         await start_with_retry(kafka, what=f"{self.config.name} consumer")
         self._consumer = BatchConsumer(
             self.config,
@@ -172,4 +176,12 @@ def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
         timeout_graceful_shutdown=15,
         server_header=False,
     )
+    # uvicorn shuts down gracefully, then re-raises the signal to the handler it found: make that a
+    # clean exit, so a SIGTERM'd service reports success after finishing its work.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.Server(config).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

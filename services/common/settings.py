@@ -103,7 +103,9 @@ class Settings(BaseSettings):
 
     def require_kafka_bootstrap(self) -> str:
         if not self.kafka_bootstrap:
-            raise SettingsError("LEADSTATE_KAFKA_BOOTSTRAP: not set (required to run this service on its own)")
+            raise SettingsError(
+                "LEADSTATE_KAFKA_BOOTSTRAP: not set (required to run this service on its own)"
+            )
         return self.kafka_bootstrap
 
 

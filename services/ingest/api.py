@@ -46,7 +46,9 @@ def _authenticate(request: Request, body_key: str | None) -> None:
         except (ValueError, UnicodeDecodeError):
             presented = None
     if not presented or find_key(presented, request.app.state.settings.write_keys) is None:
-        raise Problem(401, "missing or invalid write key", headers={"WWW-Authenticate": 'Basic realm="ingest"'})
+        raise Problem(
+            401, "missing or invalid write key", headers={"WWW-Authenticate": 'Basic realm="ingest"'}
+        )
 
 
 @router.post("/track", operation_id="track", summary="Record an action a user performed")
@@ -68,9 +70,14 @@ async def track(message: TrackMessage, request: Request) -> dict[str, bool]:
     if not broker.connected.is_set():
         raise Problem(503, "broker unavailable; nothing was stored", headers={"Retry-After": "5"})
     try:
-        future = await broker.producer.send(settings.topic_events, value=envelope.to_bytes(), key=envelope.key())
+        future = await broker.producer.send(
+            settings.topic_events, value=envelope.to_bytes(), key=envelope.key()
+        )
         await asyncio.wait_for(future, settings.produce_timeout_s)
     except (KafkaError, TimeoutError) as exc:
-        raise Problem(503, f"broker did not acknowledge ({type(exc).__name__}); nothing was stored",
-                      headers={"Retry-After": "5"}) from None
+        raise Problem(
+            503,
+            f"broker did not acknowledge ({type(exc).__name__}); nothing was stored",
+            headers={"Retry-After": "5"},
+        ) from None
     return {"success": True}

@@ -1,0 +1,154 @@
+"""Helpers the tests share: free ports, an in-process uvicorn server, topic readers, service processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+from services.common.envelope import Envelope, parse_envelope
+from services.common.kafka import make_producer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[object]], *, timeout_s: float = 20, what: str = "condition"
+) -> object:
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last value: {last!r})")
+
+
+@asynccontextmanager
+async def serve_app(app: FastAPI) -> AsyncIterator[str]:
+    """Run the app on a real socket with its lifespan, in this event loop; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def wait_ready(base_url: str, timeout_s: float = 30) -> None:
+    async with httpx.AsyncClient() as client:
+
+        async def ready() -> bool:
+            try:
+                return (await client.get(f"{base_url}/readyz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_until(ready, timeout_s=timeout_s, what=f"{base_url}/readyz")
+
+
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20) -> list[bytes]:
+    """Read a topic from the beginning until `expect` messages arrived (or fail naming how many did)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(values) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            values.extend(r.value for rs in batch.values() for r in rs)
+        # a short extra poll so that "more than expected" is seen too
+        batch = await consumer.getmany(timeout_ms=300)
+        values.extend(r.value for rs in batch.values() for r in rs)
+    finally:
+        await consumer.stop()
+    if len(values) < expect:
+        raise AssertionError(f"expected {expect} messages on {topic}, got {len(values)}")
+    return values
+
+
+async def read_envelopes(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20) -> list[Envelope]:
+    return [parse_envelope(v) for v in await read_topic(bootstrap, topic, expect=expect, timeout_s=timeout_s)]
+
+
+@asynccontextmanager
+async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = make_producer(bootstrap)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+async def publish(bootstrap: str, topic: str, envelopes: list[Envelope | bytes]) -> None:
+    async with producer(bootstrap) as p:
+        for e in envelopes:
+            if isinstance(e, bytes):
+                await p.send_and_wait(topic, e)
+            else:
+                await p.send_and_wait(topic, e.to_bytes(), key=e.key())
+
+
+class ServiceProcess:
+    """`leadstate <command>` as a real process, as compose runs it."""
+
+    def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
+        self.command, self.env = command, {**os.environ, **env}
+        self.log_path = log_dir / f"{command}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", self.command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
