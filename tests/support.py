@@ -112,11 +112,14 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         await p.stop()
 
 
-async def publish(bootstrap: str, topic: str, envelopes: list[Envelope | bytes]) -> None:
+async def publish(
+    bootstrap: str, topic: str, envelopes: list[Envelope | bytes], raw_key: bytes | None = None
+) -> None:
+    """Publish in order; raw bytes (poison messages) go with `raw_key`, envelopes with their subject."""
     async with producer(bootstrap) as p:
         for e in envelopes:
             if isinstance(e, bytes):
-                await p.send_and_wait(topic, e)
+                await p.send_and_wait(topic, e, key=raw_key)
             else:
                 await p.send_and_wait(topic, e.to_bytes(), key=e.key())
 

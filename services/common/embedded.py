@@ -105,7 +105,7 @@ class EmbeddedBroker:
             self.process.wait()
 
 
-def wait_for_kafka(bootstrap: str, timeout_s: float = 20.0) -> None:
+def wait_for_kafka(bootstrap: str, timeout_s: float = 10.0) -> None:
     """Block until the broker answers a metadata request."""
     from .kafka import ensure_topics
 

@@ -133,10 +133,12 @@ class Worker:
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Finish the batch in hand (its transaction and offset commit), then drain the outbox."""
-        if self._consumer is not None:
-            self._consumer.stop()
         consumer_task = self._tasks[0] if self._tasks else None
-        if consumer_task is not None:
+        if self._consumer is None and consumer_task is not None:
+            consumer_task.cancel()  # still connecting or joining the group: nothing processed to finish
+        elif self._consumer is not None:
+            self._consumer.stop()
+        if consumer_task is not None and not consumer_task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(consumer_task), timeout_s)
             except TimeoutError:
