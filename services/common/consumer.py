@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -30,6 +30,15 @@ from .metrics import BATCH_RETRIES, BATCH_SECONDS, CONSUMED, DEAD_LETTERS, DUPLI
 log = logging.getLogger(__name__)
 
 INFRA_ERRORS = (OperationalError, InterfaceError, OSError, KafkaError, TimeoutError, ConnectionError)
+# Deadlocks and serialization failures between two group members are transient: retry the batch.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, INFRA_ERRORS):
+        return True
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in RETRYABLE_SQLSTATES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +52,9 @@ class Delivered:
 
 
 BatchHandler = Callable[[AsyncSession, list[Delivered]], Awaitable[None]]
+# Checks an envelope's `data` against its event contract; raises ValueError (e.g. a pydantic
+# ValidationError) saying why, and the message goes to the dead-letter topic instead of the handler.
+DataValidator = Callable[[Envelope], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +66,7 @@ class ConsumerConfig:
     expected_types: dict[str, frozenset[str]]
     max_records: int = 2000
     max_handler_attempts: int = 3
+    data_validators: Mapping[str, DataValidator] = field(default_factory=dict)  # by topic
 
 
 async def claim_new(session: AsyncSession, processed: Table, consumer: str, ids: Sequence[str]) -> set[str]:
@@ -142,7 +155,9 @@ class BatchConsumer:
                 BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
                 self.after_commit()
                 return
-            except INFRA_ERRORS as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 self.healthy = False
                 BATCH_RETRIES.labels(self.config.name).inc()
                 log.warning("batch failed on infrastructure; retrying", extra={"error": str(exc)[:300]})
@@ -160,6 +175,13 @@ class BatchConsumer:
             except EnvelopeError as exc:
                 rejected.append((record, str(exc)))
                 continue
+            validate = self.config.data_validators.get(record.topic)
+            if validate is not None:
+                try:
+                    validate(envelope)
+                except ValueError as exc:
+                    rejected.append((record, f"invalid {envelope.type} data: {exc}"[:2000]))
+                    continue
             delivered.append(
                 Delivered(
                     envelope=envelope, topic=record.topic, partition=record.partition, offset=record.offset
@@ -169,9 +191,10 @@ class BatchConsumer:
             await self.dead_letters.send(record, reason)
         try:
             await self._apply(delivered)
-        except INFRA_ERRORS:
-            raise
-        except Exception as exc:  # a bug or a message the handler cannot apply: isolate it
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # a bug or a message the handler cannot apply: isolate it
             await self._raise_if_database_down(exc)
             log.exception("batch handler failed; applying one by one", extra={"error": str(exc)[:300]})
             await self._apply_one_by_one(delivered, records)
@@ -200,9 +223,9 @@ class BatchConsumer:
                 try:
                     await self._apply([d])
                     break
-                except INFRA_ERRORS:
-                    raise
                 except Exception as exc:
+                    if is_transient(exc):
+                        raise
                     await self._raise_if_database_down(exc)
                     if attempt + 1 == self.config.max_handler_attempts:
                         reason = (
