@@ -1,0 +1,55 @@
+"""The pure policy core of the qualifier: lead state, scoring, MQL rules and their explanations.
+
+Imports only the standard library and PyYAML; no IO and no clock (time is always passed in).
+"""
+
+from .activity import Activity, activity_kind, activity_topic
+from .explain import describe_policy, explain
+from .lead import Evidence, LeadState
+from .loader import load_policy
+from .model import (
+    OUTCOMES,
+    STAGES,
+    MqlRule,
+    Policy,
+    PolicyError,
+    PolicyIssue,
+    ReasonCode,
+    Recycle,
+    Sla,
+)
+from .rules import Evaluation, MqlDecision, RuleResult, evaluate, qualify
+from .scoring import Decayed, score_at, score_components
+from .state import apply_activity, apply_decision, mark_mql, merge_states
+
+__all__ = [
+    "OUTCOMES",
+    "STAGES",
+    "Activity",
+    "Decayed",
+    "Evaluation",
+    "Evidence",
+    "LeadState",
+    "MqlDecision",
+    "MqlRule",
+    "Policy",
+    "PolicyError",
+    "PolicyIssue",
+    "ReasonCode",
+    "Recycle",
+    "RuleResult",
+    "Sla",
+    "activity_kind",
+    "activity_topic",
+    "apply_activity",
+    "apply_decision",
+    "describe_policy",
+    "evaluate",
+    "explain",
+    "load_policy",
+    "mark_mql",
+    "merge_states",
+    "qualify",
+    "score_at",
+    "score_components",
+]

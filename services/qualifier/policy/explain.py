@@ -1,0 +1,118 @@
+"""Why a lead is an MQL, in words sales can act on, and the policy itself as sentences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .conditions import check_score
+from .episode import rule_checks
+from .lead import LeadState
+from .model import (
+    AllOf,
+    AnyOf,
+    Attributes,
+    Behaviour,
+    ContentDownloaded,
+    DownloadsOnOneTopic,
+    FormSubmitted,
+    NamedEvent,
+    PageVisited,
+    Policy,
+    SeminarCondition,
+)
+from .scoring import score_at, score_components, value_at
+
+TOP_INTERESTS = 3
+
+
+def explain(
+    state: LeadState, rule_name: str, policy: Policy, at: datetime, episode: int | None = None
+) -> dict[str, Any]:
+    """The MQL payload parts for `rule_name` at `at` (JSON types only)."""
+    rule = policy.rule(rule_name)
+    checks = rule_checks(rule, state, policy, at)
+    if rule.score_min is None:
+        checks.append(check_score(None, state, policy, at))
+    reasons = [{"text": c.text, "evidence": [e.to_dict() for e in c.evidence]} for c in checks if c.ok]
+    interests = sorted(
+        ((t, value_at(d, at, policy.scoring.half_life_days)) for t, d in state.interests.items()),
+        key=lambda tw: (-tw[1], tw[0]),
+    )[:TOP_INTERESTS]
+    return {
+        "rule": {"name": rule.name, "description": rule.description},
+        "reasons": reasons,
+        "missing": [c.text for c in checks if not c.ok],
+        "score": {
+            "value": score_at(state.scores, policy, at),
+            "components": score_components(state.scores, policy, at),
+        },
+        "interests": [
+            {"topic": t, "label": policy.topics.get(t, t), "weight": round(w, 2)} for t, w in interests
+        ],
+        "next_checks": list(rule.next_checks),
+        "attributes": dict(state.attributes),
+        "identities": state.identities(),
+        "policy_version": policy.version,
+        "episode": episode if episode is not None else state.episode,
+    }
+
+
+def describe_policy(policy: Policy) -> list[str]:
+    """Each rule as one English sentence, for review (`leadstate policy check`)."""
+    out = []
+    for rule in policy.rules:
+        parts = [describe_behaviour(rule.behaviour), *_attributes(rule.attributes, policy)]
+        if rule.score_min is not None:
+            parts.append(f"has an engagement score of at least {rule.score_min:g}")
+        out.append(
+            f"Rule '{rule.name}' makes a known lead an MQL when it {_join(parts)} "
+            f"({len(rule.next_checks)} next checks for sales)."
+        )
+    return out
+
+
+def describe_behaviour(b: Behaviour) -> str:
+    if isinstance(b, AnyOf):
+        return "either " + " or ".join(describe_behaviour(c) for c in b.conditions)
+    if isinstance(b, AllOf):
+        return _join([describe_behaviour(c) for c in b.conditions])
+    chosen = b.topics if isinstance(b, SeminarCondition | DownloadsOnOneTopic | ContentDownloaded) else None
+    topics = "on any topic" if chosen is None else f"on {' or '.join(chosen)}"
+    times = f"{b.min} time(s)" if getattr(b, "min", 1) > 1 else ""
+    if isinstance(b, SeminarCondition):
+        verb = "attended" if b.kind == "seminar_attended" else "registered for"
+        return f"{verb} {f'{b.min} seminars' if b.min > 1 else 'a seminar'} {topics}"
+    if isinstance(b, DownloadsOnOneTopic):
+        return f"downloaded {b.min} different assets on one topic" + (
+            "" if b.topics is None else f" ({topics})"
+        )
+    if isinstance(b, ContentDownloaded):
+        what = f"one of {', '.join(b.assets)}" if b.assets else f"content {topics}"
+        return f"downloaded {what} {times}".strip()
+    if isinstance(b, PageVisited):
+        return f"visited {' or '.join(b.paths)} {times}".strip()
+    if isinstance(b, FormSubmitted):
+        return (
+            f"submitted {'a form' if b.forms is None else 'the form ' + ' or '.join(b.forms)} {times}".strip()
+        )
+    if isinstance(b, NamedEvent):
+        return f"did '{b.name}' {times}".strip()
+    raise TypeError(b)
+
+
+def _attributes(a: Attributes, policy: Policy) -> list[str]:
+    out = []
+    if a.industry_is_target:
+        out.append(f"works in a target industry ({', '.join(policy.fit.target_industries)})")
+    elif a.industry_in is not None:
+        out.append(f"works in {' or '.join(a.industry_in)}")
+    if a.title_level_at_least:
+        out.append(f"has a title at level {a.title_level_at_least} or above")
+    if a.company_size_in:
+        out.append(f"works at a company of size {' or '.join(a.company_size_in)}")
+    return out
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

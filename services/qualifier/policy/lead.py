@@ -1,0 +1,150 @@
+"""`LeadState`: everything the rules need about one lead, bounded, and plain JSON when stored (jsonb).
+
+Seen event ids are not kept here: de-duplication is the database's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from .scoring import Decayed
+
+MAX_SIGNALS_PER_KIND = 50  # most recent behaviour evidence kept per activity kind
+MAX_ANONYMOUS_IDS = 50
+STAGE_RANK = {"anonymous": 0, "known": 1, "recycled": 2, "rejected": 2, "mql": 3, "sql": 4}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """One behaviour activity kept as proof for reasons and for re-evaluating rules."""
+
+    event_id: str
+    kind: str  # scoring kind: page_view, content_download, ..., or a custom event name
+    time: datetime
+    topic: str | None = None
+    asset_id: str | None = None
+    seminar_id: str | None = None
+    form_id: str | None = None
+    path: str | None = None
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if v is not None}
+        d["time"] = self.time.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in d.items() if k in names}
+        values["time"] = datetime.fromisoformat(d["time"])
+        return cls(**values)
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return self.time, self.event_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadState:
+    lead_id: str
+    user_id: str | None = None
+    email: str | None = None
+    anonymous_ids: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+    # attribute group ("industry", "title", "company", "company_size", "name") -> the identify that set it
+    attribute_sources: dict[str, Evidence] = field(default_factory=dict)
+    scores: dict[str, Decayed] = field(default_factory=dict)  # uncapped, per activity kind
+    interests: dict[str, Decayed] = field(default_factory=dict)  # per topic
+    signals: tuple[Evidence, ...] = ()  # sorted by time, bounded per kind
+    counts: dict[str, int] = field(default_factory=dict)
+    first_activity_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    stage: str = "anonymous"
+    episode: int = 0
+    mql_at: datetime | None = None
+    decided_at: datetime | None = None  # after recycled/rejected: the new episode's window start
+
+    @classmethod
+    def new(cls, lead_id: str) -> LeadState:
+        return cls(lead_id=lead_id)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.user_id or self.email)
+
+    def identities(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "email": self.email, "anonymous_ids": list(self.anonymous_ids)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": self.lead_id,
+            "identities": self.identities(),
+            "attributes": dict(self.attributes),
+            "attribute_sources": {k: e.to_dict() for k, e in self.attribute_sources.items()},
+            "scores": {k: [d.value, d.as_of.isoformat()] for k, d in self.scores.items()},
+            "interests": {k: [d.value, d.as_of.isoformat()] for k, d in self.interests.items()},
+            "signals": [e.to_dict() for e in self.signals],
+            "counts": dict(self.counts),
+            "first_activity_at": _iso(self.first_activity_at),
+            "last_activity_at": _iso(self.last_activity_at),
+            "stage": self.stage,
+            "episode": self.episode,
+            "mql_at": _iso(self.mql_at),
+            "decided_at": _iso(self.decided_at),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LeadState:
+        ids = d.get("identities") or {}
+        return cls(
+            lead_id=d["lead_id"],
+            user_id=ids.get("user_id"),
+            email=ids.get("email"),
+            anonymous_ids=tuple(ids.get("anonymous_ids") or ()),
+            attributes=dict(d.get("attributes") or {}),
+            attribute_sources={
+                k: Evidence.from_dict(v) for k, v in (d.get("attribute_sources") or {}).items()
+            },
+            scores={
+                k: Decayed(v[0], datetime.fromisoformat(v[1])) for k, v in (d.get("scores") or {}).items()
+            },
+            interests={
+                k: Decayed(v[0], datetime.fromisoformat(v[1])) for k, v in (d.get("interests") or {}).items()
+            },
+            signals=tuple(Evidence.from_dict(e) for e in d.get("signals") or ()),
+            counts=dict(d.get("counts") or {}),
+            first_activity_at=_dt(d.get("first_activity_at")),
+            last_activity_at=_dt(d.get("last_activity_at")),
+            stage=d.get("stage", "anonymous"),
+            episode=int(d.get("episode", 0)),
+            mql_at=_dt(d.get("mql_at")),
+            decided_at=_dt(d.get("decided_at")),
+        )
+
+
+def bound_signals(items: list[Evidence] | tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """Sorted by time, duplicates dropped, the newest MAX_SIGNALS_PER_KIND kept per kind.
+
+    Keeping "the newest N by (time, event id)" is a function of the set, so arrival order never matters.
+    """
+    unique = {e.event_id: e for e in items}
+    ordered = sorted(unique.values(), key=lambda e: e.sort_key)
+    per_kind: dict[str, int] = {}
+    kept: list[Evidence] = []
+    for e in reversed(ordered):
+        n = per_kind.get(e.kind, 0)
+        if n < MAX_SIGNALS_PER_KIND:
+            per_kind[e.kind] = n + 1
+            kept.append(e)
+    return tuple(reversed(kept))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

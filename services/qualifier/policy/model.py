@@ -1,0 +1,207 @@
+"""The policy as frozen values: what sales and marketing agreed, checked once at load.
+
+Nothing here reads files or the clock; `loader.py` builds these from YAML text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Activity kinds the core knows without the policy naming them.
+STANDARD_KINDS = ("page_view", "content_download", "seminar_registered", "seminar_attended", "form_submitted")
+STAGES = ("anonymous", "known", "mql", "sql", "recycled", "rejected")
+OUTCOMES = ("sql", "rejected", "recycled")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyIssue:
+    line: int
+    path: str
+    message: str
+    rule: str | None = None
+
+    def describe(self, source: str) -> str:
+        where = self.path or "<root>"
+        if self.rule is not None:
+            head, _, rest = where.partition(".")
+            where = f"{head} {self.rule!r}" + (f": {rest}" if rest else "")
+        return f"{source}:{self.line}: {where}: {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; one issue per problem, each naming its line."""
+
+    def __init__(self, issues: list[PolicyIssue], source: str = "<policy>") -> None:
+        self.issues = list(issues)
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(issue.describe(self.source) for issue in self.issues)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scoring:
+    half_life_days: float
+    points: dict[str, float]
+    caps: dict[str, float]
+    page_points: tuple[tuple[str, float], ...]  # (path glob, points), first match wins
+
+    @property
+    def custom_events(self) -> frozenset[str]:
+        return frozenset(k for k in self.points if k not in STANDARD_KINDS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TitleLevel:
+    name: str
+    patterns: tuple[str, ...]  # case-insensitive regular expressions
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeBand:
+    name: str
+    min: int
+    max: int | None  # None: no upper bound
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fit:
+    industries: tuple[str, ...]  # the known vocabulary; empty means "any value accepted"
+    target_industries: tuple[str, ...]
+    title_levels: tuple[TitleLevel, ...]  # lowest first
+    company_size_bands: tuple[SizeBand, ...]
+
+    def level_rank(self, level: str | None) -> int:
+        names = [lv.name for lv in self.title_levels]
+        return names.index(level) if level in names else -1
+
+
+# Behaviour conditions: what the lead did, on which content. `topics=None` means any topic.
+@dataclass(frozen=True, kw_only=True)
+class SeminarCondition:
+    kind: Literal["seminar_attended", "seminar_registered"]
+    topics: tuple[str, ...] | None = None
+    min: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadsOnOneTopic:
+    min: int
+    topics: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentDownloaded:
+    assets: tuple[str, ...] | None = None
+    topics: tuple[str, ...] | None = None
+    min: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageVisited:
+    paths: tuple[str, ...]
+    min: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted:
+    forms: tuple[str, ...] | None = None
+    min: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedEvent:
+    name: str
+    min: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnyOf:
+    conditions: tuple[Behaviour, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllOf:
+    conditions: tuple[Behaviour, ...]
+
+
+Behaviour = (
+    SeminarCondition
+    | DownloadsOnOneTopic
+    | ContentDownloaded
+    | PageVisited
+    | FormSubmitted
+    | NamedEvent
+    | AnyOf
+    | AllOf
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attributes:
+    """Every listed condition must hold; None means not part of this rule."""
+
+    industry_in: tuple[str, ...] | None = None
+    industry_is_target: bool = False  # written `industry_in: target` in YAML
+    title_level_at_least: str | None = None
+    company_size_in: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqlRule:
+    name: str
+    description: str
+    behaviour: Behaviour
+    attributes: Attributes
+    score_min: float | None = None
+    next_checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReasonCode:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sla:
+    decision_hours: float = 48
+    due_soon_hours: float = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recycle:
+    # Qualifying behaviour must happen this long after a recycled/rejected decision.
+    min_days_after_decision: float = 0
+    allow_after_rejected: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    version: str
+    scoring: Scoring
+    topics: dict[str, str]  # id -> label
+    assets: dict[str, str]  # asset/seminar/form id -> topic
+    asset_paths: tuple[tuple[str, str], ...]  # (path glob, topic), first match wins
+    fit: Fit
+    rules: tuple[MqlRule, ...]
+    sql_reasons: tuple[ReasonCode, ...]
+    not_sql_reasons: tuple[ReasonCode, ...]
+    sla: Sla = field(default_factory=Sla)
+    recycle: Recycle = field(default_factory=Recycle)
+
+    def rule(self, name: str) -> MqlRule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+    def reason_codes(self, outcome: str) -> tuple[ReasonCode, ...]:
+        """Valid reason codes for a sales decision outcome (`sql`, `rejected`, `recycled`)."""
+        if outcome == "sql":
+            return self.sql_reasons
+        if outcome in ("rejected", "recycled"):
+            return self.not_sql_reasons
+        return ()

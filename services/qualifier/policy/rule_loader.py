@@ -1,0 +1,102 @@
+"""Named MQL rules from YAML, refused unless they combine behaviour content with attributes.
+
+The seed's point: "score >= N means MQL" mass-produces leads whose background is invisible. A rule must
+say what the lead read or attended (behaviour) and who the lead is (attributes); the score may only add.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .checks import Checker
+from .condition_loader import NO_ATTRIBUTES, ConditionReader
+from .model import AllOf, AnyOf, Behaviour, MqlRule, PageVisited
+
+SCORE_ALONE = (
+    "a rule on score alone is refused: a score is one input; it cannot replace a sales judgement. "
+    "Add a behaviour condition (what the lead read or attended, on which topic) and an attribute "
+    "condition (industry, title level, company size)"
+)
+NO_BEHAVIOUR = (
+    "has no behaviour condition: an MQL must say what the lead read or attended, on which topic "
+    "(a score is one input; it cannot replace a sales judgement)"
+)
+PAGES_ALONE = (
+    "page views alone cannot make an MQL: combine page_visited with a download, seminar, form or "
+    "named event using all_of"
+)
+
+
+def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
+    if not isinstance(raw, list) or not raw:
+        c.error("rules", "must be a non-empty list of named MQL rules")
+        return ()
+    rules: list[MqlRule] = []
+    names: set[str] = set()
+    for i, item in enumerate(raw):
+        path = f"rules[{i}]"
+        name = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
+        r = ConditionReader(c, name, **vocabulary)
+        m = c.mapping(
+            item,
+            path,
+            allowed={"name", "description", "when", "next_checks"},
+            required={"name", "description", "when", "next_checks"},
+            rule=name,
+        )
+        if m is None:
+            continue
+        if name in names:
+            r.err(f"{path}.name", "rule name is used twice")
+        names.add(name or "")
+        description = c.text(m.get("description"), f"{path}.description", name)
+        checks = c.texts(m.get("next_checks"), f"{path}.next_checks", name)
+        when = (
+            c.mapping(m.get("when"), f"{path}.when", allowed={"behaviour", "attributes", "score"}, rule=name)
+            if "when" in m
+            else None
+        )
+        if when is None:
+            continue
+        if "behaviour" not in when and "attributes" not in when:
+            r.err(f"{path}.when", SCORE_ALONE if "score" in when else NO_BEHAVIOUR)
+            continue
+        if "behaviour" not in when:
+            r.err(f"{path}.when", NO_BEHAVIOUR)
+        if "attributes" not in when:
+            r.err(f"{path}.when", NO_ATTRIBUTES)
+        behaviour = r.behaviour(when["behaviour"], f"{path}.when.behaviour") if "behaviour" in when else None
+        if behaviour is not None and _pages_suffice(behaviour):
+            r.err(f"{path}.when.behaviour", PAGES_ALONE)
+            behaviour = None
+        attributes = (
+            r.attributes(when["attributes"], f"{path}.when.attributes") if "attributes" in when else None
+        )
+        score_min = None
+        if "score" in when:
+            s = c.mapping(when["score"], f"{path}.when.score", allowed={"min"}, required={"min"}, rule=name)
+            if s and "min" in s:
+                score_min = c.number(s["min"], f"{path}.when.score.min", rule=name)
+        if name is None or description is None or checks is None or behaviour is None or attributes is None:
+            continue
+        rules.append(
+            MqlRule(
+                name=name,
+                description=description,
+                behaviour=behaviour,
+                attributes=attributes,
+                score_min=score_min,
+                next_checks=tuple(checks),
+            )
+        )
+    return tuple(rules)
+
+
+def _pages_suffice(b: Behaviour) -> bool:
+    if isinstance(b, PageVisited):
+        return True
+    if isinstance(b, AnyOf):
+        return any(_pages_suffice(x) for x in b.conditions)
+    if isinstance(b, AllOf):
+        return all(_pages_suffice(x) for x in b.conditions)
+    return False

@@ -1,0 +1,52 @@
+"""Temperature: decayed sums that give the same answer whatever order events arrive in.
+
+A sum is stored uncapped as (value, as_of). Adding p at t moves the sum to max(t, as_of) and decays the
+older side, so folding events in any order (or merging two leads) lands on sum p_i * 2^-(T - t_i)/h.
+Caps are applied only when the score is read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from .model import Policy
+
+
+class Decayed(NamedTuple):
+    value: float
+    as_of: datetime
+
+
+def decay(value: float, seconds: float, half_life_days: float) -> float:
+    return value * 2.0 ** (-seconds / (half_life_days * 86400.0))
+
+
+def add(current: Decayed | None, points: float, at: datetime, half_life_days: float) -> Decayed:
+    if current is None:
+        return Decayed(points, at)
+    return combine(current, Decayed(points, at), half_life_days)
+
+
+def combine(a: Decayed, b: Decayed, half_life_days: float) -> Decayed:
+    late, early = (a, b) if a.as_of >= b.as_of else (b, a)
+    gap = (late.as_of - early.as_of).total_seconds()
+    return Decayed(late.value + decay(early.value, gap, half_life_days), late.as_of)
+
+
+def value_at(current: Decayed, at: datetime, half_life_days: float) -> float:
+    return decay(current.value, (at - current.as_of).total_seconds(), half_life_days)
+
+
+def score_components(scores: dict[str, Decayed], policy: Policy, at: datetime) -> dict[str, float]:
+    """Capped, decayed value per activity kind at `at`, rounded to 2 decimals, largest first."""
+    out = {}
+    for kind, current in scores.items():
+        value = value_at(current, at, policy.scoring.half_life_days)
+        cap = policy.scoring.caps.get(kind)
+        out[kind] = round(min(value, cap) if cap is not None else value, 2)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def score_at(scores: dict[str, Decayed], policy: Policy, at: datetime) -> float:
+    return round(sum(score_components(scores, policy, at).values()), 2)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from services.qualifier.demo import generate_audience, generate_audience_with_truth
+from services.qualifier.policy.replay import replay
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_same_seed_same_audience_and_a_different_seed_differs():
+    assert generate_audience(50, seed=7, start=START) == generate_audience(50, seed=7, start=START)
+    assert generate_audience(50, seed=7, start=START) != generate_audience(50, seed=8, start=START)
+
+
+def test_audience_shape():
+    messages, truth = generate_audience_with_truth(1000, seed=3, start=START, days=14)
+    assert 7_000 <= len(messages) <= 13_000  # about ten events per lead
+    assert len(truth) == 1000 and set(truth.values()) >= {
+        "hot",
+        "curious",
+        "wrong_fit",
+        "researcher",
+        "ghost",
+    }
+    assert [m["timestamp"] for m in messages] == sorted(m["timestamp"] for m in messages)
+    assert len({m["messageId"] for m in messages}) == len(messages)
+    types = Counter(m["type"] for m in messages)
+    assert types["page"] > types["track"] > types["identify"] > 0
+    events = Counter(m.get("event") for m in messages if m["type"] == "track")
+    assert events["Content Downloaded"] and events["Seminar Attended"] and events["Video Played"]
+    never_identified = [k for k, v in truth.items() if v == "ghost"]
+    assert never_identified and all(k.startswith("anon-") for k in never_identified)
+    last = datetime.fromisoformat(messages[-1]["timestamp"])
+    assert START <= datetime.fromisoformat(messages[0]["timestamp"]) and (last - START).days <= 14
+
+
+def test_default_policy_on_500_leads_finds_mqls_mostly_hot(policy):
+    messages, truth = generate_audience_with_truth(500, seed=11, start=START)
+    run = replay(messages, policy)
+    intents = Counter(truth[lead_id] for lead_id, _ in run.mqls)
+    assert sum(intents.values()) >= 10
+    assert intents["hot"] / sum(intents.values()) >= 0.6
+    assert intents["ghost"] == 0 and intents["researcher"] == 0
+    assert len({lead for lead, _ in run.mqls}) == len(run.mqls)  # one MQL per lead here: no decisions yet
