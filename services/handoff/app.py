@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,36 +15,57 @@ from services.common.outbox import Outbox
 from services.common.runtime import BrokerLink, Database, Worker
 from services.common.settings import Settings
 
-from .projection import DECISION_TYPES, MQL_TYPES, project
+from .api import decisions, inbox, reports
+from .api.limits import BodyLimit
+from .cursor import codec_for_keys
+from .mql import validate_mql
+from .policy import load_reason_codes
+from .projection import MQL_TYPES, project
 from .tables import outbox, processed
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 16 * 1024  # a decision is a few hundred bytes; a note at most 4000 characters
+
+DESCRIPTION = """\
+The sales API: explained MQLs in, decisions with reasons out.
+
+Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:read`, `decisions:write`,
+`reports:read`) come from `LEADSTATE_API_KEYS`. Every error is `application/problem+json` with an
+`errors` list naming each bad field.
+"""
 
 
 def create_app(settings: Settings) -> FastAPI:
     database = Database.connect(settings.require_database_url())
     broker = BrokerLink(settings.require_kafka_bootstrap())
+    decisions_outbox = Outbox(outbox)
     worker = Worker(
         config=ConsumerConfig(
             name="handoff",
-            topics=(settings.topic_mql, settings.topic_decisions),
+            topics=(settings.topic_mql,),
             group_id=settings.handoff_group,
             dead_letter_topic=settings.topic_dead_letter,
-            expected_types={settings.topic_mql: MQL_TYPES, settings.topic_decisions: DECISION_TYPES},
+            expected_types={settings.topic_mql: MQL_TYPES},
             max_records=settings.consumer_batch_max,
+            data_validators={settings.topic_mql: validate_mql},
         ),
         bootstrap=settings.require_kafka_bootstrap(),
         database=database,
         broker=broker,
         processed=processed,
         handler=project,
-        outbox=Outbox(outbox),
+        outbox=decisions_outbox,
         poll_s=settings.outbox_poll_s,
     )
     readiness = Readiness()
     readiness.add("database", database.check)
     readiness.add("broker", broker.check)
+    readiness.add("consumer", worker.check)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The reason codes and SLA come from the qualifier's policy file; refuse to start without them.
+        app.state.policy = load_reason_codes(settings)
         broker.start()
         worker.start()
         yield
@@ -54,11 +76,16 @@ def create_app(settings: Settings) -> FastAPI:
     app = build_app(
         service="handoff",
         title="leadstate handoff",
-        description="The sales API: explained MQLs in, decisions with reasons out.",
+        description=DESCRIPTION,
         readiness=readiness,
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.database = database
     app.state.worker = worker
+    app.state.outbox = decisions_outbox
+    app.state.cursors = codec_for_keys(settings.api_keys)
+    for module in (inbox, decisions, reports):
+        app.include_router(module.router)
     return app

@@ -1,4 +1,10 @@
-"""Projecting `lead.mql` into the handoff's tables (thin platform version)."""
+"""Projecting `lead.mql` into the handoff's tables.
+
+Redelivery changes nothing: the batch consumer claims envelope ids in handoff.processed_events, and an
+MQL already projected under another envelope id is kept as first received (its mql_id is the key).
+`lead.decisions` is not consumed: this service writes every decision to its own tables in the same
+transaction as the event, so all instances already agree through the database.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +13,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Delivered
 
+from .mql import MQL_TYPE, parse_mql
 from .tables import mqls
 
-MQL_TYPES = frozenset({"leadstate.lead.mql.v1"})
-DECISION_TYPES = frozenset({"leadstate.lead.decision.v1"})
+MQL_TYPES = frozenset({MQL_TYPE})
 
 
 async def project(session: AsyncSession, batch: list[Delivered]) -> None:
-    rows = [
-        {
-            "mql_id": d.envelope.data["mql_id"],
-            "event_id": d.envelope.id,
-            "lead_id": d.envelope.data["lead_id"],
-            "episode": d.envelope.data["episode"],
-            "rule": d.envelope.data["rule"]["name"],
-            "policy_version": d.envelope.data["policy_version"],
-            "qualified_at": d.envelope.data["qualified_at"],
-            "data": d.envelope.data,
-        }
-        for d in batch
-        if d.envelope.type in MQL_TYPES
-    ]
+    rows = []
+    for delivered in batch:
+        if delivered.envelope.type not in MQL_TYPES:
+            continue
+        mql = parse_mql(delivered.envelope.data)  # validated before; parsing again gives the types
+        rows.append(
+            {
+                "mql_id": mql.mql_id,
+                "event_id": delivered.envelope.id,
+                "lead_id": mql.lead_id,
+                "episode": mql.episode,
+                "rule": mql.rule.name,
+                "policy_version": mql.policy_version,
+                "qualified_at": mql.qualified_at,
+                "topic": mql.top_topic,
+                "topics": list(dict.fromkeys(i.topic for i in mql.interests)),
+                "data": delivered.envelope.data,
+            }
+        )
     if rows:
         await session.execute(insert(mqls).values(rows).on_conflict_do_nothing())

@@ -1,0 +1,116 @@
+"""POST /v1/leads/{lead_id}/decisions (a sales decision, always with a reason) and GET /v1/reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from starlette.responses import JSONResponse
+
+from services.common.problems import Problem
+
+from ..decisions import (
+    DecisionInput,
+    IdempotencyKey,
+    IdempotencyKeyReused,
+    NoOpenMql,
+    UnknownLead,
+    record_decision,
+)
+from .deps import DecisionWriter, MqlReader, PolicyDep
+from .schemas import Decision, DecisionRequest, LeadId, Reason, ReasonCodes
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+PROBLEMS = {
+    404: {"description": "The handoff never received an MQL for this lead"},
+    409: {"description": "The lead has no open MQL (already decided, maybe by a concurrent request)"},
+    413: {"description": "The body is too large"},
+    422: {
+        "description": "Invalid body, a reason not valid for the outcome (lists the valid codes), "
+        "or an Idempotency-Key reused with a different body"
+    },
+}
+
+
+@router.get(
+    "/reasons", operation_id="listReasons", summary="The SQL and not-SQL reason codes sales picks from"
+)
+async def list_reasons(_: MqlReader, policy: PolicyDep) -> ReasonCodes:
+    return ReasonCodes(
+        policy_version=policy.version,
+        sql=[Reason(code=r.code, label=r.label) for r in policy.sql],
+        not_sql=[Reason(code=r.code, label=r.label) for r in policy.not_sql],
+        sla_decision_hours=policy.decision_hours,
+    )
+
+
+@router.post(
+    "/leads/{lead_id}/decisions",
+    operation_id="recordDecision",
+    summary="Record the sales decision on the lead's open MQL, with its reason",
+    status_code=201,
+    responses=PROBLEMS,
+)
+async def post_decision(
+    lead_id: LeadId,
+    body: DecisionRequest,
+    caller: DecisionWriter,
+    policy: PolicyDep,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            description="Retry safely: the same key and body return the first answer and record nothing new.",
+        ),
+    ] = None,
+) -> Decision:
+    reason = policy.reason(body.outcome, body.reason)
+    if reason is None:
+        valid = [r.code for r in policy.reasons_for(body.outcome)]
+        group = "SQL" if body.outcome == "sql" else "not-SQL"
+        message = (
+            f"{body.reason!r} is not a {group} reason code; valid for {body.outcome}: {', '.join(valid)}"
+        )
+        raise Problem(422, message, errors=[{"field": "reason", "message": message}], valid_codes=valid)
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = IdempotencyKey.of(
+            caller.key_id, idempotency_key, {"lead_id": lead_id, **body.model_dump(mode="json")}
+        )
+    state = request.app.state
+    try:
+        recorded = await record_decision(
+            state.database.sessions,
+            state.outbox,
+            topic=state.settings.topic_decisions,
+            decision=DecisionInput(
+                lead_id=lead_id,
+                outcome=body.outcome,
+                reason=reason,
+                note=body.note,
+                decided_by=body.decided_by,
+            ),
+            idempotency=idempotency,
+            now=datetime.now(UTC),
+        )
+    except UnknownLead:
+        raise Problem(404, f"no MQL was received for lead {lead_id!r}") from None
+    except NoOpenMql:
+        raise Problem(409, f"lead {lead_id!r} has no open MQL: its latest MQL is already decided") from None
+    except IdempotencyKeyReused:
+        message = "this Idempotency-Key was used with a different request; use a new key"
+        raise Problem(422, message, errors=[{"field": "Idempotency-Key", "message": message}]) from None
+    if not recorded.replayed and state.worker.relay is not None:
+        state.worker.relay.wake()
+    headers = {"Location": f"/v1/leads/{lead_id}"}
+    if recorded.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(  # type: ignore[return-value]
+        Decision.model_validate(recorded.body).model_dump(mode="json"),
+        status_code=recorded.status,
+        headers=headers,
+    )

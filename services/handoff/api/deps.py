@@ -1,0 +1,73 @@
+"""Dependencies of the routes, as Annotated aliases: who is calling (and with which scope), a database
+session, the policy's reason codes and SLA."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import find_key
+from services.common.problems import Problem
+
+from ..cursor import CursorCodec
+from ..policy import HandoffPolicy
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from LEADSTATE_API_KEYS")
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str  # a hash of the key: safe to store and log
+    scopes: frozenset[str]
+
+
+def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    challenge = {"WWW-Authenticate": 'Bearer realm="handoff"'}
+    if credentials is None:
+        raise Problem(401, "missing API key: send Authorization: Bearer <key>", headers=challenge)
+    keys: dict[str, tuple[str, ...]] = request.app.state.settings.api_keys
+    key = find_key(credentials.credentials, keys)
+    if key is None:
+        raise Problem(401, "unknown API key", headers=challenge)
+    return Caller(hashlib.sha256(key.encode()).hexdigest(), frozenset(keys[key]))
+
+
+def require(scope: str) -> Callable[..., Caller]:
+    def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Caller:
+        caller = _caller(request, credentials)
+        if scope not in caller.scopes:
+            raise Problem(403, f"this API key lacks the scope {scope!r}", required_scope=scope)
+        return caller
+
+    return dependency
+
+
+MqlReader = Annotated[Caller, Depends(require("mql:read"))]
+DecisionWriter = Annotated[Caller, Depends(require("decisions:write"))]
+ReportReader = Annotated[Caller, Depends(require("reports:read"))]
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.database.sessions() as session:
+        yield session
+
+
+def _policy(request: Request) -> HandoffPolicy:
+    return request.app.state.policy  # type: ignore[no-any-return]
+
+
+def _cursors(request: Request) -> CursorCodec:
+    return request.app.state.cursors  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+PolicyDep = Annotated[HandoffPolicy, Depends(_policy)]
+CursorsDep = Annotated[CursorCodec, Depends(_cursors)]

@@ -1,0 +1,179 @@
+"""`record_decision`: one transaction that locks the lead's open MQL, stores the decision, writes the
+`leadstate.lead.decision.v1` event to the outbox and remembers the Idempotency-Key's answer.
+
+Two concurrent decisions on one MQL: the row lock serialises them and the second finds no open MQL
+(409); the unique mql_id on decisions is the last line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.envelope import new_envelope
+from services.common.outbox import Outbox
+
+from .policy import ReasonCode
+from .tables import decisions, idempotency_keys, mqls
+
+DECISION_TYPE = "leadstate.lead.decision.v1"
+
+
+class UnknownLead(Exception):
+    pass
+
+
+class NoOpenMql(Exception):
+    pass
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was used before with a different request."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionInput:
+    lead_id: str
+    outcome: str
+    reason: ReasonCode
+    note: str | None
+    decided_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdempotencyKey:
+    key_hash: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, caller_key_id: str, key: str, request: dict[str, Any]) -> IdempotencyKey:
+        # Scoped by API key: two clients choosing the same key do not see each other's answers.
+        key_hash = hashlib.sha256(f"{caller_key_id}\0{key}".encode()).hexdigest()
+        request_hash = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return cls(key_hash=key_hash, request_hash=request_hash)
+
+
+async def record_decision(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    *,
+    topic: str,
+    decision: DecisionInput,
+    idempotency: IdempotencyKey | None,
+    now: datetime,
+) -> Recorded:
+    try:
+        async with sessions() as session, session.begin():
+            return await _record(session, outbox, topic, decision, idempotency, now)
+    except IntegrityError:
+        # A twin request with the same Idempotency-Key, or a decision that slipped past the lock,
+        # committed first: answer as if we had come second.
+        async with sessions() as session:
+            if idempotency is not None and (replay := await _replay(session, idempotency)):
+                return replay
+        raise NoOpenMql() from None
+
+
+async def _record(
+    session: AsyncSession,
+    outbox: Outbox,
+    topic: str,
+    decision: DecisionInput,
+    idempotency: IdempotencyKey | None,
+    now: datetime,
+) -> Recorded:
+    if idempotency is not None and (replay := await _replay(session, idempotency)):
+        return replay
+    m = mqls.c
+    mql = (
+        await session.execute(
+            select(mqls)
+            .where(m.lead_id == decision.lead_id, m.decision_id.is_(None))
+            .order_by(m.episode.desc(), m.qualified_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).first()
+    if mql is None:
+        # After waiting on the lock, a twin with our Idempotency-Key may have decided it: that is a replay.
+        if idempotency is not None and (replay := await _replay(session, idempotency)):
+            return replay
+        if not await session.scalar(select(exists().where(m.lead_id == decision.lead_id))):
+            raise UnknownLead()
+        raise NoOpenMql()
+
+    decision_id = str(uuid.uuid4())
+    data = {
+        "decision_id": decision_id,
+        "lead_id": decision.lead_id,
+        "mql_id": mql.mql_id,
+        "episode": mql.episode,
+        "outcome": decision.outcome,
+        "reason": {"code": decision.reason.code, "label": decision.reason.label},
+        "note": decision.note,
+        "decided_by": decision.decided_by,
+        "decided_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),  # as the API writes it
+        "policy_version": mql.policy_version,
+        "rule": mql.rule,
+        "time_to_decision_s": max(0.0, (now - mql.qualified_at).total_seconds()),
+    }
+    await session.execute(
+        insert(decisions).values(
+            decision_id=decision_id,
+            mql_id=mql.mql_id,
+            lead_id=decision.lead_id,
+            episode=mql.episode,
+            outcome=decision.outcome,
+            reason_code=decision.reason.code,
+            reason_label=decision.reason.label,
+            note=decision.note,
+            decided_by=decision.decided_by,
+            decided_at=now,
+            time_to_decision_s=data["time_to_decision_s"],
+            data=data,
+        )
+    )
+    await session.execute(update(mqls).where(m.mql_id == mql.mql_id).values(decision_id=decision_id))
+    envelope = new_envelope(
+        DECISION_TYPE, data, source="handoff", subject=decision.lead_id, time=now, id_=decision_id
+    )
+    await outbox.add(session, topic, [envelope])
+    if idempotency is not None:
+        await session.execute(
+            insert(idempotency_keys).values(
+                key_hash=idempotency.key_hash,
+                request_hash=idempotency.request_hash,
+                status=201,
+                response=data,
+                created_at=now,
+            )
+        )
+    return Recorded(status=201, body=data, replayed=False)
+
+
+async def _replay(session: AsyncSession, idempotency: IdempotencyKey) -> Recorded | None:
+    row = (
+        await session.execute(
+            select(idempotency_keys).where(idempotency_keys.c.key_hash == idempotency.key_hash)
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != idempotency.request_hash:
+        raise IdempotencyKeyReused()
+    return Recorded(status=row.status, body=row.response, replayed=True)

@@ -1,0 +1,128 @@
+"""The closed-loop report: per rule, policy version, topic or decision reason, how many MQLs sales
+turned into SQLs, and why the others were not. SQL rate and reasons are the headline, not MQL count."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, func, literal, null, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .tables import decisions, mqls
+
+GroupBy = Literal["rule", "policy_version", "topic", "reason"]
+TOP_REASONS = 5
+
+_d = decisions.c
+_m = mqls.c
+_NO_GROUP: ColumnElement[Any] = null()  # the total: one row over everything
+GROUP_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "rule": _m.rule,
+    "policy_version": _m.policy_version,
+    "topic": _m.topic,
+    "reason": _d.reason_code,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Period:
+    since: datetime | None
+    until: datetime | None
+
+
+async def funnel(
+    session: AsyncSession, *, group_by: GroupBy, period: Period, now: datetime, decision_hours: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(one row per group, the total over all groups), each shaped like the API's FunnelGroup."""
+    key = GROUP_COLUMNS[group_by]
+    groups = await _counts(session, key, period, now, decision_hours)
+    total = await _counts(session, _NO_GROUP, period, now, decision_hours)
+    reasons = await _not_sql_reasons(session, key, period)
+    all_reasons = await _not_sql_reasons(session, _NO_GROUP, period)
+    rows = [{**g, "top_not_sql_reasons": reasons.get(g["group"], [])} for g in groups]
+    rows.sort(key=lambda g: (g["sql_rate"] is None, -(g["sql_rate"] or 0), -g["mqls"], str(g["group"])))
+    empty = _shape(None, 0, 0, 0, 0, 0, None, None, 0)
+    overall = {**(total[0] if total else empty), "top_not_sql_reasons": all_reasons.get(None, [])}
+    return rows, overall
+
+
+def _in_period(query: Any, period: Period) -> Any:
+    if period.since is not None:
+        query = query.where(_m.qualified_at >= period.since)
+    if period.until is not None:
+        query = query.where(_m.qualified_at < period.until)
+    return query
+
+
+async def _counts(
+    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, decision_hours: float
+) -> list[dict[str, Any]]:
+    due = _m.qualified_at + literal(timedelta(hours=decision_hours))
+    decided_or_now = func.coalesce(_d.decided_at, literal(now))
+    query = select(
+        key.label("grp"),
+        func.count().label("mqls"),
+        func.count(_d.decision_id).label("decided"),
+        func.count().filter(_d.outcome == "sql").label("sqls"),
+        func.count().filter(_d.outcome == "rejected").label("rejected"),
+        func.count().filter(_d.outcome == "recycled").label("recycled"),
+        func.percentile_cont(0.5).within_group(_d.time_to_decision_s).label("median"),
+        func.percentile_cont(0.9).within_group(_d.time_to_decision_s).label("p90"),
+        func.count().filter(decided_or_now >= due).label("breaches"),
+    ).select_from(mqls.outerjoin(decisions, _d.mql_id == _m.mql_id))
+    query = _in_period(query, period)
+    if key is not _NO_GROUP:
+        query = query.group_by(key)
+    return [
+        _shape(r.grp, r.mqls, r.decided, r.sqls, r.rejected, r.recycled, r.median, r.p90, r.breaches)
+        for r in (await session.execute(query)).all()
+    ]
+
+
+def _shape(
+    group: str | None,
+    mqls_: int,
+    decided: int,
+    sqls: int,
+    rejected: int,
+    recycled: int,
+    median: float | None,
+    p90: float | None,
+    breaches: int,
+) -> dict[str, Any]:
+    # Field order is the message: SQL rate first, MQL volume last.
+    return {
+        "sql_rate": round(sqls / decided, 4) if decided else None,
+        "group": group,
+        "sqls": sqls,
+        "decided": decided,
+        "rejected": rejected,
+        "recycled": recycled,
+        "open": mqls_ - decided,
+        "mqls": mqls_,
+        "median_time_to_decision_s": median,
+        "p90_time_to_decision_s": p90,
+        "sla_breaches": breaches,
+    }
+
+
+async def _not_sql_reasons(
+    session: AsyncSession, key: ColumnElement[Any], period: Period
+) -> dict[str | None, list[dict[str, Any]]]:
+    query = (
+        select(key.label("grp"), _d.reason_code, _d.reason_label, func.count().label("n"))
+        .select_from(mqls.join(decisions, _d.mql_id == _m.mql_id))
+        .where(_d.outcome.in_(("rejected", "recycled")))
+    )
+    query = _in_period(query, period)
+    query = query.group_by(*([] if key is _NO_GROUP else [key]), _d.reason_code, _d.reason_label)
+    out: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for r in (await session.execute(query)).all():
+        out[r.grp].append({"code": r.reason_code, "label": r.reason_label, "count": r.n})
+    for reasons in out.values():
+        reasons.sort(key=lambda x: (-x["count"], x["code"]))
+        del reasons[TOP_REASONS:]
+    return out
