@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, and_, any_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .cursor import Position
@@ -37,7 +37,7 @@ async def open_mqls(
     if where.rule is not None:
         query = query.where(m.rule == where.rule)
     if where.topic is not None:
-        query = query.where(m.topics.any(where.topic))
+        query = query.where(literal(where.topic) == any_(m.topics))
     if where.since is not None:
         query = query.where(m.qualified_at >= where.since)
     if where.qualified_after is not None:

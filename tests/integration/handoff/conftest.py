@@ -44,7 +44,10 @@ async def _at_least(count, n: int) -> bool:  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def handoff(settings: Settings, kafka_bootstrap: str, topics: Topics) -> AsyncIterator[Handoff]:
     app = create_app(settings.model_copy(update={"policy_path": POLICY}))
-    async with serve_app(app) as url, httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {API_KEY_ALL}"}, timeout=30
-    ) as client:
+    async with (
+        serve_app(app) as url,
+        httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {API_KEY_ALL}"}, timeout=30
+        ) as client,
+    ):
         yield Handoff(url, app, client, kafka_bootstrap, topics)

@@ -18,7 +18,12 @@ from tests.support import read_envelopes
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[3] / "contracts/events/lead.decision.v1.schema.json").read_text()
 )
-SQL = {"outcome": "sql", "reason": "problem_confirmed", "note": "Budget owner on the call", "decided_by": "rep-1"}
+SQL = {
+    "outcome": "sql",
+    "reason": "problem_confirmed",
+    "note": "Budget owner on the call",
+    "decided_by": "rep-1",
+}
 
 
 async def _count(handoff, table) -> int:  # type: ignore[no-untyped-def]
@@ -52,7 +57,8 @@ async def test_reason_must_fit_the_outcome(handoff) -> None:  # type: ignore[no-
     await handoff.publish_mqls([mql_envelope("lead-b")], expect_rows=1)
 
     wrong = await handoff.client.post(
-        "/v1/leads/lead-b/decisions", json={**SQL, "outcome": "rejected"}  # an SQL reason for not-SQL
+        "/v1/leads/lead-b/decisions",
+        json={**SQL, "outcome": "rejected"},  # an SQL reason for not-SQL
     )
     unknown = await handoff.client.post("/v1/leads/lead-b/decisions", json={**SQL, "reason": "vibes"})
     missing = await handoff.client.post(
