@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from .intake import Intake
@@ -36,7 +37,8 @@ def _endpoint(kind: str | None) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-for _kind, _model in [*MODELS.items(), (None, Batch)]:
+_ROUTES: list[tuple[str | None, type[BaseModel]]] = [*MODELS.items(), (None, Batch)]
+for _kind, _model in _ROUTES:
     _name = _kind or "batch"
     router.add_api_route(
         f"/{_name}",

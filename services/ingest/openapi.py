@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonDict, models_json_schema
 
 from services.common.problems import PROBLEM_JSON
 
 from .messages import BATCH_MAX_MESSAGES, MESSAGE_ID_MAX
 
-_IDENTIFIED = {
+_IDENTIFIED: JsonDict = {
     "anyOf": [
         {"required": ["userId"], "properties": {"userId": {"type": "string", "minLength": 1}}},
         {"required": ["anonymousId"], "properties": {"anonymousId": {"type": "string", "minLength": 1}}},
@@ -40,7 +40,7 @@ class _Call(BaseModel):
         None,
         min_length=1,
         max_length=MESSAGE_ID_MAX,
-        description="Unique per message, generated if absent; a retry with the same messageId is stored once",
+        description="Unique per message, generated if absent; the envelope id, so a retry is applied once",
     )
     timestamp: datetime | None = Field(None, description="When it happened, by the device's clock")
     sentAt: datetime | None = Field(
@@ -203,7 +203,7 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        models = [*MODELS.values(), Batch, Success, ProblemDetails]
+        models: list[type[BaseModel]] = [*MODELS.values(), Batch, Success, ProblemDetails]
         _, defs = models_json_schema(
             [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
         )
