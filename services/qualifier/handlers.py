@@ -1,62 +1,65 @@
-"""Applying a batch of envelopes to lead state (thin platform version: store events and leads)."""
+"""Applying a batch of envelopes to lead state: the qualifier's unit of work.
+
+Inside the consumer's transaction (the envelope ids are already claimed): fold the batch into the leads
+it touches, store the log and the new states, register each MQL and put it in the outbox. The consumer
+commits, then the Kafka offsets; the relay publishes the MQLs.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from dataclasses import dataclass
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Delivered
+from services.common.outbox import Outbox
 
-from .tables import events, leads
+from .decisions import DECISION_TYPE
+from .eventlog import applied_order, from_envelope
+from .mql import mql_data, mql_envelope, mql_row
+from .policy import Policy
+from .stitching import Fired
+from .store import load_ledger, save_ledger
+from .tables import mqls
 
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
-DECISION_TYPES = frozenset({"leadstate.lead.decision.v1"})
+DECISION_TYPES = frozenset({DECISION_TYPE})
 
 
-async def apply_events(session: AsyncSession, batch: list[Delivered]) -> None:
-    rows = []
-    for item in batch:
-        env = item.envelope
-        if env.type not in EVENT_TYPES:
-            continue
-        data = env.data
-        lead_id = env.subject or data.get("userId") or data.get("anonymousId")
-        rows.append(
-            {
-                "event_id": env.id,
-                "lead_id": lead_id,
-                "type": data.get("type", env.type.split(".")[1]),
-                "name": data.get("event") or data.get("name"),
-                "occurred_at": env.time,
-                "user_id": data.get("userId"),
-                "anonymous_id": data.get("anonymousId"),
-                "data": data,
-            }
+@dataclass(frozen=True)
+class Qualify:
+    """The batch handler, bound to the policy loaded at start-up and the outbox of `lead.mql`."""
+
+    policy: Policy
+    outbox: Outbox
+    topic_mql: str
+
+    async def __call__(self, session: AsyncSession, batch: list[Delivered]) -> None:
+        entries = applied_order([from_envelope(d.envelope) for d in batch])
+        ledger = await load_ledger(session, self.policy, entries)
+        for entry in entries:
+            ledger.fold(entry.entry)
+        await save_ledger(session, ledger, entries)
+        await self._emit(session, ledger.fired)
+
+    async def _emit(self, session: AsyncSession, fired: list[Fired]) -> None:
+        if not fired:
+            return
+        made = [(mql_data(f.lead_id, f.mql), f.mql) for f in fired]
+        # the register's keys refuse an episode that already fired (never two MQLs for one episode)
+        new_ids = set(
+            (
+                await session.execute(
+                    insert(mqls).on_conflict_do_nothing().returning(mqls.c.mql_id),
+                    [mql_row(data, mql) for data, mql in made],
+                )
+            ).scalars()
         )
-    if not rows:
-        return
-    await session.execute(insert(events).values(rows).on_conflict_do_nothing())
-    lead_rows = {
-        r["lead_id"]: {
-            "lead_id": r["lead_id"],
-            "stage": "known" if r["user_id"] else "anonymous",
-            "episode": 0,
-            "user_id": r["user_id"],
-            "state": {},
-            "last_activity_at": r["occurred_at"],
-        }
-        for r in rows
-    }
-    stmt = insert(leads).values(list(lead_rows.values()))
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[leads.c.lead_id],
-            set_={
-                "last_activity_at": func.greatest(leads.c.last_activity_at, stmt.excluded.last_activity_at),
-                "updated_at": func.now(),
-            },
+        await self.outbox.add(
+            session,
+            self.topic_mql,
+            [mql_envelope(data, mql) for data, mql in made if data["mql_id"] in new_ids],
         )
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.common.tables import outbox_table, processed_table
@@ -44,6 +44,21 @@ events = Table(
     Column("user_id", Text),
     Column("anonymous_id", Text),
     Column("data", JSONB, nullable=False),
+    Column("seq", BigInteger),  # the order the worker applied events in (generated); replay follows it
+)
+
+# One row per MQL ever emitted: (lead_id, episode) is unique, so an episode can never fire twice.
+mqls = Table(
+    "mqls",
+    metadata,
+    Column("mql_id", Text, primary_key=True),
+    Column("lead_id", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("qualified_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 outbox = outbox_table(metadata, SCHEMA)

@@ -15,11 +15,16 @@ from services.common.outbox import Outbox
 from services.common.runtime import BrokerLink, Database, Worker
 from services.common.settings import Settings
 
-from .handlers import DECISION_TYPES, EVENT_TYPES, apply_events
+from .decisions import check_decision
+from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
+from .policy_file import settings_policy
 from .tables import outbox, processed
 
 
 def create_app(settings: Settings) -> FastAPI:
+    """Raises SettingsError (exit code 2 from the CLI) when the policy file is unreadable or invalid."""
+    policy = settings_policy(settings)
+    mql_outbox = Outbox(outbox)
     database = Database.connect(settings.require_database_url())
     broker = BrokerLink(settings.require_kafka_bootstrap())
     worker = Worker(
@@ -30,13 +35,14 @@ def create_app(settings: Settings) -> FastAPI:
             dead_letter_topic=settings.topic_dead_letter,
             expected_types={settings.topic_events: EVENT_TYPES, settings.topic_decisions: DECISION_TYPES},
             max_records=settings.consumer_batch_max,
+            data_validators={settings.topic_decisions: check_decision},
         ),
         bootstrap=settings.require_kafka_bootstrap(),
         database=database,
         broker=broker,
         processed=processed,
-        handler=apply_events,
-        outbox=Outbox(outbox),
+        handler=Qualify(policy, mql_outbox, settings.topic_mql),
+        outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
     )
     readiness = Readiness()
@@ -62,4 +68,5 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.worker = worker
+    app.state.policy = policy
     return app
