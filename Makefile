@@ -31,6 +31,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks against the raw broker and database (not part of `make test`); see bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench all
+
 # Regenerate the pins after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable --exclude leadstate > constraints.txt

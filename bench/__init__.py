@@ -1,0 +1,1 @@
+"""leadstate benchmarks: `python -m bench --help`; see bench/README.md."""

@@ -1,0 +1,284 @@
+"""The benchmarks' own infrastructure: an embedded PostgreSQL in a temp dir and a broker on a free
+port (or the ones LEADSTATE_DATABASE_URL / LEADSTATE_KAFKA_BOOTSTRAP name), a migrated template
+database copied fresh for each run, topics with 6 partitions, and services run as real processes
+with their RSS sampled and, on request, profiled with py-spy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import psutil
+from sqlalchemy.engine import make_url
+
+from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from services.common.kafka import ensure_topics
+from services.common.migrate import upgrade
+
+from .report import Skipped
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 6
+WRITE_KEY = "wk_bench_" + uuid.uuid4().hex
+API_KEY = "ak_bench_" + uuid.uuid4().hex
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def connect(url: str, database: str | None = None):  # type: ignore[no-untyped-def]
+    """asyncpg straight from a SQLAlchemy-style URL (pgserver's use a unix socket in ?host=)."""
+    parsed = make_url(url)
+    return asyncpg.connect(
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=database or parsed.database or "postgres",
+    )
+
+
+@dataclass(frozen=True)
+class Topics:
+    events: str
+    mql: str
+    decisions: str
+    dead_letter: str
+
+    def all(self) -> list[str]:
+        return [self.events, self.mql, self.decisions, self.dead_letter]
+
+
+class Infra:
+    def __init__(self, work_dir: Path | None = None) -> None:
+        self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="leadstate-bench-"))
+        self._own_dir = work_dir is None
+        self._pg = None
+        self._broker: EmbeddedBroker | None = None
+        self.pg_url = ""
+        self.bootstrap = ""
+        self.template = ""
+        self.services: list[Service] = []
+
+    def start(self) -> Infra:
+        external_db = os.environ.get("LEADSTATE_DATABASE_URL")
+        if external_db:
+            self.pg_url = external_db
+        else:
+            self._pg, self.pg_url = start_postgres(self.work_dir / "pg")
+        external_kafka = os.environ.get("LEADSTATE_KAFKA_BOOTSTRAP")
+        if external_kafka:
+            self.bootstrap = external_kafka
+        else:
+            self._broker = EmbeddedBroker(free_port(), self.work_dir / "tansu.log")
+            self._broker.start()
+            self.bootstrap = self._broker.bootstrap
+        wait_for_kafka(self.bootstrap)
+        self.template = f"bench_template_{uuid.uuid4().hex[:8]}"
+        self.sql(f'CREATE DATABASE "{self.template}"')
+        upgrade(self.url_of(self.template))
+        return self
+
+    def url_of(self, database: str) -> str:
+        return make_url(self.pg_url).set(database=database).render_as_string(hide_password=False)
+
+    def sql(self, *statements: str, database: str = "postgres") -> None:
+        async def run() -> None:
+            conn = await connect(self.pg_url, database)
+            try:
+                for statement in statements:
+                    await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+    def fresh_database(self) -> str:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        self.sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self.url_of(name)
+
+    def fresh_topics(self, label: str) -> Topics:
+        suffix = f"{label}-{uuid.uuid4().hex[:6]}"
+        topics = Topics(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"dl-{suffix}")
+        asyncio.run(ensure_topics(self.bootstrap, topics.all(), partitions=PARTITIONS))
+        return topics
+
+    def service_env(self, database_url: str, topics: Topics) -> dict[str, str]:
+        suffix = topics.events.removeprefix("events-")
+        return {
+            "LEADSTATE_DATABASE_URL": database_url,
+            "LEADSTATE_KAFKA_BOOTSTRAP": self.bootstrap,
+            "LEADSTATE_WRITE_KEYS": WRITE_KEY,
+            "LEADSTATE_API_KEYS": json.dumps({API_KEY: ["mql:read", "decisions:write", "reports:read"]}),
+            "LEADSTATE_TOPIC_EVENTS": topics.events,
+            "LEADSTATE_TOPIC_MQL": topics.mql,
+            "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
+            "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
+            "LEADSTATE_QUALIFIER_GROUP": f"qualifier-{suffix}",
+            "LEADSTATE_HANDOFF_GROUP": f"handoff-{suffix}",
+            "LEADSTATE_INGEST_PORT": str(free_port()),
+            "LEADSTATE_QUALIFIER_PORT": str(free_port()),
+            "LEADSTATE_HANDOFF_PORT": str(free_port()),
+            "LEADSTATE_LOG_FORMAT": "json",
+            "LEADSTATE_LOG_LEVEL": "WARNING",
+        }
+
+    def service(self, command: str, env: dict[str, str], *, wait_ready: bool = True) -> Service:
+        service = Service(command, env, self.work_dir)
+        self.services.append(service)
+        service.start()
+        if wait_ready:
+            service.wait_ready()
+        return service
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stop()
+        if self._broker is not None:
+            self._broker.stop()
+        if self._pg is not None:
+            self._pg.cleanup()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+class Service:
+    """`python -m services.cli <command>` with its peak RSS sampled every 100 ms."""
+
+    def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
+        self.command, self.env = command, {**os.environ, **env}
+        self.port = int(env[f"LEADSTATE_{command.upper()}_PORT"])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"{command}-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.peak_rss = 0
+        self._sampling = False
+        self._profiler: subprocess.Popen[bytes] | None = None
+        self._profile_path = log_dir / f"{command}-{self.port}.pyspy.txt"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", self.command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        self._sampling = True
+        threading.Thread(target=self._sample_rss, daemon=True).start()
+
+    def _sample_rss(self) -> None:
+        assert self.process is not None
+        try:
+            proc = psutil.Process(self.process.pid)
+            while self._sampling and self.process.poll() is None:
+                self.peak_rss = max(self.peak_rss, proc.memory_info().rss)
+                time.sleep(0.1)
+        except psutil.Error:
+            pass
+
+    def rss(self) -> int:
+        try:
+            return psutil.Process(self.process.pid).memory_info().rss if self.process else 0
+        except psutil.Error:
+            return 0
+
+    def tail(self, lines: int = 5) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout_s
+        last = ""
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise Skipped(f"{self.command} exited with code {self.process.returncode}: {self.tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise Skipped(f"{self.command} not ready within {timeout_s:.0f}s ({last})")
+
+    def start_profile(self, rate: int = 100) -> bool:
+        """py-spy on this process until stop_profile(); False when py-spy is not installed."""
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(py_spy).exists() or self.process is None:
+            return False
+        self._profiler = subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(self.process.pid),
+                "--rate",
+                str(rate),
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(self._profile_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return True
+
+    def stop_profile(self) -> list[str]:
+        if self._profiler is None:
+            return []
+        self._profiler.send_signal(signal.SIGINT)
+        try:
+            self._profiler.wait(20)
+        except subprocess.TimeoutExpired:
+            self._profiler.kill()
+            self._profiler.wait()
+        self._profiler = None
+        try:
+            return self._profile_path.read_text().splitlines()
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        self._sampling = False
+        if self._profiler is not None:
+            self.stop_profile()
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_infra() -> Infra:
+    try:
+        return Infra().start()
+    except EmbeddedError as exc:
+        raise Skipped(f"infrastructure did not start: {exc}") from exc

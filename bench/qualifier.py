@@ -1,0 +1,184 @@
+"""Qualifier: `lead.events` pre-loaded with demo envelopes (the shape ingest produces), then the
+qualifier process started on a fresh database and timed until its consumer group has committed
+every offset. Events/s, the ratio to the raw insert rate of the same run, peak RSS; run at two
+sizes to check that the cost per event does not grow with the volume."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.common.envelope import new_envelope
+from services.qualifier.demo import generate_audience
+
+from . import baseline
+from .infra import PARTITIONS, Infra, Service
+from .report import Check, Outcome, Skipped, table
+
+START = datetime(2025, 1, 6, tzinfo=UTC)
+EVENTS_PER_LEAD = 9.1  # what the demo generator averages
+STALL_S = 60.0
+
+
+def audience(events: int, seed: int) -> list[dict[str, Any]]:
+    """`events` demo messages, from about events/10 leads (a few more, the tail cut off in time)."""
+    leads = int(events / EVENTS_PER_LEAD * 1.05) + 1
+    return generate_audience(leads, seed=seed, start=START)[:events]
+
+
+def envelope_of(message: dict[str, Any], received_at: str) -> tuple[bytes, bytes]:
+    """(key, value) as ingest produces it: id=messageId, subject=userId or anonymousId."""
+    subject = message.get("userId") or message["anonymousId"]
+    envelope = new_envelope(
+        f"leadstate.{message['type']}.v1",
+        {**message, "receivedAt": received_at},
+        source="ingest",
+        subject=subject,
+        time=datetime.fromisoformat(message["timestamp"]),
+        id_=message["messageId"],
+    )
+    return envelope.key() or b"", envelope.to_bytes()
+
+
+async def preload(bootstrap: str, topic: str, messages: list[dict[str, Any]]) -> None:
+    received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
+    await producer.start()
+    try:
+        window = []
+        for message in messages:
+            key, value = envelope_of(message, received_at)
+            window.append(await producer.send(topic, value, key=key))
+            if len(window) >= 20_000:
+                await asyncio.gather(*window)
+                window.clear()
+        await asyncio.gather(*window)
+    finally:
+        await producer.stop()
+
+
+class Progress:
+    """How many messages of `topic` the group has committed, read as the group's own members would
+    (OffsetFetch); offsets start at 0 on a fresh topic. The admin client's variant fails on Tansu."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
+        self.topic = topic
+        self.probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+
+    async def __aenter__(self) -> Progress:
+        await self.probe.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.probe.stop()
+
+    async def committed(self) -> int:
+        offsets = [await self.probe.committed(TopicPartition(self.topic, p)) for p in range(PARTITIONS)]
+        return sum(o or 0 for o in offsets)
+
+
+async def watch(service: Service, progress: Progress, events: int) -> tuple[float, int, float]:
+    """Poll until every event is committed; (first progress at, committed then, finished at)."""
+    done, first_at, first_done, last_change = 0, None, 0, time.perf_counter()
+    while done < events:
+        await asyncio.sleep(0.25)
+        if service.process is not None and service.process.poll() is not None:
+            raise Skipped(f"qualifier exited with code {service.process.returncode}: {service.tail()}")
+        now_done, now = await progress.committed(), time.perf_counter()
+        if now_done > done:
+            if first_at is None:
+                first_at, first_done = now, now_done
+            done, last_change = now_done, now
+        elif now - last_change > STALL_S:
+            what = "consumed nothing" if done == 0 else f"stalled at {done} of {events}"
+            raise Skipped(f"qualifier {what} for {STALL_S:.0f}s: {service.tail(3)}")
+    assert first_at is not None
+    return first_at, first_done, time.perf_counter()
+
+
+def drain(infra: Infra, events: int, *, seed: int, profile: bool) -> dict[str, Any]:
+    topics = infra.fresh_topics(f"q{events}")
+    messages = audience(events, seed)
+    leads = len({m.get("userId") or m["anonymousId"] for m in messages})
+    started = time.perf_counter()
+    asyncio.run(preload(infra.bootstrap, topics.events, messages))
+    preload_s = time.perf_counter() - started
+    env = infra.service_env(infra.fresh_database(), topics)
+
+    async def measure() -> tuple[float, int, float]:
+        async with Progress(infra.bootstrap, env["LEADSTATE_QUALIFIER_GROUP"], topics.events) as progress:
+            return await watch(service, progress, events)
+
+    launched = time.perf_counter()
+    service = infra.service("qualifier", env, wait_ready=False)
+    if profile:
+        service.start_profile()
+    try:
+        first_at, first_done, finished = asyncio.run(measure())
+    finally:
+        profile_lines = service.stop_profile() if profile else []
+        service.stop()
+    # From the first commit on: start-up (imports, group join) is not throughput.
+    sustained = (events - first_done) / (finished - first_at) if finished > first_at else float(events)
+    return {
+        "events": events,
+        "leads": leads,
+        "preload_s": preload_s,
+        "wall_s": finished - launched,
+        "events_per_s": sustained,
+        "events_per_s_with_startup": events / (finished - launched),
+        "peak_rss_mb": service.peak_rss / 2**20,
+        "profile": profile_lines,
+    }
+
+
+def run(infra: Infra, *, quick: bool, profile: bool, insert_rate: float | None = None) -> Outcome:
+    small_n, large_n = (5_000, 50_000) if quick else (20_000, 200_000)
+    small = drain(infra, small_n, seed=31, profile=False)
+    large = drain(infra, large_n, seed=32, profile=profile)
+    if insert_rate is None:  # qualifier run alone: measure the database now, in this run
+        insert_rate, _ = asyncio.run(
+            baseline.insert_rates(infra.fresh_database(), baseline.event_rows(30_000))
+        )
+    ratio = large["events_per_s"] / insert_rate
+    linear = large["events_per_s"] / small["events_per_s"]
+    print(
+        table(
+            [
+                (
+                    f"{r['events']:,} events, {r['leads']:,} leads",
+                    r["wall_s"],
+                    r["events_per_s"],
+                    r["events_per_s_with_startup"],
+                    r["peak_rss_mb"],
+                )
+                for r in (small, large)
+            ],
+            ("qualifier drain", "wall s", "events/s", "incl. start-up", "peak RSS MB"),
+        )
+    )
+    profile_lines = large.pop("profile")
+    small.pop("profile")
+    return Outcome(
+        "qualifier",
+        metrics={"small": small, "large": large, "insert_rows_per_s": insert_rate},
+        ratios={"qualifier/insert": ratio, f"qualifier {large_n // 1000}k/{small_n // 1000}k": linear},
+        checks=[
+            Check("qualifier events/s (sustained)", large["events_per_s"], 20_000),
+            Check("qualifier events/s / raw insert rows/s", ratio, 0.3),
+            Check(f"events/s at {large_n // 1000}k / at {small_n // 1000}k", linear, 0.8),
+            Check("qualifier peak RSS MB", large["peak_rss_mb"], 200, higher_is_better=False),
+        ],
+        profiles={"qualifier": profile_lines},
+    )
