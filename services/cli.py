@@ -11,7 +11,7 @@ from collections.abc import Callable
 from services.common.settings import Settings, SettingsError, exit_on_settings_error, load_settings
 
 # Modules with `register(subparsers)`; each sub-command sets `func(args, settings) -> int | None`.
-COMMAND_MODULES = ("services.common.commands",)
+COMMAND_MODULES = ("services.common.commands", "services.qualifier.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,114 @@
+"""Qualifier sub-commands: `policy check`, `policy explain`, `replay`, `demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.common.settings import Settings, SettingsError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    policy = sub.add_parser("policy", help="check an MQL policy file, or explain a lead under the policy")
+    verbs = policy.add_subparsers(dest="verb", required=True, metavar="VERB")
+    p = verbs.add_parser("check", help="validate a policy file and print each rule as a sentence")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=_check)
+    p = verbs.add_parser("explain", help="print a lead's state and how each rule evaluates now")
+    p.add_argument("lead", metavar="LEAD_ID", help="lead id, user id, email or anonymous id")
+    p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
+    p.add_argument("--at", help="evaluate at this ISO time instead of now")
+    p.set_defaults(func=_explain)
+    p = sub.add_parser("replay", help="rebuild lead state from the stored event log and compare")
+    p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help="replace the live leads, identities and MQL register (no re-emit)",
+    )
+    p.set_defaults(func=_replay)
+    p = sub.add_parser("demo", help="post a synthetic B2B audience through the ingest API")
+    p.add_argument("--leads", type=int, default=200, help="how many leads (default 200)")
+    p.add_argument("--ingest-url", help="default http://127.0.0.1:$LEADSTATE_INGEST_PORT")
+    p.add_argument("--write-key", help="default: first of LEADSTATE_WRITE_KEYS, else the dev key file")
+    p.add_argument("--seed", type=int, help="same seed, same audience (default: a new one each run)")
+    p.add_argument("--days", type=int, default=14, help="spread the activity over the last N days")
+    p.set_defaults(func=_demo)
+
+
+def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
+    from .policy_file import read_policy
+
+    return read_policy(path or settings.policy_path)
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from .policy import PolicyError, describe_policy, load_policy
+    from .policy_file import resolve_path
+
+    path = resolve_path(args.file)
+    try:
+        policy = load_policy(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except PolicyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"{path}: valid policy, version {policy.version}, {len(policy.rules)} rules")
+    for sentence in describe_policy(policy):
+        print(f"  - {sentence}")
+    sql, not_sql = policy.reason_codes("sql"), policy.reason_codes("rejected")
+    hours = policy.sla.decision_hours
+    print(f"  reason codes: {len(sql)} SQL, {len(not_sql)} not-SQL; decision SLA {hours:g} h")
+    return 0
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from .explain_lead import explain_lead
+
+    policy = _policy(args.policy, settings)
+    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    lines = asyncio.run(explain_lead(_database_url(settings), args.lead, policy, at))
+    if lines is None:
+        print(
+            f"leadstate: no lead {args.lead!r} (tried lead id, user id, email, anonymous id)", file=sys.stderr
+        )
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from .replay import replay_summary
+
+    policy = _policy(args.policy, settings)
+    lines, differences = asyncio.run(replay_summary(_database_url(settings), policy, write=args.write))
+    print("\n".join(lines))
+    return 0 if args.write or not differences else 3
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo_client import post_demo
+
+    if args.leads < 1:
+        print("leadstate: --leads must be at least 1", file=sys.stderr)
+        return 2
+    return post_demo(args, settings)
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from services.common.embedded import start_postgres
+
+    try:
+        return start_postgres(settings.data_dir)[1]
+    except Exception as exc:
+        raise SettingsError(
+            f"LEADSTATE_DATABASE_URL: not set and the embedded database failed: {exc}"
+        ) from None

@@ -1,0 +1,159 @@
+"""Rebuilding lead state from the stored event log (qualifier.events) under a policy.
+
+The log is folded in the order the worker applied it (`seq`), with the worker's own stitching and fold,
+so under the same policy the answer equals the live state; under another policy it shows what that
+policy would have done. By default nothing is written; `write` replaces leads, identities and the MQL
+register in one transaction (no MQL is re-emitted: the outbox is left alone).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .eventlog import from_row
+from .mql import mql_data, mql_row
+from .policy import Policy
+from .stitching import Ledger
+from .store import lead_row
+from .tables import events, identities, leads, mqls
+
+PAGE = 5000
+
+
+@dataclass
+class Difference:
+    lead_id: str
+    what: str
+
+
+@dataclass
+class Rebuilt:
+    ledger: Ledger
+    events: int = 0
+    mqls: dict[str, dict[str, Any]] = field(default_factory=dict)  # mql_id -> register row
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def live_leads(self) -> dict[str, Any]:
+        return {k: s for k, s in self.ledger.states.items() if k not in self.ledger.merged_into}
+
+    def mqls_per_rule(self) -> Counter[str]:
+        return Counter(row["rule"] for row in self.mqls.values())
+
+
+async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
+    """Fold the whole log in memory and compare with the stored leads and MQL register."""
+    ledger = Ledger(policy)
+    result = Rebuilt(ledger)
+    stream = await conn.stream(
+        select(events.c.event_id, events.c.type, events.c.data, events.c.occurred_at).order_by(events.c.seq)
+    )
+    async for part in stream.partitions(PAGE):
+        for row in part:
+            ledger.fold(from_row(row.event_id, row.type, row.data, row.occurred_at).entry)
+            result.events += 1
+        ledger.applied.clear()  # the worker stores these; a replay only needs the states
+    for fired in ledger.fired:
+        data = mql_data(fired.lead_id, fired.mql)
+        result.mqls[data["mql_id"]] = mql_row(data, fired.mql)
+    result.differences = await _compare(conn, result)
+    return result
+
+
+async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:
+    out: list[Difference] = []
+    rebuilt = {k: s.to_dict() for k, s in result.live_leads.items()}
+    stored = {
+        r.lead_id: r.state
+        for r in await conn.execute(
+            select(leads.c.lead_id, leads.c.state).where(leads.c.merged_into.is_(None))
+        )
+    }
+    for lead_id in sorted(rebuilt.keys() | stored.keys()):
+        mine, theirs = rebuilt.get(lead_id), stored.get(lead_id)
+        if theirs is None:
+            out.append(Difference(lead_id, "only in the replay"))
+        elif mine is None:
+            out.append(Difference(lead_id, "only in the stored state"))
+        elif mine != theirs:
+            keys = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+            out.append(Difference(lead_id, f"differs in {', '.join(keys)}"))
+    registered = {
+        r.mql_id: (r.lead_id, r.episode, r.rule)
+        for r in await conn.execute(select(mqls.c.mql_id, mqls.c.lead_id, mqls.c.episode, mqls.c.rule))
+    }
+    replayed = {k: (r["lead_id"], r["episode"], r["rule"]) for k, r in result.mqls.items()}
+    for mql_id in sorted(registered.keys() ^ replayed.keys()):
+        lead_id, episode, rule = registered.get(mql_id) or replayed[mql_id]
+        where = "stored" if mql_id in registered else "replay"
+        out.append(Difference(lead_id, f"MQL {mql_id} (episode {episode}, rule {rule}) only in the {where}"))
+    for mql_id in sorted(registered.keys() & replayed.keys()):
+        if registered[mql_id] != replayed[mql_id]:
+            out.append(Difference(registered[mql_id][0], f"MQL {mql_id} fired under another rule"))
+    return out
+
+
+async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
+    """Replace leads, identities and the MQL register with the replay (caller holds the transaction)."""
+    ledger = result.ledger
+    await conn.execute(delete(leads))
+    await conn.execute(delete(identities))
+    await conn.execute(delete(mqls))
+    rows = [
+        lead_row(state, ledger.resolve(lead_id) if lead_id in ledger.merged_into else None)
+        for lead_id, state in ledger.states.items()
+    ]
+    for start in range(0, len(rows), PAGE):
+        await conn.execute(insert(leads), rows[start : start + PAGE])
+    ids = [{"identity": k, "lead_id": ledger.lookup(k)} for k in ledger.identities]
+    for start in range(0, len(ids), PAGE):
+        await conn.execute(insert(identities), ids[start : start + PAGE])
+    if result.mqls:
+        await conn.execute(insert(mqls), list(result.mqls.values()))
+
+
+async def lock_for_rewrite(conn: AsyncConnection) -> None:
+    """Hold the worker off (its next batch waits) while the state is rebuilt and replaced."""
+    await conn.execute(
+        text("LOCK TABLE qualifier.leads, qualifier.identities, qualifier.mqls IN EXCLUSIVE MODE")
+    )
+
+
+async def replay_summary(database_url: str, policy: Policy, *, write: bool) -> tuple[list[str], int]:
+    """`leadstate replay`: the summary lines and how many differences from the stored state."""
+    from services.common.db import create_engine
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            if write:
+                await lock_for_rewrite(conn)
+            result = await rebuild(conn, policy)
+            if write:
+                await write_back(conn, result)
+    finally:
+        await engine.dispose()
+    states = result.live_leads.values()
+    stages = Counter(s.stage for s in states)
+    lines = [
+        f"replayed {result.events} events under policy {policy.version}: {len(states)} leads "
+        f"({', '.join(f'{n} {stage}' for stage, n in sorted(stages.items()))})",
+        f"MQLs: {len(result.mqls)}"
+        + "".join(f"\n  {rule}: {n}" for rule, n in sorted(result.mqls_per_rule().items())),
+    ]
+    if result.differences:
+        lines.append(f"differences from the stored state: {len(result.differences)}")
+        lines.extend(f"  {d.lead_id}: {d.what}" for d in result.differences[:20])
+        if len(result.differences) > 20:
+            lines.append(f"  … and {len(result.differences) - 20} more")
+    else:
+        lines.append("no differences from the stored state")
+    if write:
+        lines.append("wrote the replayed leads, identities and MQL register (no MQL events re-emitted)")
+    return lines, len(result.differences)
