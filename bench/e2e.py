@@ -1,7 +1,227 @@
-"""placeholder"""
+"""End to end: a steady rate of demo events through ingest (paced /v1/batch requests), the qualifier
+and the handoff, all three as processes. Latency from the request that carried a lead's qualifying
+event to (a) its MQL event on `lead.mql` and (b) its item in the handoff inbox (GET /v1/mqls), and
+the peak RSS of each service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from services.qualifier.demo import generate_audience
+
+from .infra import API_KEY, Infra, Service
+from .ingest import batch_requests
+from .loadgen import LoadResult, paced
+from .qualifier import Progress, preload
+from .report import Check, Outcome, Skipped, percentile, table
+
+BATCH = 10  # a website's server-side SDK flushes small batches often
+CLIENTS = 16
+SETTLE_S = 8.0  # after the last request: how long without a new MQL ends the wait
+INBOX_POLL_S = 0.1
 
 
-def run(infra, **kw):
-    from .report import Skipped
+@dataclass
+class Ledger:
+    """When each message was sent, by every id of its lead, to match MQLs back to requests."""
 
-    raise Skipped("not written yet")
+    sent: dict[str, list[tuple[datetime, float]]] = field(default_factory=lambda: defaultdict(list))
+    mql_at: dict[str, float] = field(default_factory=dict)  # mql_id -> wall time seen on lead.mql
+    inbox_at: dict[str, float] = field(default_factory=dict)  # mql_id -> wall time seen in the inbox
+    mqls: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def record(self, message: dict[str, Any], wall: float) -> None:
+        stamp = datetime.fromisoformat(message["timestamp"])
+        for key in (message.get("userId"), message.get("anonymousId")):
+            if key:
+                self.sent[key].append((stamp, wall))
+
+    def sent_at(self, mql: dict[str, Any], seen: float) -> float | None:
+        """The send time of the qualifying event: the lead's message stamped `qualified_at` (the
+        policy qualifies in event time), else the lead's last message sent before the MQL was seen."""
+        ids = {mql.get("lead_id")}
+        identities = mql.get("identities") or {}
+        ids.add(identities.get("user_id"))
+        ids.update(identities.get("anonymous_ids") or [])
+        sends = [s for i in ids if i for s in self.sent.get(i, ())]
+        if not sends:
+            return None
+        try:
+            qualified = datetime.fromisoformat(mql["qualified_at"])
+        except (KeyError, TypeError, ValueError):
+            qualified = None
+        exact = [wall for stamp, wall in sends if stamp == qualified]
+        if exact:
+            return min(exact)
+        before = [wall for _, wall in sends if wall <= seen]
+        return max(before) if before else None
+
+    def latencies(self, seen: dict[str, float]) -> list[float]:
+        out = []
+        for mql_id, at in seen.items():
+            sent = self.sent_at(self.mqls.get(mql_id, {}), at)
+            if sent is not None:
+                out.append(max(0.0, at - sent))
+        return out
+
+
+async def watch_mqls(bootstrap: str, topic: str, ledger: Ledger, stop: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=50)
+            now = time.time()
+            for record in (r for rs in batch.values() for r in rs):
+                data = orjson.loads(record.value).get("data", {})
+                mql_id = data.get("mql_id") or data.get("lead_id")
+                ledger.mqls.setdefault(mql_id, data)
+                ledger.mql_at.setdefault(mql_id, now)
+    finally:
+        await consumer.stop()
+
+
+async def watch_inbox(base_url: str, ledger: Ledger, stop: asyncio.Event, errors: list[str]) -> None:
+    """Newest first, paging back only until a page holds nothing new."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
+        while not stop.is_set():
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"order": "newest", "limit": 200}
+                if cursor:
+                    params["cursor"] = cursor
+                answer = await client.get("/v1/mqls", params=params)
+                if answer.status_code != 200:
+                    errors.append(f"GET /v1/mqls answered {answer.status_code}: {answer.text[:200]}")
+                    break
+                page = answer.json()
+                now, new = time.time(), 0
+                for item in page.get("items", []):
+                    key = item.get("mql_id") or item.get("lead_id")
+                    if key not in ledger.inbox_at:
+                        ledger.inbox_at[key], new = now, new + 1
+                        ledger.mqls.setdefault(key, item)
+                cursor = page.get("next_cursor")
+                if not new or not cursor:
+                    break
+            await asyncio.sleep(INBOX_POLL_S)
+
+
+async def drive(
+    infra: Infra,
+    ingest: Service,
+    handoff: Service,
+    topic_mql: str,
+    messages: list[dict[str, Any]],
+    rate: float,
+) -> tuple[Ledger, LoadResult, list[str]]:
+    ledger, stop, errors = Ledger(), asyncio.Event(), []
+    url = f"{ingest.base_url}/v1/batch"
+    requests = batch_requests(url, messages, BATCH)
+
+    def on_sent(i: int, wall: float) -> None:
+        for message in messages[i * BATCH : (i + 1) * BATCH]:
+            ledger.record(message, wall)
+
+    watchers = [
+        asyncio.create_task(watch_mqls(infra.bootstrap, topic_mql, ledger, stop)),
+        asyncio.create_task(watch_inbox(handoff.base_url, ledger, stop, errors)),
+    ]
+    load = await paced(url, requests, per_s=rate / BATCH, clients=CLIENTS, on_sent=on_sent)
+    last, count = time.monotonic(), len(ledger.inbox_at)
+    while time.monotonic() - last < SETTLE_S:  # let the pipeline drain
+        await asyncio.sleep(0.5)
+        if len(ledger.inbox_at) != count or len(ledger.mql_at) > len(ledger.inbox_at):
+            last, count = time.monotonic(), len(ledger.inbox_at)
+    stop.set()
+    await asyncio.gather(*watchers, return_exceptions=True)
+    return ledger, load, errors
+
+
+async def warm_up(infra: Infra, topic: str, group: str) -> None:
+    """One event straight onto the topic, and wait until the qualifier committed it: the group is
+    joined and the first batch paid for before the clock starts."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    probe = generate_audience(1, seed=99, start=start, days=1)[:1]
+    await preload(infra.bootstrap, topic, probe)
+    async with Progress(infra.bootstrap, group, topic) as progress:
+        deadline = time.monotonic() + 60
+        while await progress.committed() < 1:
+            if time.monotonic() > deadline:
+                raise Skipped("the qualifier did not consume a warm-up event within 60s")
+            await asyncio.sleep(0.2)
+
+
+def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outcome:
+    topics = infra.fresh_topics("e2e")
+    env = infra.service_env(infra.fresh_database(), topics)
+    services = {name: infra.service(name, env) for name in ("ingest", "qualifier", "handoff")}
+    asyncio.run(warm_up(infra, topics.events, env["LEADSTATE_QUALIFIER_GROUP"]))
+    total = int(duration_s * rate) // BATCH * BATCH
+    # the audience's last events land about now, so nothing looks stale to the policy
+    start = datetime.now(UTC) - timedelta(days=14)
+    messages = generate_audience(int(total / 9.1 * 1.05) + 1, seed=41, start=start)[:total]
+    if profile:
+        for service in services.values():
+            service.start_profile()
+    ledger, load, errors = asyncio.run(
+        drive(infra, services["ingest"], services["handoff"], topics.mql, messages, rate)
+    )
+    profiles = {name: s.stop_profile() for name, s in services.items()} if profile else {}
+    to_mql, to_inbox = ledger.latencies(ledger.mql_at), ledger.latencies(ledger.inbox_at)
+    rss = {name: s.peak_rss / 2**20 for name, s in services.items()}
+    sent_rate = load.statuses.get(200, 0) * BATCH / load.elapsed_s if load.elapsed_s else 0.0
+    if not ledger.mql_at:
+        raise Skipped(f"no MQL reached lead.mql in the run ({len(messages)} events sent; {errors[:1]})")
+
+    def pct(values: list[float], p: float) -> float | None:
+        found = percentile(values, p)
+        return None if found is None else 1000 * found
+
+    rows = [
+        ("ingest request", len(load.latencies_s), *(pct(load.latencies_s, p) for p in (50, 95, 99))),
+        ("event → MQL on lead.mql", len(to_mql), *(pct(to_mql, p) for p in (50, 95, 99))),
+        ("event → item in inbox", len(to_inbox), *(pct(to_inbox, p) for p in (50, 95, 99))),
+    ]
+    print(
+        f"{len(messages):,} events at {rate:,.0f}/s for {duration_s:.0f}s (achieved {sent_rate:,.0f}/s), "
+        f"batches of {BATCH}, {CLIENTS} connections; answers {load.statuses}"
+    )
+    print(table(rows, ("end to end", "count", "p50 ms", "p95 ms", "p99 ms")))
+    print(table([(n, v) for n, v in rss.items()], ("service", "peak RSS MB")))
+    if errors:
+        print(f"  inbox errors: {errors[:2]}")
+    p99_mql, p99_inbox = pct(to_mql, 99), pct(to_inbox, 99)
+    return Outcome(
+        "e2e",
+        metrics={
+            "events": len(messages),
+            "rate": rate,
+            "achieved_rate": sent_rate,
+            "duration_s": duration_s,
+            "statuses": {str(k): v for k, v in load.statuses.items()},
+            "mqls": len(ledger.mql_at),
+            "inbox_items": len(ledger.inbox_at),
+            "latency_ms": {r[0]: dict(zip(("count", "p50", "p95", "p99"), r[1:], strict=True)) for r in rows},
+            "peak_rss_mb": rss,
+            "inbox_errors": errors[:5],
+        },
+        checks=[
+            Check("p99 event → MQL on lead.mql (ms)", p99_mql, 200, higher_is_better=False),
+            Check("p99 event → item in inbox (ms)", p99_inbox, 200, higher_is_better=False),
+            *(Check(f"{n} peak RSS MB", v, 200, higher_is_better=False) for n, v in rss.items()),
+        ],
+        profiles=profiles,
+    )
