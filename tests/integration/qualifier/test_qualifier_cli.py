@@ -1,0 +1,95 @@
+"""The qualifier's commands as a user runs them (subprocesses): `policy check`, `policy explain`, `replay`,
+and a policy that fails validation stopping the qualifier's start-up with exit code 2 and line numbers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from services.qualifier.stitching import lead_id_for
+from tests.integration.qualifier.conftest import Qualifier, at, identify, seminar_attended, write_policy
+from tests.support import ROOT, free_port, read_envelopes
+
+DEFAULT = (ROOT / "policies/default.yaml").read_text(encoding="utf-8")
+
+
+def leadstate(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def score_only_policy(tmp_path: Path) -> tuple[Path, int]:
+    """The default policy with its first rule's behaviour and attributes replaced by a score alone."""
+    text = DEFAULT.replace(
+        """      behaviour:
+        seminar_attended: {topics: any}
+      attributes:
+        industry_in: target
+        title_level_at_least: manager
+""",
+        """      score:
+        min: 30
+""",
+        1,
+    )
+    assert text != DEFAULT
+    lines = text.splitlines()
+    when = next(i for i, line in enumerate(lines, 1) if line.strip() == "when:" and "score:" in lines[i])
+    return write_policy(tmp_path, text), when
+
+
+def test_policy_check_prints_each_rule_as_a_sentence(tmp_path: Path) -> None:
+    done = leadstate("policy", "check", "policies/default.yaml", cwd=tmp_path)  # relative: from the repo root
+    assert done.returncode == 0, done.stderr
+    assert "version 2026.1, 4 rules" in done.stdout
+    assert "Rule 'seminar-attendee' makes a known lead an MQL when it attended a seminar" in done.stdout
+
+
+def test_policy_check_refuses_a_score_only_rule_naming_the_line(tmp_path: Path) -> None:
+    path, line = score_only_policy(tmp_path)
+    done = leadstate("policy", "check", str(path))
+    assert done.returncode == 2
+    assert f"{path}:{line}:" in done.stderr and "seminar-attendee" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_invalid_policy_stops_qualifier_start_up(tmp_path: Path, env: dict[str, str]) -> None:
+    path, line = score_only_policy(tmp_path)
+    port = str(free_port())
+    done = leadstate(
+        "qualifier", env={**env, "LEADSTATE_POLICY_PATH": str(path), "LEADSTATE_QUALIFIER_PORT": port}
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{path}:{line}:" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_explain_and_replay_of_a_live_lead(qualifier: Qualifier, env: dict[str, str]) -> None:
+    await qualifier.publish(
+        [identify(at(0), user="u-cli", anon="a-cli"), seminar_attended(at(60), user="u-cli")]
+    )
+    await read_envelopes(qualifier.bootstrap, qualifier.topics.mql, expect=1)
+
+    for ref in ("u-cli", lead_id_for("user:u-cli"), "u-cli@example.test", "a-cli"):
+        done = leadstate("policy", "explain", ref, "--at", at(61).isoformat(), env=env)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout
+        assert f"lead {lead_id_for('user:u-cli')}: stage mql, episode 1" in out
+        assert "[x] seminar-attendee" in out and "[ ] topic-researcher" in out
+        assert "missing:" in out and "no new MQL now: episode 1 is open" in out
+    unknown = leadstate("policy", "explain", "nobody", env=env)
+    assert unknown.returncode == 1 and "no lead 'nobody'" in unknown.stderr
+
+    done = leadstate("replay", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replayed 2 events under policy 2026.1: 1 leads" in done.stdout
+    assert "seminar-attendee: 1" in done.stdout and "no differences from the stored state" in done.stdout
