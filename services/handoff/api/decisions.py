@@ -19,9 +19,9 @@ from ..decisions import (
     record_decision,
 )
 from .deps import DecisionWriter, MqlReader, PolicyDep
-from .schemas import Decision, DecisionRequest, LeadId, Reason, ReasonCodes
+from .schemas import AUTH_PROBLEMS, Decision, DecisionRequest, LeadId, Reason, ReasonCodes, problems
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], responses=problems(AUTH_PROBLEMS))
 
 PROBLEMS = {
     404: {"description": "The handoff never received an MQL for this lead"},

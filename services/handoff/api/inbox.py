@@ -15,13 +15,24 @@ from ..inbox import InboxFilter, lead_history, open_mqls
 from ..sla import SlaState, qualified_window
 from .deps import CursorsDep, MqlReader, PolicyDep, SessionDep
 from .present import lead_mql, mql_item
-from .schemas import Lead, LeadId, MqlPage
+from .schemas import AUTH_PROBLEMS, Lead, LeadId, MqlPage, problems
 
-router = APIRouter(prefix="/v1", tags=["inbox"])
-NOT_FOUND = {404: {"description": "The handoff never received an MQL for this lead"}}
+router = APIRouter(prefix="/v1", tags=["inbox"], responses=problems(AUTH_PROBLEMS))
+LIST_PROBLEMS = problems({400: "A cursor this API did not issue for these filters", 422: "A bad parameter"})
+LEAD_PROBLEMS = problems(
+    {
+        404: "The handoff never received an MQL for this lead",
+        422: "Not a valid lead id (too long, control characters)",
+    }
+)
 
 
-@router.get("/mqls", operation_id="listMqls", summary="The inbox: open MQLs with their explanation and SLA")
+@router.get(
+    "/mqls",
+    operation_id="listMqls",
+    summary="The inbox: open MQLs with their explanation and SLA",
+    responses=LIST_PROBLEMS,
+)
 async def list_mqls(
     _: MqlReader,
     session: SessionDep,
@@ -64,7 +75,7 @@ async def list_mqls(
     "/leads/{lead_id}",
     operation_id="getLead",
     summary="A lead: its current and past MQLs and their decisions",
-    responses=NOT_FOUND,
+    responses=LEAD_PROBLEMS,
 )
 async def get_lead(lead_id: LeadId, _: MqlReader, session: SessionDep, policy: PolicyDep) -> Lead:
     history = await lead_history(session, lead_id)

@@ -12,9 +12,9 @@ from services.common.problems import Problem
 
 from ..funnel import Period, funnel
 from .deps import PolicyDep, ReportReader, SessionDep
-from .schemas import FunnelGroup, FunnelReport
+from .schemas import AUTH_PROBLEMS, FunnelGroup, FunnelReport, problems
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problems(AUTH_PROBLEMS))
 
 DESCRIPTION = """\
 Per group: the **SQL rate** (SQLs / decided MQLs) and the reasons sales gave for not-SQL decisions come
@@ -31,6 +31,7 @@ MQLs' `qualified_at` (until is exclusive). With `group_by=reason`, MQLs not deci
     operation_id="funnelReport",
     summary="SQL rate and not-SQL reasons per rule, policy version, topic or reason",
     description=DESCRIPTION,
+    responses=problems({422: "A bad parameter, or until not later than since"}),
 )
 async def funnel_report(
     _: ReportReader,
