@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,13 +39,36 @@ def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) 
     return Caller(hashlib.sha256(key.encode()).hexdigest(), frozenset(keys[key]))
 
 
+def _reject_unknown_query(request: Request) -> None:
+    """A misspelt filter (`?rules=`) would silently widen the answer; name it instead."""
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        message = f"unknown query parameter; known: {', '.join(sorted(known)) or 'none'}"
+        errors = [{"field": f"query.{name}", "message": message} for name in unknown]
+        raise Problem(422, f"unknown query parameter {unknown[0]!r}", errors=errors)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 def require(scope: str) -> Callable[..., Caller]:
+    """The caller, if its key has `scope` (401/403 otherwise); then refuses unknown query parameters."""
+
     def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
         caller = _caller(request, credentials)
         if scope not in caller.scopes:
             raise Problem(403, f"this API key lacks the scope {scope!r}", required_scope=scope)
+        _reject_unknown_query(request)
         return caller
 
     return dependency

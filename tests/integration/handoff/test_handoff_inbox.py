@@ -109,12 +109,13 @@ async def test_bad_cursor_and_bad_parameters_are_problems(handoff) -> None:  # t
     bad_limit = await handoff.client.get("/v1/mqls", params={"limit": 0})
     bad_since = await handoff.client.get("/v1/mqls", params={"since": "yesterday"})
     bad_sla = await handoff.client.get("/v1/mqls", params={"sla": "late"})
+    misspelt = await handoff.client.get("/v1/mqls", params={"rules": "hand-raiser"})
 
     for answer in (tampered, garbage, other_filters):
         assert answer.status_code == 400, answer.text
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["errors"][0]["field"] == "cursor"
-    for answer, field in ((bad_limit, "limit"), (bad_since, "since"), (bad_sla, "sla")):
+    for answer, field in ((bad_limit, "limit"), (bad_since, "since"), (bad_sla, "sla"), (misspelt, "rules")):
         assert answer.status_code == 422, answer.text
         assert answer.json()["errors"][0]["field"] == f"query.{field}"
 
