@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +22,6 @@ from .policy import load_reason_codes
 from .projection import MQL_TYPES, project
 from .tables import outbox, processed
 
-log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 16 * 1024  # a decision is a few hundred bytes; a note at most 4000 characters
 
 DESCRIPTION = """\
@@ -36,6 +34,8 @@ Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:rea
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # The reason codes and SLA come from the qualifier's policy file; a bad one refuses to start.
+    policy = load_reason_codes(settings)
     database = Database.connect(settings.require_database_url())
     broker = BrokerLink(settings.require_kafka_bootstrap())
     decisions_outbox = Outbox(outbox)
@@ -64,8 +64,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The reason codes and SLA come from the qualifier's policy file; refuse to start without them.
-        app.state.policy = load_reason_codes(settings)
         broker.start()
         worker.start()
         yield
@@ -82,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.state.settings = settings
+    app.state.policy = policy
     app.state.database = database
     app.state.worker = worker
     app.state.outbox = decisions_outbox

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.settings import Settings, SettingsError
-from services.qualifier.policy import PolicyError, load_policy
-
-OUTCOMES = ("sql", "rejected", "recycled")
+from services.common.settings import Settings
+from services.qualifier.policy import Policy
+from services.qualifier.policy_file import settings_policy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,8 +34,7 @@ class HandoffPolicy:
         return next((r for r in self.reasons_for(outcome) if r.code == code), None)
 
 
-def parse_reason_codes(text: str, source: str) -> HandoffPolicy:
-    policy = load_policy(text, source)
+def reason_codes_of(policy: Policy) -> HandoffPolicy:
     return HandoffPolicy(
         version=policy.version,
         sql=tuple(ReasonCode(code=r.code, label=r.label) for r in policy.sql_reasons),
@@ -47,13 +45,6 @@ def parse_reason_codes(text: str, source: str) -> HandoffPolicy:
 
 
 def load_reason_codes(settings: Settings) -> HandoffPolicy:
-    """Read LEADSTATE_POLICY_PATH; a missing or invalid file is a SettingsError naming it."""
-    path = settings.policy_path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"LEADSTATE_POLICY_PATH: cannot read {path}: {exc.strerror}") from None
-    try:
-        return parse_reason_codes(text, str(path))
-    except PolicyError as exc:
-        raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
+    """Read LEADSTATE_POLICY_PATH as the qualifier does; a missing or invalid file is a SettingsError
+    naming it (the CLI turns that into one message and exit code 2)."""
+    return reason_codes_of(settings_policy(settings))

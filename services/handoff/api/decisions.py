@@ -23,15 +23,15 @@ from .schemas import AUTH_PROBLEMS, Decision, DecisionRequest, LeadId, Reason, R
 
 router = APIRouter(prefix="/v1", tags=["decisions"], responses=problems(AUTH_PROBLEMS))
 
-PROBLEMS = {
-    404: {"description": "The handoff never received an MQL for this lead"},
-    409: {"description": "The lead has no open MQL (already decided, maybe by a concurrent request)"},
-    413: {"description": "The body is too large"},
-    422: {
-        "description": "Invalid body, a reason not valid for the outcome (lists the valid codes), "
-        "or an Idempotency-Key reused with a different body"
-    },
-}
+PROBLEMS = problems(
+    {
+        404: "The handoff never received an MQL for this lead",
+        409: "The lead has no open MQL (already decided, maybe by a concurrent request)",
+        413: "The body is too large",
+        422: "Invalid body or lead id, a reason not valid for the outcome (`valid_codes` lists the valid "
+        "ones), or an Idempotency-Key reused with a different body",
+    }
+)
 
 
 @router.get(
