@@ -16,6 +16,7 @@ from services.common.settings import Settings
 
 from .api import decisions, inbox, reports
 from .api.limits import BodyLimit
+from .api.unavailable import install_unavailable_handler
 from .cursor import codec_for_keys
 from .mql import validate_mql
 from .policy import load_reason_codes
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    install_unavailable_handler(app)
     app.state.settings = settings
     app.state.policy = policy
     app.state.database = database
