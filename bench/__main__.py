@@ -15,6 +15,7 @@ import time
 import traceback
 
 from .report import (
+    RESULTS_DIR,
     Outcome,
     Skipped,
     checks_table,
@@ -26,6 +27,7 @@ from .report import (
 )
 
 ORDER = ("baseline", "ingest", "qualifier", "e2e")
+PROFILES_DIR = RESULTS_DIR / "profiles"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from .infra import start_infra
 
     outcomes: dict[str, Outcome] = {}
+    PROFILES_DIR.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
         infra = start_infra()
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(checks_table(outcome.checks))
             for service, lines in outcome.profiles.items():
                 if lines:
+                    # collapsed stacks: speedscope.app or flamegraph.pl draw them
+                    (PROFILES_DIR / f"{name}-{service}.txt").write_text("\n".join(lines) + "\n")
                     summary = summarize_profile(lines)
                     outcome.profiles[service] = profile_lines(summary)
                     print(f"profile of {service} (py-spy, on-CPU samples):")

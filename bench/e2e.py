@@ -22,7 +22,7 @@ from .infra import API_KEY, Infra, Service
 from .ingest import batch_requests
 from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
-from .report import Check, Outcome, Skipped, percentile, table
+from .report import Check, Outcome, Skipped, fmt, percentile, table
 
 BATCH = 10  # a website's server-side SDK flushes small batches often
 CLIENTS = 16
@@ -65,13 +65,30 @@ class Ledger:
         before = [wall for _, wall in sends if wall <= seen]
         return max(before) if before else None
 
-    def latencies(self, seen: dict[str, float]) -> list[float]:
+    def timed(self, seen: dict[str, float]) -> list[tuple[float, float]]:
+        """(sent at, latency) of each MQL that could be matched to its request."""
         out = []
         for mql_id, at in seen.items():
             sent = self.sent_at(self.mqls.get(mql_id, {}), at)
             if sent is not None:
-                out.append(max(0.0, at - sent))
-        return out
+                out.append((sent, max(0.0, at - sent)))
+        return sorted(out)
+
+    def latencies(self, seen: dict[str, float]) -> list[float]:
+        return [latency for _, latency in self.timed(seen)]
+
+
+def by_window(timed: list[tuple[float, float]], windows: int = 4) -> list[float | None]:
+    """p50 latency (ms) of the MQLs sent in each successive part of the run: a figure that grows
+    from window to window means a stage falls behind the offered rate."""
+    if not timed:
+        return []
+    first, last = timed[0][0], timed[-1][0]
+    span = (last - first) / windows or 1.0
+    parts: list[list[float]] = [[] for _ in range(windows)]
+    for sent, latency in timed:
+        parts[min(windows - 1, int((sent - first) / span))].append(latency)
+    return [None if (p := percentile(part, 50)) is None else 1000 * p for part in parts]
 
 
 async def watch_mqls(bootstrap: str, topic: str, ledger: Ledger, stop: asyncio.Event) -> None:
@@ -99,7 +116,8 @@ async def watch_inbox(base_url: str, ledger: Ledger, stop: asyncio.Event, errors
         while not stop.is_set():
             cursor = None
             while True:
-                params: dict[str, Any] = {"order": "newest", "limit": 200}
+                # a small first page: polling must not be what loads the handoff
+                params: dict[str, Any] = {"order": "newest", "limit": 200 if cursor else 20}
                 if cursor:
                     params["cursor"] = cursor
                 answer = await client.get("/v1/mqls", params=params)
@@ -201,6 +219,8 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     )
     print(table(rows, ("end to end", "count", "p50 ms", "p95 ms", "p99 ms")))
     print(table([(n, v) for n, v in rss.items()], ("service", "peak RSS MB")))
+    windows = by_window(ledger.timed(ledger.mql_at))
+    print("p50 event → MQL by quarter of the run (ms): " + "  ".join(fmt(w) for w in windows))
     if errors:
         print(f"  inbox errors: {errors[:2]}")
     p99_mql, p99_inbox = pct(to_mql, 99), pct(to_inbox, 99)
@@ -217,6 +237,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
             "latency_ms": {r[0]: dict(zip(("count", "p50", "p95", "p99"), r[1:], strict=True)) for r in rows},
             "peak_rss_mb": rss,
             "inbox_errors": errors[:5],
+            "mql_p50_ms_by_quarter": windows,
         },
         checks=[
             Check("p99 event → MQL on lead.mql (ms)", p99_mql, 200, higher_is_better=False),
