@@ -90,14 +90,28 @@ async def insert_rates(database_url: str, rows: list[tuple]) -> tuple[float, flo
         await conn.close()
 
 
+TRIES = 3  # a ceiling is the best of a few runs: the machine is shared, noise only ever slows
+
+
+def best_produce(infra: Infra, count: int) -> float:
+    return max(
+        asyncio.run(produce_rate(infra.bootstrap, infra.fresh_topics("raw").events, count))
+        for _ in range(TRIES)
+    )
+
+
+def best_inserts(infra: Infra, rows: list[tuple]) -> tuple[float, float]:  # type: ignore[type-arg]
+    runs = [asyncio.run(insert_rates(infra.fresh_database(), rows)) for _ in range(TRIES)]
+    return max(r[0] for r in runs), max(r[1] for r in runs)
+
+
 def run(infra: Infra, *, quick: bool, profile: bool) -> Outcome:
     messages = 30_000 if quick else 200_000
     rows_n = 30_000 if quick else 200_000
-    topic = infra.fresh_topics("baseline").events
-    produce = asyncio.run(produce_rate(infra.bootstrap, topic, messages))
+    produce = best_produce(infra, messages)
     rows = event_rows(rows_n)
     avg_row = sum(len(r[5]) for r in rows) / len(rows)
-    insert, copy = asyncio.run(insert_rates(infra.fresh_database(), rows))
+    insert, copy = best_inserts(infra, rows)
     print(
         table(
             [
@@ -115,7 +129,7 @@ def run(infra: Infra, *, quick: bool, profile: bool) -> Outcome:
                 ),
                 (f"asyncpg COPY, {INSERT_BATCH}/call (reference)", rows_n, copy, "rows/s"),
             ],
-            ("baseline", "count", "rate", "unit"),
+            (f"baseline (best of {TRIES})", "count", "rate", "unit"),
         )
     )
     return Outcome(

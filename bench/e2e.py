@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.qualifier.demo import generate_audience
 
-from .infra import API_KEY, Infra, Service
+from .infra import API_KEY, CpuMeter, Infra, Service
 from .ingest import batch_requests
 from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
@@ -194,9 +194,11 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     if profile:
         for service in services.values():
             service.start_profile()
+    meter = CpuMeter(infra, services).start()
     ledger, load, errors = asyncio.run(
         drive(infra, services["ingest"], services["handoff"], topics.mql, messages, rate)
     )
+    cpu = meter.stop()
     profiles = {name: s.stop_profile() for name, s in services.items()} if profile else {}
     to_mql, to_inbox = ledger.latencies(ledger.mql_at), ledger.latencies(ledger.inbox_at)
     rss = {name: s.peak_rss / 2**20 for name, s in services.items()}
@@ -219,6 +221,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     )
     print(table(rows, ("end to end", "count", "p50 ms", "p95 ms", "p99 ms")))
     print(table([(n, v) for n, v in rss.items()], ("service", "peak RSS MB")))
+    print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
     windows = by_window(ledger.timed(ledger.mql_at))
     print("p50 event → MQL by quarter of the run (ms): " + "  ".join(fmt(w) for w in windows))
     if errors:
@@ -238,6 +241,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
             "peak_rss_mb": rss,
             "inbox_errors": errors[:5],
             "mql_p50_ms_by_quarter": windows,
+            "cpu_cores": cpu,
         },
         checks=[
             Check("p99 event → MQL on lead.mql (ms)", p99_mql, 200, higher_is_better=False),

@@ -149,6 +149,21 @@ class Infra:
             service.wait_ready()
         return service
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the embedded PostgreSQL (all its processes) and broker: where the
+        machine's cores went besides the services. Empty for external ones."""
+        out: dict[str, float] = {}
+        if self._pg is not None:
+            marker = str((self.work_dir / "pg").resolve())
+            total = 0.0
+            for proc in psutil.process_iter(["cmdline"]):
+                if any(marker in part for part in proc.info["cmdline"] or ()):
+                    total += _cpu(proc) + sum(_cpu(child) for child in _children(proc))
+            out["postgres"] = total
+        if self._broker is not None and self._broker.process is not None:
+            out["broker"] = _cpu(psutil.Process(self._broker.process.pid))
+        return out
+
     def stop(self) -> None:
         for service in self.services:
             service.stop()
@@ -195,6 +210,9 @@ class Service:
                 time.sleep(0.1)
         except psutil.Error:
             pass
+
+    def cpu_seconds(self) -> float:
+        return _cpu(psutil.Process(self.process.pid)) if self.process else 0.0
 
     def rss(self) -> int:
         try:
@@ -282,3 +300,44 @@ def start_infra() -> Infra:
         return Infra().start()
     except EmbeddedError as exc:
         raise Skipped(f"infrastructure did not start: {exc}") from exc
+
+
+def _cpu(proc: psutil.Process) -> float:
+    try:
+        times = proc.cpu_times()
+        # children_*: processes it reaped, e.g. PostgreSQL backends of connections closed since
+        return times.user + times.system + times.children_user + times.children_system
+    except psutil.Error:
+        return 0.0
+
+
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+class CpuMeter:
+    """CPU seconds each process used between start() and stop(), and the wall time between."""
+
+    def __init__(self, infra: Infra, services: dict[str, Service]) -> None:
+        self.infra, self.services = infra, services
+        self._start: dict[str, float] = {}
+        self._wall = 0.0
+
+    def _now(self) -> dict[str, float]:
+        return {
+            **{n: s.cpu_seconds() for n, s in self.services.items()},
+            **self.infra.cpu_seconds(),
+            "bench (client)": _cpu(psutil.Process()),
+        }
+
+    def start(self) -> CpuMeter:
+        self._start, self._wall = self._now(), time.perf_counter()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        """Per process: the share of one core used (1.0 = a core busy all the time)."""
+        end, wall = self._now(), time.perf_counter() - self._wall
+        return {n: round((v - self._start.get(n, 0.0)) / wall, 2) for n, v in end.items() if wall > 0}

@@ -13,7 +13,7 @@ import orjson
 from services.qualifier.demo import generate_audience
 
 from . import baseline
-from .infra import WRITE_KEY, Infra
+from .infra import WRITE_KEY, CpuMeter, Infra
 from .loadgen import LoadResult, basic_auth, closed_loop, encode_request
 from .report import Check, Outcome, Skipped, percentile, table
 
@@ -57,15 +57,16 @@ def run(infra: Infra, *, quick: bool, profile: bool, produce_rate: float | None 
         raise Skipped(f"/v1/batch answered no 200 (statuses {warm.statuses}, errors {warm.errors[:2]})")
     if profile:
         service.start_profile()
+    meter = CpuMeter(infra, {"ingest": service}).start()
     result = asyncio.run(closed_loop(url, requests, clients=CLIENTS, duration_s=duration))
+    cpu = meter.stop()
     profile_lines = service.stop_profile() if profile else []
     figures = summarize(result, BATCH)
     figures["peak_rss_mb"] = service.peak_rss / 2**20
+    figures["cpu_cores"] = cpu
     service.stop()
     if produce_rate is None:  # ingest run alone: measure the broker now, in this run
-        produce_rate = asyncio.run(
-            baseline.produce_rate(infra.bootstrap, infra.fresh_topics("baseline").events, 30_000)
-        )
+        produce_rate = baseline.best_produce(infra, 30_000)
     ratio = figures["events_per_s"] / produce_rate
     print(
         table(
@@ -83,6 +84,7 @@ def run(infra: Infra, *, quick: bool, profile: bool, produce_rate: float | None 
             ("ingest", "requests", "events/s", "p50 ms", "p99 ms", "RSS MB", "x produce"),
         )
     )
+    print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
     if set(result.statuses) - {200} or result.errors:
         print(f"  non-200 answers: {result.statuses}; client errors: {result.errors[:3]}")
     return Outcome(

@@ -16,7 +16,7 @@ from services.common.envelope import new_envelope
 from services.qualifier.demo import generate_audience
 
 from . import baseline
-from .infra import PARTITIONS, Infra, Service
+from .infra import PARTITIONS, CpuMeter, Infra, Service
 from .report import Check, Outcome, Skipped, table
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
@@ -88,8 +88,11 @@ class Progress:
         return sum(o or 0 for o in offsets)
 
 
-async def watch(service: Service, progress: Progress, events: int) -> tuple[float, int, float]:
-    """Poll until every event is committed; (first progress at, committed then, finished at)."""
+async def watch(
+    service: Service, progress: Progress, events: int, meter: CpuMeter
+) -> tuple[float, int, float]:
+    """Poll until every event is committed; (first progress at, committed then, finished at).
+    The CPU meter runs from the first progress on, as the rate does."""
     done, first_at, first_done, last_change = 0, None, 0, time.perf_counter()
     while done < events:
         await asyncio.sleep(0.25)
@@ -99,6 +102,7 @@ async def watch(service: Service, progress: Progress, events: int) -> tuple[floa
         if now_done > done:
             if first_at is None:
                 first_at, first_done = now, now_done
+                meter.start()
             done, last_change = now_done, now
         elif now - last_change > STALL_S:
             what = "consumed nothing" if done == 0 else f"stalled at {done} of {events}"
@@ -119,14 +123,16 @@ def drain(infra: Infra, events: int, *, seed: int, profile: bool) -> dict[str, A
 
     async def measure() -> tuple[float, int, float]:
         async with Progress(infra.bootstrap, env["LEADSTATE_QUALIFIER_GROUP"], topics.events) as progress:
-            return await watch(service, progress, events)
+            return await watch(service, progress, events, meter)
 
     launched = time.perf_counter()
     service = infra.service("qualifier", env, wait_ready=False)
+    meter = CpuMeter(infra, {"qualifier": service})
     if profile:
         service.start_profile()
     try:
         first_at, first_done, finished = asyncio.run(measure())
+        cpu = meter.stop()
     finally:
         profile_lines = service.stop_profile() if profile else []
         service.stop()
@@ -140,6 +146,7 @@ def drain(infra: Infra, events: int, *, seed: int, profile: bool) -> dict[str, A
         "events_per_s": sustained,
         "events_per_s_with_startup": events / (finished - launched),
         "peak_rss_mb": service.peak_rss / 2**20,
+        "cpu_cores": cpu,
         "profile": profile_lines,
     }
 
@@ -149,9 +156,7 @@ def run(infra: Infra, *, quick: bool, profile: bool, insert_rate: float | None =
     small = drain(infra, small_n, seed=31, profile=False)
     large = drain(infra, large_n, seed=32, profile=profile)
     if insert_rate is None:  # qualifier run alone: measure the database now, in this run
-        insert_rate, _ = asyncio.run(
-            baseline.insert_rates(infra.fresh_database(), baseline.event_rows(30_000))
-        )
+        insert_rate, _ = baseline.best_inserts(infra, baseline.event_rows(30_000))
     ratio = large["events_per_s"] / insert_rate
     linear = large["events_per_s"] / small["events_per_s"]
     print(
@@ -168,6 +173,10 @@ def run(infra: Infra, *, quick: bool, profile: bool, insert_rate: float | None =
             ],
             ("qualifier drain", "wall s", "events/s", "incl. start-up", "peak RSS MB"),
         )
+    )
+    print(
+        "cores busy while draining (1.0 = one core): "
+        + ", ".join(f"{n} {v}" for n, v in large["cpu_cores"].items())
     )
     profile_lines = large.pop("profile")
     small.pop("profile")
