@@ -141,20 +141,21 @@ class BatchConsumer:
                 await asyncio.sleep(0.5)
                 continue
             records = [r for rs in batch.values() for r in rs]
-            if records:
-                await self._process_until_done(records)
+            if records and await self._process_until_done(records):
                 await self._commit(batch)
 
-    async def _process_until_done(self, records: list[ConsumerRecord]) -> None:
+    async def _process_until_done(self, records: list[ConsumerRecord]) -> bool:
+        """True once the batch is applied; False if asked to stop while retrying (nothing is committed,
+        so the batch is redelivered to whoever consumes the partition next)."""
         delay = 0.2
-        while True:
+        while not self._stopping:
             started = time.perf_counter()
             try:
                 await self._process(records)
                 self.healthy = True
                 BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
                 self.after_commit()
-                return
+                return True
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -163,6 +164,7 @@ class BatchConsumer:
                 log.warning("batch failed on infrastructure; retrying", extra={"error": str(exc)[:300]})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        return False
 
     async def _process(self, records: list[ConsumerRecord]) -> None:
         delivered: list[Delivered] = []
