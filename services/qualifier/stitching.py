@@ -164,9 +164,8 @@ class Ledger:
 
     def _link(self, key: str, target: str, *, force: bool) -> None:
         other = self.lookup(key)
-        if other is None:
-            if not force or key.startswith("anon:"):
-                self._map(key, target)
+        if other is None:  # from now on this identity means this lead
+            self._map(key, target)
             return
         if other == target:
             return

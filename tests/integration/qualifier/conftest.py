@@ -3,9 +3,12 @@ topics and broker, and the Segment messages the tests feed it (as ingest would p
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,13 +16,16 @@ from typing import Any
 import asyncpg
 import jsonschema
 import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from services.common.envelope import Envelope, new_envelope
-from services.common.settings import Settings
+from services.common.envelope import Envelope, new_envelope, parse_envelope
+from services.common.kafka import ensure_topics
+from services.common.settings import Settings, load_settings
 from services.qualifier.worker import create_app
-from tests.conftest import Topics
+from tests.conftest import Topics, _sql, settings_env
 from tests.support import ROOT, publish, serve_app, wait_until
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
@@ -78,7 +84,6 @@ class Qualifier:
     bootstrap: str
     topics: Topics
     db: asyncpg.Connection
-    extra: list[FastAPI] = field(default_factory=list)
 
     async def publish(self, envelopes: list[Envelope | bytes], topic: str | None = None) -> None:
         await publish(self.bootstrap, topic or self.topics.events, envelopes)
@@ -86,16 +91,42 @@ class Qualifier:
     async def count(self, sql: str, *args: Any) -> int:
         return int(await self.db.fetchval(sql, *args))
 
-    async def wait_stored(self, n: int, *, timeout_s: float = 30) -> None:
-        """Until `n` entries are in the event log (each batch commits its MQLs with its events)."""
+    async def wait_stored(self, envelopes: list[Envelope], *, timeout_s: float = 30) -> None:
+        """Until these envelopes are in the event log (a batch commits its MQLs with its events)."""
+        ids = [e.id for e in envelopes]
 
-        async def enough() -> bool:
-            return await self.count("SELECT count(*) FROM qualifier.events") >= n
+        async def stored() -> bool:
+            query = "SELECT count(*) FROM qualifier.events WHERE event_id = ANY($1)"
+            return await self.count(query, ids) == len(ids)
 
-        await wait_until(enough, timeout_s=timeout_s, what=f"{n} events in qualifier.events")
+        await wait_until(stored, timeout_s=timeout_s, what=f"{len(ids)} events in qualifier.events")
 
     async def lead(self, lead_id: str) -> asyncpg.Record:
         return await self.db.fetchrow("SELECT * FROM qualifier.leads WHERE lead_id = $1", lead_id)
+
+    async def registered(self, lead_id: str) -> int:
+        return await self.count("SELECT count(*) FROM qualifier.mqls WHERE lead_id = $1", lead_id)
+
+    async def mqls(self, lead_id: str, *, expect: int, timeout_s: float = 20) -> list[Envelope]:
+        """The MQL envelopes of one lead on lead.mql (the topic is shared by a module's tests)."""
+        consumer = AIOKafkaConsumer(
+            self.topics.mql, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest", group_id=None
+        )
+        await consumer.start()
+        found: list[Envelope] = []
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=200)
+                found += [
+                    parse_envelope(r.value) for rs in batch.values() for r in rs if r.key == lead_id.encode()
+                ]
+                if len(found) >= expect and not batch:  # caught up: more than expected would show
+                    break
+        finally:
+            await consumer.stop()
+        assert len(found) == expect, f"expected {expect} MQLs of {lead_id}, got {len(found)}"
+        return found
 
 
 async def connect(database_url: str) -> asyncpg.Connection:
@@ -109,11 +140,45 @@ async def connect(database_url: str) -> asyncpg.Connection:
 async def qualifier(
     settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
 ) -> AsyncIterator[Qualifier]:
+    """A worker of the test's own: for tests that look at whole tables or topics."""
     app = create_app(settings)
     db = await connect(database_url)
     try:
         async with serve_app(app):
             yield Qualifier(app, kafka_bootstrap, topics, db)
+    finally:
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def module_env(pg_url: str, template_db: str, kafka_bootstrap: str) -> Iterator[dict[str, str]]:
+    """A database and topics for one test module: its tests share one worker (joining a group is slow)."""
+    name = f"ls_test_{uuid.uuid4().hex[:12]}"
+    _sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    suffix = uuid.uuid4().hex[:8]
+    names = Topics(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"deadletter-{suffix}")
+    asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3))
+    yield settings_env(
+        make_url(pg_url).set(database=name).render_as_string(hide_password=False), kafka_bootstrap, names
+    )
+    _sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_qualifier(module_env: dict[str, str]) -> AsyncIterator[Qualifier]:
+    """One worker for a module whose tests each use their own leads (module marked loop_scope=module)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in module_env.items():
+            patch.setenv(key, value)
+        settings = load_settings()
+    topics = Topics(
+        *(module_env[f"LEADSTATE_TOPIC_{k}"] for k in ("EVENTS", "MQL", "DECISIONS", "DEAD_LETTER"))
+    )
+    app = create_app(settings)
+    db = await connect(module_env["LEADSTATE_DATABASE_URL"])
+    try:
+        async with serve_app(app):
+            yield Qualifier(app, module_env["LEADSTATE_KAFKA_BOOTSTRAP"], topics, db)
     finally:
         await db.close()
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import jsonschema
 import orjson
+import pytest
 
 from services.common.envelope import Envelope, new_envelope
 from services.qualifier.mql import mql_id_for
@@ -19,7 +20,9 @@ from tests.integration.qualifier.conftest import (
     identify,
     seminar_attended,
 )
-from tests.support import read_envelopes, read_topic
+from tests.support import read_topic
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def decision(lead_id: str, episode: int, outcome: str, decided_at: datetime, **override: object) -> Envelope:
@@ -48,61 +51,58 @@ def decision(lead_id: str, episode: int, outcome: str, decided_at: datetime, **o
     )
 
 
-async def test_rejected_lead_needs_new_activity_for_a_second_episode(qualifier: Qualifier) -> None:
+async def test_rejected_lead_needs_new_activity_for_a_second_episode(shared_qualifier: Qualifier) -> None:
+    q = shared_qualifier
     lead_id = lead_id_for("user:u-rej")
-    await qualifier.publish([identify(at(0), user="u-rej"), seminar_attended(at(60), user="u-rej")])
-    [first] = await read_envelopes(qualifier.bootstrap, qualifier.topics.mql, expect=1)
+    await q.publish([identify(at(0), user="u-rej"), seminar_attended(at(60), user="u-rej")])
+    [first] = await q.mqls(lead_id, expect=1)
     assert first.data["episode"] == 1
 
     rejected = decision(lead_id, 1, "rejected", at(120))
     jsonschema.validate(rejected.data, DECISION_SCHEMA)
-    await qualifier.publish([rejected], topic=qualifier.topics.decisions)
-    await qualifier.wait_stored(3)
-    lead = await qualifier.lead(lead_id)
+    await q.publish([rejected], topic=q.topics.decisions)
+    await q.wait_stored([rejected])
+    lead = await q.lead(lead_id)
     assert (lead["stage"], lead["episode"]) == ("rejected", 1)
 
     # activity from before the decision (arriving late) is old news: no new episode
-    await qualifier.publish([seminar_attended(at(90), user="u-rej", messageId="late-seminar")])
-    await qualifier.wait_stored(4)
-    assert await qualifier.count("SELECT count(*) FROM qualifier.mqls") == 1
-    assert (await qualifier.lead(lead_id))["stage"] == "rejected"
+    late = seminar_attended(at(90), user="u-rej", messageId="late-seminar")
+    await q.publish([late])
+    await q.wait_stored([late])
+    assert await q.registered(lead_id) == 1
+    assert (await q.lead(lead_id))["stage"] == "rejected"
 
     # new qualifying activity after the decision: episode 2, a new MQL id
-    await qualifier.publish([seminar_attended(at(600), user="u-rej", messageId="new-seminar")])
-    envelopes = await read_envelopes(qualifier.bootstrap, qualifier.topics.mql, expect=2)
+    await q.publish([seminar_attended(at(600), user="u-rej", messageId="new-seminar")])
+    envelopes = await q.mqls(lead_id, expect=2)
     second = next(e for e in envelopes if e.data["episode"] == 2)
     assert_valid_mql(second)
     assert second.id == mql_id_for(lead_id, 2) != first.id
     evidence = {e["event_id"] for r in second.data["reasons"] for e in r["evidence"]}
     assert "new-seminar" in evidence and "late-seminar" not in evidence
-    lead = await qualifier.lead(lead_id)
+    lead = await q.lead(lead_id)
     assert (lead["stage"], lead["episode"]) == ("mql", 2)
 
 
-async def test_sql_decision_for_a_stale_episode_changes_nothing(qualifier: Qualifier) -> None:
+async def test_decision_for_a_stale_episode_changes_nothing(shared_qualifier: Qualifier) -> None:
+    q = shared_qualifier
     lead_id = lead_id_for("user:u-sql")
-    await qualifier.publish([identify(at(0), user="u-sql"), seminar_attended(at(60), user="u-sql")])
-    await read_envelopes(qualifier.bootstrap, qualifier.topics.mql, expect=1)
-    await qualifier.publish(
-        [decision(lead_id, 3, "rejected", at(100)), decision(lead_id, 1, "sql", at(120))],
-        topic=qualifier.topics.decisions,
-    )
-    await qualifier.wait_stored(4)
-    assert (await qualifier.lead(lead_id))["stage"] == "sql"
+    await q.publish([identify(at(0), user="u-sql"), seminar_attended(at(60), user="u-sql")])
+    await q.mqls(lead_id, expect=1)
+    stale, sql = decision(lead_id, 3, "rejected", at(100)), decision(lead_id, 1, "sql", at(120))
+    await q.publish([stale, sql], topic=q.topics.decisions)
+    await q.wait_stored([stale, sql])
+    assert (await q.lead(lead_id))["stage"] == "sql"
 
 
-async def test_decision_with_invalid_data_goes_to_dead_letter(qualifier: Qualifier) -> None:
+async def test_decision_with_invalid_data_goes_to_dead_letter(shared_qualifier: Qualifier) -> None:
+    q = shared_qualifier
     poison = decision(lead_id_for("user:u-poison"), 1, "maybe", at(10), decision_id="dc-poison")
-    not_json = b"{not an envelope"
-    await qualifier.publish([poison, not_json], topic=qualifier.topics.decisions)
+    await q.publish([poison, b"{not an envelope"], topic=q.topics.decisions)
 
-    letters = [
-        orjson.loads(v) for v in await read_topic(qualifier.bootstrap, qualifier.topics.dead_letter, expect=2)
-    ]
-    reasons = {
-        orjson.loads(d["value"]).get("id") if d["value"].startswith('{"') else "raw": d["reason"]
-        for d in letters
-    }
-    assert "outcome" in reasons["dc-poison"] and "maybe" in reasons["dc-poison"]
-    assert "not JSON" in reasons["raw"]
-    assert await qualifier.count("SELECT count(*) FROM qualifier.events") == 0
+    letters = [orjson.loads(v) for v in await read_topic(q.bootstrap, q.topics.dead_letter, expect=2)]
+    by_value = {d["value"]: d["reason"] for d in letters}
+    assert "not JSON" in by_value["{not an envelope"]
+    reason = next(r for v, r in by_value.items() if "dc-poison" in v)
+    assert "outcome" in reason and "maybe" in reason
+    assert await q.count("SELECT count(*) FROM qualifier.events WHERE event_id = 'dc-poison'") == 0
