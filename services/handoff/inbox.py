@@ -9,7 +9,9 @@ from typing import Literal
 from sqlalchemy import Row, and_, any_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .cursor import Position
+from .cursor import CursorCodec, Position
+from .policy import HandoffPolicy
+from .sla import SlaState, qualified_window
 from .tables import decisions, mqls
 
 Order = Literal["oldest", "newest"]
@@ -22,6 +24,53 @@ class InboxFilter:
     since: datetime | None = None
     qualified_after: datetime | None = None  # exclusive; from the SLA filter
     qualified_until: datetime | None = None  # inclusive; from the SLA filter
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboxQuery:
+    """What the reader asked for (the API's query parameters, the console's filters)."""
+
+    order: Order = "oldest"
+    rule: str | None = None
+    topic: str | None = None
+    since: datetime | None = None
+    sla: SlaState | None = None
+
+    def scope(self) -> str:
+        # A cursor is bound to the order and filters it was issued for.
+        since = self.since.isoformat() if self.since else ""
+        return f"{self.order}|{self.rule}|{self.topic}|{since}|{self.sla}"
+
+
+async def inbox_page(
+    session: AsyncSession,
+    query: InboxQuery,
+    *,
+    policy: HandoffPolicy,
+    cursors: CursorCodec,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> tuple[list[Row], str | None]:
+    """One page of open MQLs and the cursor of the next (None on the last); CursorError on a bad one."""
+    scope = query.scope()
+    after = cursors.decode(cursor, scope) if cursor is not None else None
+    after_q, until_q = (None, None)
+    if query.sla is not None:
+        after_q, until_q = qualified_window(
+            query.sla, now=now, decision_hours=policy.decision_hours, due_soon_hours=policy.due_soon_hours
+        )
+    where = InboxFilter(
+        rule=query.rule,
+        topic=query.topic,
+        since=query.since,
+        qualified_after=after_q,
+        qualified_until=until_q,
+    )
+    rows = await open_mqls(session, where=where, order=query.order, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = cursors.encode(Position(page[-1].qualified_at, page[-1].mql_id), scope) if more else None
+    return page, next_cursor
 
 
 async def open_mqls(

@@ -10,11 +10,11 @@ from pydantic import AwareDatetime
 
 from services.common.problems import Problem
 
-from ..cursor import CursorError, Position
-from ..inbox import InboxFilter, lead_history, open_mqls
-from ..sla import SlaState, qualified_window
+from ..cursor import CursorError
+from ..inbox import InboxQuery, inbox_page, lead_history
+from ..sla import SlaState
 from .deps import CursorsDep, MqlReader, PolicyDep, SessionDep
-from .present import lead_mql, mql_item
+from .present import lead_view, mql_item
 from .schemas import AUTH_PROBLEMS, Lead, LeadId, MqlPage, problems
 
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=problems(AUTH_PROBLEMS))
@@ -49,25 +49,15 @@ async def list_mqls(
     ] = None,
 ) -> MqlPage:
     now = datetime.now(UTC)
-    # The cursor is bound to the order and filters it was issued for.
-    scope = f"{order}|{rule}|{topic}|{since.isoformat() if since else ''}|{sla}"
-    after = None
-    if cursor is not None:
-        try:
-            after = cursors.decode(cursor, scope)
-        except CursorError as exc:
-            raise Problem(
-                400, f"invalid cursor: {exc}", errors=[{"field": "cursor", "message": str(exc)}]
-            ) from None
-    after_q, until_q = (None, None)
-    if sla is not None:
-        after_q, until_q = qualified_window(
-            sla, now=now, decision_hours=policy.decision_hours, due_soon_hours=policy.due_soon_hours
+    query = InboxQuery(order=order, rule=rule, topic=topic, since=since, sla=sla)
+    try:
+        page, next_cursor = await inbox_page(
+            session, query, policy=policy, cursors=cursors, cursor=cursor, limit=limit, now=now
         )
-    where = InboxFilter(rule=rule, topic=topic, since=since, qualified_after=after_q, qualified_until=until_q)
-    rows = await open_mqls(session, where=where, order=order, after=after, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = cursors.encode(Position(page[-1].qualified_at, page[-1].mql_id), scope) if more else None
+    except CursorError as exc:
+        raise Problem(
+            400, f"invalid cursor: {exc}", errors=[{"field": "cursor", "message": str(exc)}]
+        ) from None
     return MqlPage(items=[mql_item(r, policy, now) for r in page], next_cursor=next_cursor)
 
 
@@ -81,14 +71,4 @@ async def get_lead(lead_id: LeadId, _: MqlReader, session: SessionDep, policy: P
     history = await lead_history(session, lead_id)
     if not history:
         raise Problem(404, f"no MQL was received for lead {lead_id!r}")
-    now = datetime.now(UTC)
-    latest, latest_decision = history[0]
-    open_mql = next((m for m, d in history if d is None), None)
-    return Lead(
-        lead_id=lead_id,
-        stage="mql" if latest_decision is None else latest_decision.outcome,
-        open_mql_id=open_mql.mql_id if open_mql is not None else None,
-        identities=latest.data["identities"],
-        attributes=latest.data["attributes"],
-        mqls=[lead_mql(m, d, policy, now) for m, d in history],
-    )
+    return lead_view(lead_id, history, policy, datetime.now(UTC))

@@ -9,7 +9,7 @@ from sqlalchemy import Row
 
 from ..policy import HandoffPolicy
 from ..sla import due_at, sla_state
-from .schemas import Decision, LeadMql, MqlItem
+from .schemas import Decision, Lead, LeadMql, MqlItem
 
 
 def mql_fields(
@@ -45,4 +45,20 @@ def lead_mql(row: Row, decision: Row | None, policy: HandoffPolicy, now: datetim
     return LeadMql(
         **mql_fields(row, policy, now=now, decided_at=decided_at),
         decision=Decision.model_validate(decision.data) if decision is not None else None,
+    )
+
+
+def lead_view(
+    lead_id: str, history: list[tuple[Row, Row | None]], policy: HandoffPolicy, now: datetime
+) -> Lead:
+    """A lead from its (non-empty) MQL history, newest episode first: the API's answer, the console's page."""
+    latest, latest_decision = history[0]
+    open_mql = next((m for m, d in history if d is None), None)
+    return Lead(
+        lead_id=lead_id,
+        stage="mql" if latest_decision is None else latest_decision.outcome,
+        open_mql_id=open_mql.mql_id if open_mql is not None else None,
+        identities=latest.data["identities"],
+        attributes=latest.data["attributes"],
+        mqls=[lead_mql(m, d, policy, now) for m, d in history],
     )
