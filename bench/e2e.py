@@ -168,6 +168,35 @@ async def drive(
     return ledger, load, errors
 
 
+def consumer_totals(service: Service, consumer: str) -> dict[str, float]:
+    """Batches, their seconds and the envelopes consumed so far, from the service's /metrics."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(f"{service.base_url}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    totals = {"batches": 0.0, "seconds": 0.0, "consumed": 0.0}
+    patterns = {
+        "batches": rf'^leadstate_consumer_batch_seconds_count{{consumer="{consumer}"}} (\S+)',
+        "seconds": rf'^leadstate_consumer_batch_seconds_sum{{consumer="{consumer}"}} (\S+)',
+        "consumed": rf'^leadstate_consumed_total{{consumer="{consumer}",[^}}]*}} (\S+)',
+    }
+    for name, pattern in patterns.items():
+        totals[name] = sum(float(v) for v in re.findall(pattern, text, re.M))
+    return totals
+
+
+def batch_figures(before: dict[str, float], after: dict[str, float], wall_s: float) -> dict[str, float]:
+    batches = after["batches"] - before["batches"]
+    seconds = after["seconds"] - before["seconds"]
+    return {
+        "batches": batches,
+        "mean_batch_events": (after["consumed"] - before["consumed"]) / batches if batches else 0.0,
+        "mean_batch_ms": 1000 * seconds / batches if batches else 0.0,
+        "share_of_time_in_batches": seconds / wall_s if wall_s else 0.0,
+    }
+
+
 async def warm_up(infra: Infra, topic: str, group: str) -> None:
     """One event straight onto the topic, and wait until the qualifier committed it: the group is
     joined and the first batch paid for before the clock starts."""
@@ -195,10 +224,14 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
         for service in services.values():
             service.start_profile()
     meter = CpuMeter(infra, services).start()
+    batches_before, started = consumer_totals(services["qualifier"], "qualifier"), time.perf_counter()
     ledger, load, errors = asyncio.run(
         drive(infra, services["ingest"], services["handoff"], topics.mql, messages, rate)
     )
     cpu = meter.stop()
+    batches = batch_figures(
+        batches_before, consumer_totals(services["qualifier"], "qualifier"), time.perf_counter() - started
+    )
     profiles = {name: s.stop_profile() for name, s in services.items()} if profile else {}
     to_mql, to_inbox = ledger.latencies(ledger.mql_at), ledger.latencies(ledger.inbox_at)
     rss = {name: s.peak_rss / 2**20 for name, s in services.items()}
@@ -222,6 +255,10 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     print(table(rows, ("end to end", "count", "p50 ms", "p95 ms", "p99 ms")))
     print(table([(n, v) for n, v in rss.items()], ("service", "peak RSS MB")))
     print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
+    print(
+        "qualifier batches: {batches:.0f}, mean {mean_batch_events:.0f} events and {mean_batch_ms:.0f} ms"
+        " each, {share_of_time_in_batches:.0%} of the time in a batch".format(**batches)
+    )
     windows = by_window(ledger.timed(ledger.mql_at))
     print("p50 event → MQL by quarter of the run (ms): " + "  ".join(fmt(w) for w in windows))
     if errors:
@@ -242,6 +279,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
             "inbox_errors": errors[:5],
             "mql_p50_ms_by_quarter": windows,
             "cpu_cores": cpu,
+            "qualifier_batches": batches,
         },
         checks=[
             Check("p99 event → MQL on lead.mql (ms)", p99_mql, 200, higher_is_better=False),
