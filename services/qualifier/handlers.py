@@ -7,8 +7,10 @@ commits, then the Kafka offsets; the relay publishes the MQLs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from prometheus_client import Histogram
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,10 @@ EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
 DECISION_TYPES = frozenset({DECISION_TYPE})
+# where a batch's time goes: which of reading, loading, folding and saving to look at first
+PHASE_SECONDS = Histogram(
+    "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier batch", ["phase"]
+)
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,24 @@ class Qualify:
     topic_mql: str
 
     async def __call__(self, session: AsyncSession, batch: list[Delivered]) -> None:
+        started = time.perf_counter()
         entries = applied_order([from_envelope(d.envelope) for d in batch])
+        read = time.perf_counter()
         ledger = await load_ledger(session, self.policy, entries)
+        loaded = time.perf_counter()
         for entry in entries:
             ledger.fold(entry.entry)
+        folded = time.perf_counter()
         await save_ledger(session, ledger, entries)
         await self._emit(session, ledger.fired)
+        saved = time.perf_counter()
+        for phase, seconds in (
+            ("read", read - started),
+            ("load", loaded - read),
+            ("fold", folded - loaded),
+            ("save", saved - folded),
+        ):
+            PHASE_SECONDS.labels(phase).observe(seconds)
 
     async def _emit(self, session: AsyncSession, fired: list[Fired]) -> None:
         if not fired:
