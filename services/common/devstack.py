@@ -235,6 +235,7 @@ def banner(
     say(f"  ingest     http://{host}:{settings.ingest_port}    (Segment API: POST /v1/track, /v1/batch …)")
     say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
     say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
+    say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
     say(f"  broker     {bootstrap}")
     say(f"  database   {database_url}")
     say("")

@@ -17,6 +17,7 @@ from services.common.settings import Settings
 from .api import decisions, inbox, reports
 from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
+from .console import mount_console
 from .cursor import codec_for_keys
 from .mql import validate_mql
 from .policy import load_reason_codes
@@ -89,4 +90,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.cursors = codec_for_keys(settings.api_keys)
     for module in (inbox, decisions, reports):
         app.include_router(module.router)
+    mount_console(app, settings)  # the web console at /console
     return app

@@ -44,7 +44,12 @@ def reason_codes_of(policy: Policy) -> HandoffPolicy:
     )
 
 
+def load_policy(settings: Settings) -> Policy:
+    """The whole MQL policy, as the qualifier reads it (the console shows its rules in words)."""
+    return settings_policy(settings)
+
+
 def load_reason_codes(settings: Settings) -> HandoffPolicy:
     """Read LEADSTATE_POLICY_PATH as the qualifier does; a missing or invalid file is a SettingsError
     naming it (the CLI turns that into one message and exit code 2)."""
-    return reason_codes_of(settings_policy(settings))
+    return reason_codes_of(load_policy(settings))

@@ -1,0 +1,30 @@
+"""The web console at /console: a sales inbox, a lead page, the marketing funnel and the policy in words,
+server-rendered from the same application functions as the API (inbox query, record_decision, funnel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from services.common.settings import Settings
+
+from ..policy import load_policy
+from . import funnel, inbox, lead, login, policy_page
+from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
+from .session import key_id_of, signer_for_keys
+
+
+def mount_console(app: FastAPI, settings: Settings) -> None:
+    app.state.console = ConsoleState(
+        signer=signer_for_keys(settings.api_keys),
+        scopes_by_key_id={key_id_of(k): frozenset(v) for k, v in settings.api_keys.items()},
+        policy=load_policy(settings),
+    )
+    for module in (login, inbox, lead, funnel, policy_page):
+        app.include_router(module.router)
+    app.add_exception_handler(LoginRequired, login_redirect)
+    app.add_exception_handler(PageError, error_page)
+    static = StaticFiles(directory=Path(__file__).with_name("static"))
+    app.mount("/console/static", static, name="console-static")

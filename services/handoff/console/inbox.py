@@ -1,0 +1,147 @@
+"""The sales inbox page and the decision form on each card: the same inbox query and the same
+`record_decision` as the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import parse_qsl, quote, urlencode
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from ..api.present import mql_fields
+from ..cursor import CursorError
+from ..decisions import (
+    DecisionInput,
+    IdempotencyKey,
+    IdempotencyKeyReused,
+    NoOpenMql,
+    UnknownLead,
+    record_decision,
+)
+from ..inbox import InboxQuery, inbox_page
+from ..sla import SLA_STATES
+from .pages import MqlReaderUser, PageError, UserDep, check_csrf, console_state, redirect, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 25
+FILTERS = ("order", "rule", "topic", "sla")
+OUTCOMES = {"sql": "SQL", "rejected": "Rejected", "recycled": "Recycled (not now)"}
+MAX_NOTE = 4000  # as the API
+
+
+def _choice(field: str, value: str | None, allowed: tuple[str, ...] | None) -> str | None:
+    if not value:
+        return None
+    if len(value) > 200 or (allowed is not None and value not in allowed):
+        options = ", ".join(allowed) if allowed else "a shorter value"
+        raise PageError(422, "Unknown filter", f"{field}: {value[:200]!r} is not one of {options}.")
+    return value
+
+
+@router.get("/inbox")
+async def inbox(
+    request: Request,
+    user: MqlReaderUser,
+    order: str = "oldest",
+    rule: str | None = None,
+    topic: str | None = None,
+    sla: str | None = None,
+    cursor: str | None = None,
+    decided: str | None = None,
+) -> Response:
+    state = request.app.state
+    query = InboxQuery(
+        order=_choice("order", order, ("oldest", "newest")) or "oldest",  # type: ignore[arg-type]
+        rule=_choice("rule", rule, None),
+        topic=_choice("topic", topic, None),
+        sla=_choice("sla", sla, SLA_STATES),  # type: ignore[arg-type]
+    )
+    now = datetime.now(UTC)
+    async with state.database.sessions() as session:
+        try:
+            rows, next_cursor = await inbox_page(
+                session,
+                query,
+                policy=state.policy,
+                cursors=state.cursors,
+                cursor=cursor or None,
+                limit=PAGE_SIZE,
+                now=now,
+            )
+        except CursorError as exc:
+            raise PageError(400, "Bad page link", f"This page link is not valid any more: {exc}.") from None
+    filters = {k: v for k, v in (("order", order), ("rule", rule), ("topic", topic), ("sla", sla)) if v}
+    full = console_state(request).policy
+    context = {
+        "cards": [mql_fields(r, state.policy, now=now, decided_at=None) for r in rows],
+        "filters": filters,
+        "back": urlencode(filters),
+        "next_link": f"?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None,
+        "rules": [r.name for r in full.rules],
+        "topics": full.topics,
+        "sla_states": SLA_STATES,
+        "reasons": state.policy,
+        "outcomes": OUTCOMES,
+        "decided": decided,
+        "form_id": str(uuid.uuid4()),
+    }
+    return render(request, "inbox.html", context, user=user)
+
+
+@router.post("/leads/{lead_id}/decision")
+async def decide(
+    request: Request,
+    lead_id: str,
+    user: UserDep,
+    csrf: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    form_id: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    if not user.can("decisions:write"):
+        raise PageError(403, "Not allowed", "Your API key lacks the scope 'decisions:write'.")
+    check_csrf(user, csrf)
+    state = request.app.state
+    if outcome not in OUTCOMES:
+        raise PageError(422, "Pick an outcome", f"Outcome must be one of: {', '.join(OUTCOMES.values())}.")
+    picked = state.policy.reason(outcome, reason)
+    if picked is None:
+        valid = ", ".join(r.label for r in state.policy.reasons_for(outcome))
+        raise PageError(422, "Pick a reason", f"A {OUTCOMES[outcome]} decision needs one of: {valid}.")
+    if len(note) > MAX_NOTE:
+        raise PageError(422, "Note too long", f"The note has {len(note)} characters; at most {MAX_NOTE}.")
+    # The form's id makes a double submit a replay of the first answer rather than a 409.
+    idempotency = None
+    if form_id:
+        request_doc = {"lead_id": lead_id, "outcome": outcome, "reason": reason, "note": note or None}
+        idempotency = IdempotencyKey.of(user.session.key_id, f"console:{form_id[:100]}", request_doc)
+    try:
+        recorded = await record_decision(
+            state.database.sessions,
+            state.outbox,
+            topic=state.settings.topic_decisions,
+            decision=DecisionInput(
+                lead_id=lead_id,
+                outcome=outcome,
+                reason=picked,
+                note=note.strip() or None,
+                decided_by=user.session.name,
+            ),
+            idempotency=idempotency,
+            now=datetime.now(UTC),
+        )
+    except UnknownLead:
+        raise PageError(404, "Unknown lead", f"No MQL was received for lead {lead_id!r}.") from None
+    except NoOpenMql:
+        raise PageError(409, "Already decided", f"Lead {lead_id!r} has no open MQL any more.") from None
+    except IdempotencyKeyReused:
+        raise PageError(422, "Form reused", "This form was already sent with other values.") from None
+    if not recorded.replayed and state.worker.relay is not None:
+        state.worker.relay.wake()
+    kept = urlencode([(k, v) for k, v in parse_qsl(back) if k in FILTERS])
+    return redirect(f"/console/inbox?{kept}{'&' if kept else ''}decided={quote(lead_id, safe='')}")

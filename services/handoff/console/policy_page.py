@@ -1,0 +1,26 @@
+"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, and the place
+where the policy lab's simulation reports will appear."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.qualifier.policy.explain import describe_policy
+
+from .pages import UserDep, console_state, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/policy")
+async def policy_page(request: Request, user: UserDep) -> Response:
+    policy = console_state(request).policy
+    context = {
+        "policy": policy,
+        "sentences": describe_policy(policy),
+        "rules": list(zip(policy.rules, describe_policy(policy), strict=True)),
+        # The policy lab (a later issue) fills this with its simulation reports.
+        "simulations": None,
+    }
+    return render(request, "policy.html", context, user=user)

@@ -1,0 +1,89 @@
+"""The console's session: a signed cookie naming the API key (by its hash, never the key itself), the
+user's name for the decisions they record, a CSRF token and when it was issued.
+
+The signing secret is derived from the configured API keys, like the inbox cursor's: the same on every
+instance, and every session ends when the keys rotate. A key removed from LEADSTATE_API_KEYS ends its
+sessions at once, because each request looks the key up again by its hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import orjson
+
+COOKIE = "leadstate_console"
+MAX_AGE_S = 12 * 3600  # a working day; then log in again
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsoleSession:
+    key_id: str  # sha256 of the API key, as the API's Caller.key_id
+    name: str  # who decides: recorded as `decided_by`
+    csrf: str
+    issued_at: int  # unix seconds
+
+    @classmethod
+    def start(cls, key: str, name: str, now: float) -> ConsoleSession:
+        return cls(key_id=key_id_of(key), name=name, csrf=secrets.token_urlsafe(24), issued_at=int(now))
+
+
+def key_id_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class SessionSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sign(self, body: bytes) -> bytes:
+        return hmac.new(self._secret, body, hashlib.sha256).digest()
+
+    def dump(self, session: ConsoleSession) -> str:
+        body = orjson.dumps(
+            {"k": session.key_id, "n": session.name, "c": session.csrf, "t": session.issued_at}
+        )
+        return f"{_b64(body)}.{_b64(self._sign(body))}"
+
+    def load(self, value: str, now: float) -> ConsoleSession | None:
+        """The session, or None if the cookie is not one we signed or it has expired."""
+        body_part, _, sig_part = value.partition(".")
+        try:
+            body, signature = _unb64(body_part), _unb64(sig_part)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(signature, self._sign(body)):
+            return None
+        doc = orjson.loads(body)
+        session = ConsoleSession(
+            key_id=str(doc["k"]), name=str(doc["n"]), csrf=str(doc["c"]), issued_at=int(doc["t"])
+        )
+        if not 0 <= now - session.issued_at < MAX_AGE_S:
+            return None
+        return session
+
+
+def signer_for_keys(api_keys: dict[str, tuple[str, ...]]) -> SessionSigner:
+    material = orjson.dumps(sorted(api_keys))
+    return SessionSigner(hashlib.sha256(b"leadstate-handoff-console\0" + material).digest())
+
+
+def csrf_matches(session: ConsoleSession, presented: str) -> bool:
+    return hmac.compare_digest(session.csrf.encode(), presented.encode())
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    if not text or len(text) > 4096:
+        raise ValueError("bad length")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(str(exc)) from None

@@ -1,0 +1,82 @@
+"""What the console reads from the qualifier's event log (qualifier.events; the handoff and the qualifier
+share one database in every deployment): a lead's timeline with its score after each event.
+
+The score is the qualifier's own fold (its stitching Ledger and scoring) over the lead's stored events, in
+the order the worker applied them: the anonymous part is included because stitching moved those events
+to the lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.qualifier.eventlog import DECISION_KIND, from_row
+from services.qualifier.policy import Policy
+from services.qualifier.policy.scoring import score_at
+from services.qualifier.stitching import Ledger
+from services.qualifier.tables import events
+
+MAX_EVENTS = 2000  # a page, not an export: the newest are kept
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimelineEvent:
+    time: datetime
+    kind: str
+    text: str
+    anonymous: bool  # before the lead identified itself
+    score: float | None
+
+
+async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> list[TimelineEvent]:
+    e = events.c
+    newest = (
+        select(e.event_id, e.type, e.data, e.occurred_at, e.user_id, e.seq)
+        .where(e.lead_id == lead_id)
+        .order_by(e.seq.desc())
+        .limit(MAX_EVENTS)
+        .subquery()
+    )
+    rows = (await session.execute(select(newest).order_by(newest.c.seq))).all()
+    ledger = Ledger(policy)
+    out = []
+    for row in rows:
+        entry = from_row(row.event_id, row.type, row.data, row.occurred_at)
+        ledger.fold(entry.entry)
+        applied = ledger.applied[-1].lead_id
+        state = ledger.states.get(ledger.resolve(applied)) if applied else None
+        score = score_at(state.scores, policy, entry.time) if state is not None else None
+        out.append(
+            TimelineEvent(
+                time=row.occurred_at,
+                kind=row.type,
+                text=describe_event(row.type, entry.name, row.data),
+                anonymous=row.type != DECISION_KIND and row.user_id is None,
+                score=score,
+            )
+        )
+    return out
+
+
+def describe_event(kind: str, name: str | None, data: dict[str, Any]) -> str:
+    props = data.get("properties") or {}
+    if kind == DECISION_KIND:
+        reason = (data.get("reason") or {}).get("label", "")
+        return f"Sales decision: {data.get('outcome')} ({reason}) by {data.get('decided_by')}"
+    if kind == "page":
+        return f"Viewed {props.get('title') or name or ''} {props.get('path') or ''}".strip()
+    if kind == "identify":
+        traits = data.get("traits") or {}
+        who = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+        extra = ", ".join(str(traits[k]) for k in ("title", "company") if traits.get(k))
+        return f"Identified as {who or traits.get('email') or data.get('userId')}" + (
+            f" ({extra})" if extra else ""
+        )
+    detail = props.get("title") or props.get("asset_id") or props.get("seminar_id") or ""
+    topic = f" on {props['topic']}" if props.get("topic") else ""
+    return f"{name or kind}: {detail}{topic}".strip().rstrip(":")
