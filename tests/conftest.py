@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,14 +63,22 @@ def _sql(url: str, *statements: str) -> None:
     asyncio.run(run())
 
 
+def _private_dir(prefix: str) -> Path:
+    # Not under pytest's basetemp: pytest deletes old basetemps while another session may still run
+    # a server from one of them.
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url() -> Iterator[str]:
     if EXTERNAL_DB:
         yield EXTERNAL_DB
         return
-    server, url = start_postgres(tmp_path_factory.mktemp("pgdata"))
+    data_dir = _private_dir("leadstate-test-pg-")
+    server, url = start_postgres(data_dir)
     yield url
     server.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,15 +100,17 @@ def database_url(pg_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def kafka_bootstrap() -> Iterator[str]:
     if EXTERNAL_KAFKA:
         yield EXTERNAL_KAFKA
         return
-    broker = EmbeddedBroker(free_port(), tmp_path_factory.mktemp("tansu") / "tansu.log")
+    log_dir = _private_dir("leadstate-test-tansu-")
+    broker = EmbeddedBroker(free_port(), log_dir / "tansu.log")
     broker.start()
     wait_for_kafka(broker.bootstrap)
     yield broker.bootstrap
     broker.stop()
+    shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture
