@@ -1,4 +1,5 @@
-"""Qualifier sub-commands: `policy check`, `policy explain`, `replay`, `demo`."""
+"""Qualifier sub-commands: `policy check`, `policy explain`, `policy simulate`, `policy diff` (the lab),
+`replay`, `demo`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 from services.common.settings import Settings, SettingsError
 
+from .lab.commands import register as register_lab
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    policy = sub.add_parser("policy", help="check an MQL policy file, or explain a lead under the policy")
+    policy = sub.add_parser("policy", help="check, explain, simulate or diff MQL policies")
     verbs = policy.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("check", help="validate a policy file and print each rule as a sentence")
     p.add_argument("file", type=Path)
@@ -22,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
     p.add_argument("--at", help="evaluate at this ISO time instead of now")
     p.set_defaults(func=_explain)
+    register_lab(verbs)
     p = sub.add_parser("replay", help="rebuild lead state from the stored event log and compare")
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
     p.add_argument(

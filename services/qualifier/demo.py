@@ -7,6 +7,8 @@ intent that drives its behaviour, so a policy can be judged against ground truth
   wrong_fit  engaged, but in a non-target industry or a micro company
   researcher students, job seekers and freelancers reading everything
   ghost      browses (pricing included) and never identifies
+The same intent decides what sales would answer to an MQL of that lead (`simulate_sales_outcome`), with
+the reason a salesperson would give: the ground truth the policy lab is judged against.
 """
 
 from __future__ import annotations
@@ -72,6 +74,27 @@ TITLES = {
     "executive": ["CEO", "VP Marketing", "Chief Revenue Officer", "取締役 営業本部長", "代表取締役社長"],
     "none": ["Student", "学生", "Job seeker", "求職中", "Freelance consultant"],
 }
+SQL_REASONS = ("problem_confirmed", "project_planned", "decision_maker_engaged", "evaluation_started")
+# intent -> [(weight, outcome, reason codes of the default policy)]: what a first sales call finds
+SALES_OUTCOMES: dict[str, list[tuple[float, str, tuple[str, ...]]]] = {
+    "hot": [
+        (0.75, "sql", SQL_REASONS),
+        (0.15, "recycled", ("recycle_timing_later",)),
+        (0.10, "rejected", ("no_budget", "no_timing")),
+    ],
+    "curious": [
+        (0.10, "sql", ("problem_confirmed",)),
+        (0.50, "rejected", ("no_timing", "no_problem", "no_budget")),
+        (0.40, "recycled", ("recycle_timing_later", "recycle_wrong_contact")),
+    ],
+    "wrong_fit": [
+        (0.05, "sql", ("problem_confirmed",)),
+        (0.80, "rejected", ("no_problem", "not_decision_maker", "no_budget")),
+        (0.15, "recycled", ("recycle_wrong_contact",)),
+    ],
+    "researcher": [(0.85, "rejected", ("student_or_job_seeker",)), (0.15, "rejected", ("competitor",))],
+    "ghost": [(1.0, "rejected", ("unreachable",))],
+}
 NOISE = ["Video Played", "Chat Opened", "Scroll Depth Reached", "Newsletter Opened"]
 FIRST = ["haruto", "yui", "sota", "aoi", "ren", "mio", "kenji", "emma", "liam", "olivia", "noah", "sara"]
 LAST = ["sato", "suzuki", "takahashi", "tanaka", "ito", "smith", "jones", "garcia", "muller", "kim"]
@@ -100,6 +123,13 @@ def generate_audience_with_truth(
         rows.extend(lead.rows)
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows], truth
+
+
+def simulate_sales_outcome(intent: str, rng: random.Random) -> tuple[str, str]:
+    """(outcome, reason code) a salesperson would record after the first call with a lead of `intent`."""
+    choices = SALES_OUTCOMES[intent]
+    _, outcome, reasons = rng.choices(choices, [w for w, _, _ in choices])[0]
+    return outcome, rng.choice(reasons)
 
 
 class _Lead:

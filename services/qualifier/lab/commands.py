@@ -1,0 +1,121 @@
+"""`leadstate policy simulate` and `leadstate policy diff`: the lab's verbs under `policy`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.common.settings import Settings
+
+EXIT_INVALID = 2  # an invalid or unreadable policy file, as `policy check`
+EXIT_EMPTY = 1
+
+
+def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = verbs.add_parser(
+        "simulate",
+        help="what a candidate policy would have done on the stored history, joined with sales decisions",
+    )
+    p.add_argument("candidate", type=Path, metavar="CANDIDATE.yaml")
+    p.add_argument("--baseline", type=Path, help="current policy (default: LEADSTATE_POLICY_PATH)")
+    p.add_argument("--since", type=_time, help="count MQLs qualified at or after this ISO date/time")
+    p.add_argument("--until", type=_time, help="history before this ISO date/time only")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.add_argument("--workers", type=int, help="processes folding the log (default: up to 2 cores)")
+    p.set_defaults(func=_simulate)
+    p = verbs.add_parser("diff", help="the change between two policy files, in words, for review")
+    p.add_argument("old", type=Path, metavar="OLD.yaml")
+    p.add_argument("new", type=Path, metavar="NEW.yaml")
+    p.set_defaults(func=_diff)
+
+
+def _time(value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _read(path: Path) -> tuple[str, str] | None:
+    """(text, name) or None after printing why; a policy that does not load is reported by its loader."""
+    from ..policy_file import resolve_path
+
+    path = resolve_path(path)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as exc:
+        print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
+
+
+def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]
+    from ..policy import PolicyError, load_policy
+
+    loaded = []
+    for path in (old_path, new_path):
+        read = _read(path)
+        if read is None:
+            return None
+        try:
+            loaded.append((read[0], read[1], load_policy(*read)))
+        except PolicyError as exc:
+            print(f"leadstate: {read[1]} is not a valid policy:\n{exc}", file=sys.stderr)
+            return None
+    return loaded
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from ..commands import _database_url
+    from .render import render
+    from .simulate import simulate
+    from .source import EmptyHistory
+
+    if args.since and args.until and args.since >= args.until:
+        print("leadstate: --until must be later than --since", file=sys.stderr)
+        return EXIT_INVALID
+    if args.workers is not None and args.workers < 1:
+        print("leadstate: --workers must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    loaded = _load_both(args.baseline or settings.policy_path, args.candidate)
+    if loaded is None:
+        return EXIT_INVALID
+    (base_text, base_name, _), (cand_text, cand_name, _) = loaded
+    try:
+        report = asyncio.run(
+            simulate(
+                _database_url(settings),
+                base_text,
+                cand_text,
+                since=args.since,
+                until=args.until,
+                workers=args.workers,
+                baseline_source=base_name,
+                candidate_source=cand_name,
+            )
+        )
+    except EmptyHistory as exc:
+        print(f"leadstate: nothing to simulate: {exc}", file=sys.stderr)
+        return EXIT_EMPTY
+    if args.format == "json":
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(render(report, args.format))
+    return 0
+
+
+def _diff(args: argparse.Namespace, settings: Settings) -> int:
+    from .diff import describe_changes
+
+    loaded = _load_both(args.old, args.new)
+    if loaded is None:
+        return EXIT_INVALID
+    (_, old_name, old), (_, new_name, new) = loaded
+    print(f"{old_name} -> {new_name}")
+    for sentence in describe_changes(old, new):
+        print(f"  - {sentence}")
+    return 0

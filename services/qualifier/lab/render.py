@@ -1,0 +1,124 @@
+"""The simulation report in words: a terminal table or Markdown (for the review with sales). Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    lines = _lines(report, markdown=fmt == "markdown")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _rate(r: dict[str, Any]) -> str:
+    if r["rate"] is None:
+        return "n/a (no decided MQLs)"
+    return f"{_pct(r['rate'])} [{_pct(r['low'])}, {_pct(r['high'])}] on {r['decided']} decided"
+
+
+def _lines(r: dict[str, Any], *, markdown: bool) -> list[str]:
+    h, bullet = ("## ", "- ") if markdown else ("", "  ")
+    base, cand = r["baseline_version"], r["candidate_version"]
+    hist = r["history"]
+    window = (
+        f" (MQLs from {r['since'] or 'the start'} until {r['until'] or 'now'})"
+        if r["since"] or r["until"]
+        else ""
+    )
+    out = [
+        f"{h}Policy simulation: candidate {cand} against baseline {base}{window}",
+        f"history: {hist['events']} events, {hist['leads']} leads, {hist['decided_mqls']} decided MQLs "
+        f"({hist['sqls']} SQL, {hist['not_sqls']} not SQL)",
+        "",
+        f"{h}SQL rate (95% Wilson interval)",
+        f"{bullet}baseline  {base}: {_rate(r['sql_rate']['baseline'])}",
+        f"{bullet}candidate {cand}: {_rate(r['sql_rate']['candidate'])}",
+        "",
+        f"{h}MQLs",
+        f"{bullet}baseline {r['mqls']['baseline']} on {r['mql_leads']['baseline']} leads; "
+        f"candidate {r['mqls']['candidate']} on {r['mql_leads']['candidate']} leads",
+        f"{bullet}leads gained: {_examples(r['leads_gained'])}",
+        f"{bullet}leads lost: {_examples(r['leads_lost'])}",
+        "",
+    ]
+    rc = r["sql_recall"]
+    out += [f"{h}Past SQLs (sales made them SQL)"]
+    if rc["past_sqls"]:
+        out += [
+            f"{bullet}candidate still qualifies {rc['still_qualified']} of {rc['past_sqls']} "
+            f"(recall {_pct(rc['recall'])} [{_pct(rc['low'])}, {_pct(rc['high'])}])",
+            f"{bullet}timing: {rc['earlier']} earlier, {rc['same_time']} at the same time, "
+            f"{rc['later']} later"
+            + (
+                f"; median shift {rc['median_shift_hours']:+g} h"
+                if rc["median_shift_hours"] is not None
+                else ""
+            ),
+        ]
+        if rc["missed_examples"]:
+            out.append(f"{bullet}missed, e.g. {', '.join(rc['missed_examples'])}")
+    else:
+        out.append(f"{bullet}none recorded yet")
+    rj = r["rejections"]
+    out += ["", f"{h}Past not-SQL decisions (rejected or recycled)"]
+    if rj["past_not_sqls"]:
+        out.append(f"{bullet}candidate would no longer send {rj['no_longer_sent']} of {rj['past_not_sqls']}")
+        out += _table(
+            ["reason", "past", "no longer sent"],
+            [[f"{x['code']} ({x['label']})", x["past"], x["no_longer_sent"]] for x in rj["by_reason"]],
+            markdown,
+        )
+    else:
+        out.append(f"{bullet}none recorded yet")
+    un = r["unseen"]
+    out += [
+        "",
+        f"{h}New MQLs sales never saw (outcome unknown)",
+        f"{bullet}{un['mqls']} MQLs on {un['leads']} leads",
+    ]
+    if un["leads"]:
+        out.append(f"{bullet}rules: " + ", ".join(f"{x['rule']} {x['mqls']}" for x in un["top_rules"]))
+        out += [f"{bullet}why: {x['reason']} ({x['mqls']})" for x in un["top_reasons"]]
+        out.append(f"{bullet}e.g. {', '.join(un['examples'])}")
+    out += ["", f"{h}Per rule"]
+    rows = []
+    for row in r["rules"]:
+        b, c = row["baseline"], row["candidate"]
+        rows.append(
+            [
+                row["rule"],
+                "-" if b is None else b["mqls"],
+                "-" if c is None else c["mqls"],
+                "-" if c is None else c["decided"],
+                "-" if c is None else c["sqls"],
+                "-" if c is None else (_pct(c["rate"]) if c["rate"] is not None else "n/a"),
+                "-" if c is None else c["unknown"],
+            ]
+        )
+    out += _table(
+        ["rule", "baseline MQLs", "candidate MQLs", "decided", "SQL", "SQL rate", "unknown"], rows, markdown
+    )
+    return out
+
+
+def _examples(group: dict[str, Any]) -> str:
+    if not group["count"]:
+        return "none"
+    return f"{group['count']} (e.g. {', '.join(group['examples'])})"
+
+
+def _table(head: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
+    cells = [[str(c) for c in row] for row in rows]
+    if markdown:
+        return [
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join("---" for _ in head) + "|",
+            *("| " + " | ".join(row) + " |" for row in cells),
+        ]
+    widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=False)]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*head), *(fmt.format(*row) for row in cells)]
