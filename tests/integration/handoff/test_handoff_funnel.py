@@ -8,7 +8,6 @@ import pytest
 
 from tests.integration.handoff.data import mql_envelope
 
-NOW = datetime.now(UTC)
 H = 3600.0
 # lead, rule/policy/topic family, hours since qualified, decision (outcome, reason) or None: open
 PLAN = [
@@ -30,8 +29,11 @@ FAMILY = {
 
 @pytest.fixture
 async def decided(handoff):  # type: ignore[no-untyped-def]
+    # "now" when the fixture runs (not at import): decisions follow within seconds, so a decision's
+    # time to decision is the MQL's age however long the suite ran before this test
+    handoff.now = now = datetime.now(UTC)
     envelopes = [
-        mql_envelope(lead, qualified_at=NOW - timedelta(hours=hours), **FAMILY[family])
+        mql_envelope(lead, qualified_at=now - timedelta(hours=hours), **FAMILY[family])
         for lead, family, hours, _ in PLAN
     ]
     await handoff.publish_mqls(envelopes, expect_rows=len(PLAN))
@@ -88,11 +90,11 @@ async def test_group_by_reason_and_period(decided) -> None:  # type: ignore[no-u
         None: (2, 0, None),  # not decided yet
     }
 
-    recent = await _report(decided, since=(NOW - timedelta(hours=30)).isoformat())
+    recent = await _report(decided, since=(decided.now - timedelta(hours=30)).isoformat())
     a, b = recent["groups"]
     assert (a["mqls"], a["sql_rate"], a["sla_breaches"]) == (3, 1.0, 0)  # a3 and b5 are older
     assert (b["mqls"], b["open"]) == (4, 0)
-    old = await _report(decided, until=(NOW - timedelta(hours=30)).isoformat())
+    old = await _report(decided, until=(decided.now - timedelta(hours=30)).isoformat())
     assert old["total"]["mqls"] == 2
 
 
@@ -104,10 +106,11 @@ async def test_report_says_what_the_headline_is_and_refuses_bad_input(handoff) -
     empty = await _report(handoff)
     assert empty["groups"] == [] and empty["total"]["mqls"] == 0 and empty["total"]["sql_rate"] is None
 
+    now = datetime.now(UTC)
     bad_group = await handoff.client.get("/v1/reports/funnel", params={"group_by": "colour"})
     backwards = await handoff.client.get(
         "/v1/reports/funnel",
-        params={"since": NOW.isoformat(), "until": (NOW - timedelta(days=1)).isoformat()},
+        params={"since": now.isoformat(), "until": (now - timedelta(days=1)).isoformat()},
     )
     assert bad_group.status_code == 422 and bad_group.json()["errors"][0]["field"] == "query.group_by"
     assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "until"
