@@ -1,0 +1,65 @@
+"""The handoff app (and so its console) in-process on real uvicorn, against the test's own database and
+broker; a browser-like client that keeps cookies and does not follow redirects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from services.common.settings import Settings
+from services.handoff.app import create_app
+from services.handoff.tables import decisions, mqls
+from tests.conftest import Topics
+from tests.integration.handoff.data import POLICY, mql_envelope
+from tests.support import publish, serve_app, wait_until
+
+
+@dataclass
+class Console:
+    url: str
+    app: FastAPI
+    bootstrap: str
+    topics: Topics
+
+    def browser(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, follow_redirects=False, timeout=30)
+
+    async def login(self, browser: httpx.AsyncClient, key: str, name: str = "Aiko Sato") -> str:
+        """Log in; the CSRF token of the session."""
+        answer = await browser.post("/console/login", data={"key": key, "name": name})
+        assert answer.status_code == 303, answer.text
+        return csrf_of((await browser.get("/console/policy")).text)
+
+    async def count(self, table) -> int:  # type: ignore[no-untyped-def]
+        async with self.app.state.database.engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(table)))
+
+    async def add_mqls(self, *lead_ids: str) -> None:
+        await publish(self.bootstrap, self.topics.mql, [mql_envelope(lead) for lead in lead_ids])
+
+        async def projected() -> bool:
+            return await self.count(mqls) >= len(lead_ids)
+
+        await wait_until(projected, timeout_s=30, what=f"{len(lead_ids)} MQLs projected")
+
+    async def decisions(self) -> int:
+        return await self.count(decisions)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+@pytest.fixture
+async def console(settings: Settings, kafka_bootstrap: str, topics: Topics) -> AsyncIterator[Console]:
+    app = create_app(settings.model_copy(update={"policy_path": POLICY}))
+    async with serve_app(app) as url:
+        yield Console(url, app, kafka_bootstrap, topics)
