@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from sqlalchemy import Table, text
+from sqlalchemy import Table, Text, bindparam, func, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +38,7 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, INFRA_ERRORS):
         return True
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps driver errors; raw asyncpg ones are bare
     return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in RETRYABLE_SQLSTATES
 
 
@@ -73,13 +74,17 @@ async def claim_new(session: AsyncSession, processed: Table, consumer: str, ids:
     """Record the ids as processed; returns those that were not processed before."""
     if not ids:
         return set()
+    # one array parameter: a statement of the same shape every batch (compiled once, not per row)
     stmt = (
         pg_insert(processed)
-        .values([{"consumer": consumer, "event_id": i} for i in dict.fromkeys(ids)])
+        .from_select(
+            ["consumer", "event_id"],
+            select(literal(consumer, Text), func.unnest(bindparam("ids", type_=ARRAY(Text)))),
+        )
         .on_conflict_do_nothing()
         .returning(processed.c.event_id)
     )
-    return set((await session.execute(stmt)).scalars())
+    return set((await session.execute(stmt, {"ids": list(dict.fromkeys(ids))})).scalars())
 
 
 class DeadLetters:
