@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench chaos install clean-data lock
+.PHONY: run test lint format bench chaos install clean-data lock browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstate needs Python 3.11+; set PYTHON=python3.11")'
@@ -18,7 +18,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/leadstate dev
 
-test: $(STAMP)
+# The console's browser test needs Debian's chromium; installed when missing (as root), skipped otherwise.
+browser:
+	@command -v chromium >/dev/null || ( [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium ) \
+		|| echo "leadstate: could not install chromium; browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

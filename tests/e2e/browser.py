@@ -66,7 +66,9 @@ class Page:
         return answer["result"]  # type: ignore[no-any-return]
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        result = await self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -102,8 +104,7 @@ class Page:
             mobile=False,
         )
         shot = await self.send("Page.captureScreenshot", format="png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
+        _save(path, base64.b64decode(shot["data"]))
         await self.send(
             "Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1, mobile=False
         )
@@ -116,11 +117,7 @@ class Page:
 @asynccontextmanager
 async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
     port = free_port()
-    process = subprocess.Popen(
-        [binary, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = _launch([binary, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}"])
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
 
@@ -137,7 +134,11 @@ async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
             await page.send("Page.enable")
             await page.send("Runtime.enable")
             await page.send(
-                "Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1, mobile=False
+                "Emulation.setDeviceMetricsOverride",
+                width=WIDTH,
+                height=900,
+                deviceScaleFactor=1,
+                mobile=False,
             )
             try:
                 yield page
@@ -150,3 +151,12 @@ async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _save(path: Path, png: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+
+
+def _launch(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*command, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

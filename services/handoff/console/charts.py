@@ -84,9 +84,11 @@ def line_chart(
             f'<text class="axis" x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:g}</text>'
         )
     for at, label in marks:
+        near_end = x(at) > width - right - 60  # a label at the right edge reads leftwards
         parts.append(
             f'<line class="mark" x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{top_pad}" y2="{height - bottom}"/>'
-            f'<text class="mark-label" x="{x(at) + 4:.1f}" y="{top_pad + 10}">{escape(label)}</text>'
+            f'<text class="mark-label" x="{x(at) + (-4 if near_end else 4):.1f}" y="{top_pad + 10}" '
+            f'text-anchor="{"end" if near_end else "start"}">{escape(label)}</text>'
         )
     path = " ".join(f"{'M' if i == 0 else 'L'}{x(t):.1f},{y(v):.1f}" for i, (t, v) in enumerate(points))
     parts.append(f'<path class="line" d="{path}"/>')

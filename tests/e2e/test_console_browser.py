@@ -1,0 +1,125 @@
+"""The console in headless Chromium, with the three services as processes and the demo audience posted
+through ingest: log in, see an explained MQL, reject it with a reason from the card, watch it leave the
+inbox and appear in the funnel's reasons chart. Screenshots of each page go to tmp_path, or to the
+directory in LEADSTATE_SCREENSHOTS (`LEADSTATE_SCREENSHOTS=docs/screenshots` refreshes the README's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import API_KEY_ALL
+from tests.e2e.browser import chromium_binary, chromium_page
+from tests.support import ROOT, ServiceProcess, free_port, wait_ready, wait_until
+
+pytestmark = pytest.mark.e2e
+NOT_SQL = ("student_or_job_seeker", "Student or job seeker")  # used only by the browser below
+EARLIER = [("sql", "problem_confirmed"), ("sql", "evaluation_started"), ("recycled", "recycle_timing_later")]
+
+
+def post_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`leadstate demo`: the synthetic audience through the ingest API."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--leads", "120", "--seed", "7"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
+    ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
+    env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
+    services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
+    handoff = f"http://127.0.0.1:{ports['handoff']}"
+    auth = {"Authorization": f"Bearer {API_KEY_ALL}"}
+    try:
+        for port in ports.values():
+            await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)
+        demo = post_demo(env)
+        assert demo.returncode == 0, demo.stderr
+        async with httpx.AsyncClient(base_url=handoff, headers=auth, timeout=10) as api:
+
+            async def open_mqls() -> list[dict]:
+                return (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]  # type: ignore[no-any-return]
+
+            items = await wait_until(open_mqls, timeout_s=60, what="demo MQLs in the inbox")
+            assert isinstance(items, list) and len(items) > len(EARLIER)
+            # A few decisions through the API first, so the funnel has more than one bar.
+            for item, (outcome, reason) in zip(items[-len(EARLIER) :], EARLIER, strict=True):
+                decided = await api.post(
+                    f"/v1/leads/{item['lead_id']}/decisions",
+                    json={"outcome": outcome, "reason": reason, "decided_by": "ken@sales"},
+                )
+                assert decided.status_code == 201, decided.text
+        oldest = items[0]
+
+        async with chromium_page(binary, tmp_path / "chromium-profile") as page:
+            landed = await page.goto(f"{handoff}/console/inbox")
+            assert "/console/login?next=" in landed
+            await page.screenshot(shots / "login.png")
+            await page.evaluate(
+                f"document.querySelector('#key').value = {json.dumps(API_KEY_ALL)};"
+                "document.querySelector('#name').value = 'Aiko Sato';"
+            )
+            assert (await page.submit("document.querySelector('.login form').submit()")).endswith(
+                "/console/inbox"
+            )
+            # Oldest first: the oldest open MQL is the first card, with who it is and why.
+            card_of_oldest = f'[data-card][data-lead="/console/leads/{oldest["lead_id"]}"]'
+            assert await page.evaluate(
+                f"document.querySelector('[data-card]').matches({json.dumps(card_of_oldest)})"
+            )
+            card = await page.text("[data-card]")
+            assert oldest["attributes"]["name"] in card and oldest["reasons"][0]["text"] in card
+            await page.screenshot(shots / "inbox.png", max_height=1500)
+
+            await page.goto(f"{handoff}/console/funnel")
+            assert NOT_SQL[1] not in await page.text("main")
+            await page.goto(f"{handoff}/console/inbox")
+            await page.evaluate(
+                "const form = document.querySelector('[data-card] form.decide');"
+                "form.querySelector('input[value=rejected]').click();"
+                f"form.querySelector('select[name=reason]').value = {json.dumps(NOT_SQL[0])};"
+                "form.querySelector('textarea[name=note]').value = 'Writing a thesis on MQLs';"
+            )
+            after = await page.submit("document.querySelector('[data-card] form.decide button').click()")
+            assert "decided=" in after
+            inbox = await page.text("main")
+            assert "Decision recorded" in inbox
+            assert await page.evaluate(f"document.querySelectorAll({json.dumps(card_of_oldest)}).length") == 0
+
+            await page.goto(f"{handoff}/console/funnel")
+            reasons_chart = await page.evaluate(
+                "document.querySelector('svg.chart[aria-label=\"Why sales said not SQL\"]').textContent"
+            )
+            assert NOT_SQL[1] in reasons_chart
+            await page.screenshot(shots / "funnel.png")
+
+            await page.goto(f"{handoff}/console/leads/{oldest['lead_id']}")
+            lead = await page.text("main")
+            assert "Writing a thesis on MQLs" in lead and "Aiko Sato" in lead
+            assert await page.evaluate("document.querySelectorAll('table.timeline tbody tr').length") > 1
+            await page.screenshot(shots / "lead.png", max_height=1600)
+
+            await page.goto(f"{handoff}/console/policy")
+            assert "makes a known lead an MQL when" in await page.text("main")
+            await page.screenshot(shots / "policy.png", max_height=1600)
+    finally:
+        codes = {s.command: s.stop(signal.SIGTERM) for s in services}
+    assert set(codes.values()) == {0}, {s.command: s.log()[-1500:] for s in services}
