@@ -14,7 +14,7 @@ from services.common.outbox import Outbox
 from services.common.runtime import BrokerLink, Database, Worker
 from services.common.settings import Settings
 
-from .api import decisions, inbox, reports
+from .api import decisions, inbox, reports, simulations
 from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.worker = worker
     app.state.outbox = decisions_outbox
     app.state.cursors = codec_for_keys(settings.api_keys)
-    for module in (inbox, decisions, reports):
+    for module in (inbox, decisions, reports, simulations):
         app.include_router(module.router)
     mount_console(app, settings)  # the web console at /console
     return app

@@ -65,7 +65,8 @@ def _rule_changes(a: MqlRule, b: MqlRule) -> list[str]:
         out.append(f"{name} behaviour: {_behaviour(a)} -> {_behaviour(b)}.")
     if a.attributes != b.attributes:
         for field, x, y in _fields(a.attributes, b.attributes):
-            out.append(f"{name} attribute {field}: {_value(x)} -> {_value(y)}.")
+            was, now = _attribute(field, x) or "not required", _attribute(field, y) or "not required"
+            out.append(f"{name} attribute condition: {was} -> {now}.")
     if a.score_min != b.score_min:
         if a.score_min is None:
             out.append(f"{name} now also needs an engagement score of at least {b.score_min:g}.")
@@ -131,9 +132,19 @@ def _behaviour(rule: MqlRule) -> str:
 
 
 def _attributes(a: Any) -> str:
-    values = [(f.name, getattr(a, f.name)) for f in fields(a)]
-    parts = [f"{name} {_value(value)}" for name, value in values if value not in (None, False)]
-    return "attributes: " + (", ".join(parts) if parts else "none")
+    parts = [_attribute(f.name, getattr(a, f.name)) for f in fields(a)]
+    return "attributes: " + (", ".join(p for p in parts if p) or "none")
+
+
+def _attribute(name: str, value: Any) -> str:
+    """One attribute condition in words; empty when the rule does not use it."""
+    if value in (None, False):
+        return ""
+    if name == "industry_is_target":
+        return "industry in the target list"
+    if name == "title_level_at_least":
+        return f"title level {value} or above"
+    return f"{name.removesuffix('_in').replace('_', ' ')} in {_value(value)}"
 
 
 def _fields(a: Any, b: Any) -> list[tuple[str, Any, Any]]:

@@ -1,0 +1,100 @@
+"""A recorded history in the real database: a demo audience's events and the sales decisions its hidden
+intent dictates on the MQLs of a score-led policy, stored through the qualifier's own batch handler (the
+worker's stitching, fold and store), exactly as the worker would have written them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.common.consumer import Delivered
+from services.common.db import create_engine, session_factory
+from services.common.envelope import Envelope, new_envelope
+from services.common.outbox import Outbox
+from services.qualifier.decisions import DECISION_TYPE
+from services.qualifier.demo import generate_audience_with_truth
+from services.qualifier.eventlog import LogEntry
+from services.qualifier.handlers import Qualify
+from services.qualifier.lab.history import History, recorded_history
+from services.qualifier.policy import Policy, load_policy
+from services.qualifier.stitching import DecisionRecord
+from services.qualifier.tables import outbox
+from tests.support import ROOT
+
+POLICIES = ROOT / "tests/unit/qualifier/lab_policies"
+LOOSE = POLICIES / "loose.yaml"  # the line before sales agreed on one: the baseline here
+FOCUSED = ROOT / "policies/default.yaml"  # aimed at the leads' true intent: the candidate
+SCORE_ONLY = POLICIES / "score_only.yaml"
+START = datetime(2026, 9, 1, tzinfo=UTC)
+LEADS = 700
+BATCH = 400
+
+
+def policy(path: Path) -> Policy:
+    return load_policy(path.read_text(encoding="utf-8"), str(path))
+
+
+def envelope_of(entry: LogEntry) -> Envelope:
+    item = entry.entry
+    if isinstance(item, DecisionRecord):
+        return new_envelope(
+            DECISION_TYPE,
+            entry.data,
+            source="handoff",
+            subject=item.lead_id,
+            time=item.time,
+            id_=item.event_id,
+        )
+    subject = entry.data.get("userId") or entry.data.get("anonymousId")
+    return new_envelope(
+        f"leadstate.{entry.type}.v1",
+        entry.data,
+        source="ingest",
+        subject=subject,
+        time=item.time,
+        id_=item.event_id,
+    )
+
+
+async def store(database_url: str, history: History, live: Policy) -> None:
+    """Batch by batch through the worker's handler, in the order the log was applied."""
+    engine = create_engine(database_url, pool_size=1)
+    handler = Qualify(live, Outbox(outbox), "lead.mql")
+    try:
+        sessions = session_factory(engine)
+        for start in range(0, len(history.entries), BATCH):
+            part = history.entries[start : start + BATCH]
+            delivered = [
+                Delivered(envelope=envelope_of(e), topic="lead.events", partition=0, offset=start + i)
+                for i, e in enumerate(part)
+            ]
+            async with sessions() as session, session.begin():
+                await handler(session, delivered)
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Recorded:
+    database_url: str
+    history: History
+
+    def intent(self, lead_id: str) -> str:
+        return self.history.intents.get(lead_id, "unknown")
+
+
+@pytest.fixture
+async def recorded(database_url: str) -> Recorded:
+    messages, truth = generate_audience_with_truth(LEADS, seed=21, start=START, days=30)
+    history = recorded_history(messages, truth, policy(LOOSE), seed=4)
+    await store(database_url, history, policy(LOOSE))
+    return Recorded(database_url, history)
+
+
+@pytest.fixture
+def lab_policies() -> Iterator[dict[str, Path]]:
+    yield {"loose": LOOSE, "focused": FOCUSED, "score_only": SCORE_ONLY}

@@ -1,0 +1,111 @@
+"""The policy lab over HTTP on the handoff service: POST a candidate YAML, 202 + Location, poll until
+done with the report; invalid candidates, wrong media types, empty history, scopes and lost jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import insert
+
+from services.common.settings import Settings
+from services.handoff.app import create_app
+from services.handoff.simulations import simulations
+from tests.conftest import API_KEY_ALL, API_KEY_NONE
+from tests.integration.lab.conftest import FOCUSED, LOOSE, SCORE_ONLY, Recorded
+from tests.support import serve_app, wait_until
+
+YAML = {"Content-Type": "application/yaml"}
+
+
+@pytest.fixture
+async def handoff(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    app = create_app(settings.model_copy(update={"policy_path": LOOSE}))
+    async with (
+        serve_app(app) as url,
+        httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {API_KEY_ALL}"}, timeout=30
+        ) as client,
+    ):
+        yield client, app
+
+
+async def test_post_then_poll_until_the_report(recorded: Recorded, handoff) -> None:  # type: ignore[no-untyped-def]
+    client, _ = handoff
+    answer = await client.post("/v1/policy/simulations", content=FOCUSED.read_bytes(), headers=YAML)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert answer.headers["Location"] == f"/v1/policy/simulations/{job['simulation_id']}"
+    assert job["status"] in ("queued", "running") and job["candidate_version"] == "2026.1"
+    assert job["baseline_version"] == "2025.9-loose" and job["report"] is None
+
+    async def finished() -> bool:
+        polled = await client.get(answer.headers["Location"])
+        assert polled.status_code == 200, polled.text
+        return polled.json()["status"] in ("done", "failed")
+
+    await wait_until(finished, timeout_s=120, what="the simulation to finish")
+    done = (await client.get(answer.headers["Location"])).json()
+    assert done["status"] == "done", done["error"]
+    report = done["report"]
+    assert report["candidate_version"] == "2026.1" and report["history"]["decided_mqls"] > 50
+    assert report["rejections"]["no_longer_sent"] > 0 and report["sql_rate"]["candidate"]["rate"] is not None
+
+
+async def test_invalid_candidate_is_422_naming_the_rule(handoff) -> None:  # type: ignore[no-untyped-def]
+    client, _ = handoff
+    answer = await client.post(
+        "/v1/policy/simulations", content=SCORE_ONLY.read_bytes(), headers={"Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
+    errors = answer.json()["errors"]
+    assert any("'hot-score'" in e["message"] and e["field"].startswith("body.rules[3]") for e in errors), (
+        errors
+    )
+    broken = await client.post("/v1/policy/simulations", content=b"version: [unclosed", headers=YAML)
+    assert broken.status_code == 422 and broken.json()["errors"]
+
+
+async def test_bad_requests(handoff) -> None:  # type: ignore[no-untyped-def]
+    client, _ = handoff
+    as_json = await client.post("/v1/policy/simulations", json={"version": "x"})
+    assert as_json.status_code == 415 and as_json.json()["errors"][0]["field"] == "body"
+    empty = await client.post("/v1/policy/simulations", content=b"  ", headers=YAML)
+    assert empty.status_code == 422
+    unknown = await client.get("/v1/policy/simulations/sim_nope")
+    assert unknown.status_code == 404
+    no_scope = await client.post(
+        "/v1/policy/simulations",
+        content=FOCUSED.read_bytes(),
+        headers={**YAML, "Authorization": f"Bearer {API_KEY_NONE}"},
+    )
+    assert no_scope.status_code == 403
+
+
+async def test_empty_history_is_409(handoff) -> None:  # type: ignore[no-untyped-def]
+    client, _ = handoff
+    answer = await client.post("/v1/policy/simulations", content=FOCUSED.read_bytes(), headers=YAML)
+    assert answer.status_code == 409 and "empty" in answer.json()["detail"]
+
+
+async def test_a_job_whose_process_died_reads_as_failed(handoff) -> None:  # type: ignore[no-untyped-def]
+    client, app = handoff
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    async with app.state.database.sessions() as session, session.begin():
+        await session.execute(
+            insert(simulations).values(
+                simulation_id="sim_lost",
+                status="running",
+                candidate_version="x",
+                baseline_version="y",
+                candidate="version: x",
+                requested_by="someone",
+                created_at=long_ago,
+                heartbeat_at=long_ago,
+            )
+        )
+    job = (await client.get("/v1/policy/simulations/sim_lost")).json()
+    assert job["status"] == "failed" and "interrupted" in job["error"]
