@@ -158,4 +158,4 @@ async def _body(request: Request) -> str:
 
 def _present(job: dict[str, Any] | None) -> Simulation:
     assert job is not None
-    return Simulation(**{k: job.get(k) for k in Simulation.model_fields})
+    return Simulation.model_validate({k: job.get(k) for k in Simulation.model_fields})

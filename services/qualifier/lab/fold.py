@@ -93,7 +93,8 @@ class PolicyPair:
             if landed[side]:
                 ledger.fold(replace(decision, lead_id=lead_id, episode=state.episode))  # type: ignore[union-attr]
                 ledger.applied.clear()
-        reason = data.get("reason") if isinstance(data.get("reason"), dict) else {}
+        given = data.get("reason")
+        reason: dict[str, Any] = given if isinstance(given, dict) else {}
         waited = _seconds(data.get("time_to_decision_s"))
         self.folded.decisions.append(
             RecordedDecision(
