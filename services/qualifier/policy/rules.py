@@ -9,6 +9,7 @@ from typing import Any
 from .episode import blocked_reason, rule_checks
 from .explain import explain
 from .lead import LeadState
+from .matching import any_rule_matches
 from .model import Policy
 from .state import mark_mql
 
@@ -61,6 +62,8 @@ def evaluate(state: LeadState, policy: Policy, at: datetime) -> Evaluation:
 def qualify(state: LeadState, policy: Policy, at: datetime) -> tuple[LeadState, MqlDecision | None]:
     """Evaluate and, on a match, open the episode: the one call a consumer needs per activity."""
     if blocked_reason(state, policy) is not None:  # the hot path: most events change nothing
+        return state, None
+    if not any_rule_matches(state, policy, at):  # the same answer as `evaluate`, without the words
         return state, None
     decision = evaluate(state, policy, at).mql
     return (mark_mql(state, at), decision) if decision else (state, None)
