@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
@@ -62,19 +63,20 @@ class Activity:
             anonymous_id=_text(message.get("anonymousId")),
         )
 
-    @property
+    # cached (in the instance's __dict__, as a frozen dataclass allows): read several times per event
+    @cached_property
     def path(self) -> str | None:
         return _text(self.properties.get("path"))
 
-    @property
+    @cached_property
     def asset_id(self) -> str | None:
         return _text(self.properties.get("asset_id"))
 
-    @property
+    @cached_property
     def seminar_id(self) -> str | None:
         return _text(self.properties.get("seminar_id"))
 
-    @property
+    @cached_property
     def form_id(self) -> str | None:
         return _text(self.properties.get("form_id"))
 

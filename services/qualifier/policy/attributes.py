@@ -20,9 +20,9 @@ def title_level(title: Any, fit: Fit) -> str | None:
     """The highest level whose patterns match the free-text title; None when none does."""
     if not isinstance(title, str) or not title.strip():
         return None
-    for level in reversed(fit.title_levels):
-        if any(re.search(p, title, re.IGNORECASE) for p in level.patterns):
-            return level.name
+    for name, patterns in fit.compiled_levels:
+        if any(p.search(title) for p in patterns):
+            return name
     return None
 
 

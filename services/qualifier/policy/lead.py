@@ -5,8 +5,10 @@ Seen event ids are not kept here: de-duplication is the database's job.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from .scoring import Decayed
@@ -128,6 +130,28 @@ class LeadState:
         )
 
 
+def evolve(state: LeadState, changes: dict[str, Any]) -> LeadState:
+    """`dataclasses.replace` for the fold's hot path: the same new state, without running the frozen
+    `__init__` (one `object.__setattr__` per field) on every event. `changes` names only fields."""
+    new = object.__new__(LeadState)
+    new.__dict__.update(state.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def add_signal(signals: tuple[Evidence, ...], evidence: Evidence) -> tuple[Evidence, ...]:
+    """`bound_signals((*signals, evidence))` for signals that are already bounded (as every state's are):
+    one insertion at its place and at most one eviction, instead of re-sorting the whole history."""
+    if evidence.event_id in map(_EVENT_ID, signals):  # a repeat replaces the one kept: the general way
+        return bound_signals((*signals, evidence))
+    out = list(signals)
+    out.insert(bisect_right(out, evidence.sort_key, key=_SORT_KEY), evidence)
+    kinds = list(map(_KIND, out))
+    if kinds.count(evidence.kind) > MAX_SIGNALS_PER_KIND:
+        del out[kinds.index(evidence.kind)]  # the oldest of that kind
+    return tuple(out)
+
+
 def bound_signals(items: list[Evidence] | tuple[Evidence, ...]) -> tuple[Evidence, ...]:
     """Sorted by time, duplicates dropped, the newest MAX_SIGNALS_PER_KIND kept per kind.
 
@@ -143,6 +167,11 @@ def bound_signals(items: list[Evidence] | tuple[Evidence, ...]) -> tuple[Evidenc
             per_kind[e.kind] = n + 1
             kept.append(e)
     return tuple(reversed(kept))
+
+
+_EVENT_ID = attrgetter("event_id")
+_KIND = attrgetter("kind")
+_SORT_KEY = attrgetter("time", "event_id")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,7 +5,9 @@ Nothing here reads files or the clock; `loader.py` builds these from YAML text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 # Activity kinds the core knows without the policy naming them.
@@ -48,7 +50,8 @@ class Scoring:
     caps: dict[str, float]
     page_points: tuple[tuple[str, float], ...]  # (path glob, points), first match wins
 
-    @property
+    # cached_property (computed once per policy, kept in the instance's __dict__): read on every event
+    @cached_property
     def custom_events(self) -> frozenset[str]:
         return frozenset(k for k in self.points if k not in STANDARD_KINDS)
 
@@ -74,8 +77,22 @@ class Fit:
     company_size_bands: tuple[SizeBand, ...]
 
     def level_rank(self, level: str | None) -> int:
-        names = [lv.name for lv in self.title_levels]
-        return names.index(level) if level in names else -1
+        return self._ranks.get(level, -1) if isinstance(level, str) else -1
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        ranks: dict[str, int] = {}
+        for i, lv in enumerate(self.title_levels):
+            ranks.setdefault(lv.name, i)  # `list.index`: the first level of that name
+        return ranks
+
+    @cached_property
+    def compiled_levels(self) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+        """Highest level first, each with its patterns compiled (case-insensitive)."""
+        return tuple(
+            (lv.name, tuple(re.compile(p, re.IGNORECASE) for p in lv.patterns))
+            for lv in reversed(self.title_levels)
+        )
 
 
 # Behaviour conditions: what the lead did, on which content. `topics=None` means any topic.
@@ -192,6 +209,15 @@ class Policy:
     sla: Sla = field(default_factory=Sla)
     recycle: Recycle = field(default_factory=Recycle)
 
+    @cached_property
+    def notable_page_globs(self) -> tuple[str, ...]:
+        """Path globs the policy cares about (page points and page_visited conditions): a page view on
+        one of them is kept as evidence."""
+        globs = [g for g, _ in self.scoring.page_points]
+        for rule in self.rules:
+            globs.extend(_page_globs(rule.behaviour))
+        return tuple(globs)
+
     def rule(self, name: str) -> MqlRule:
         for rule in self.rules:
             if rule.name == name:
@@ -205,3 +231,11 @@ class Policy:
         if outcome in ("rejected", "recycled"):
             return self.not_sql_reasons
         return ()
+
+
+def _page_globs(b: Behaviour) -> list[str]:
+    if isinstance(b, PageVisited):
+        return list(b.paths)
+    if isinstance(b, AnyOf | AllOf):
+        return [g for c in b.conditions for g in _page_globs(c)]
+    return []

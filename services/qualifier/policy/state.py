@@ -14,22 +14,22 @@ from typing import Any
 from . import scoring
 from .activity import Activity, activity_kind, activity_points, activity_topic
 from .attributes import company_size, normalise_industry, title_level
-from .lead import MAX_ANONYMOUS_IDS, STAGE_RANK, Evidence, LeadState, bound_signals
-from .model import OUTCOMES, AllOf, AnyOf, PageVisited, Policy
+from .lead import MAX_ANONYMOUS_IDS, STAGE_RANK, Evidence, LeadState, add_signal, bound_signals, evolve
+from .model import OUTCOMES, Policy
 
 
 def apply_activity(state: LeadState, activity: Activity, policy: Policy) -> LeadState:
     """Fold one activity: identities, attributes (from traits), score, topic interest, evidence, counts."""
-    changes: dict[str, Any] = {}
-    user_id = state.user_id or activity.user_id
-    email = state.email or _email(activity.traits.get("email"))
-    anonymous_ids = state.anonymous_ids
-    if activity.anonymous_id and activity.anonymous_id not in anonymous_ids:
-        anonymous_ids = tuple(sorted((*anonymous_ids, activity.anonymous_id)))[:MAX_ANONYMOUS_IDS]
-    changes.update(user_id=user_id, email=email, anonymous_ids=anonymous_ids)
+    time = activity.time
+    changes: dict[str, Any] = {
+        "user_id": state.user_id or activity.user_id,
+        "email": state.email or _email(activity.traits.get("email")),
+    }
+    anonymous_id = activity.anonymous_id
+    if anonymous_id and anonymous_id not in state.anonymous_ids:
+        changes["anonymous_ids"] = tuple(sorted((*state.anonymous_ids, anonymous_id)))[:MAX_ANONYMOUS_IDS]
     if activity.kind in ("identify", "group") and activity.traits:
-        attributes, sources = _apply_traits(state, activity, policy)
-        changes.update(attributes=attributes, attribute_sources=sources)
+        changes["attributes"], changes["attribute_sources"] = _apply_traits(state, activity, policy)
     counts = dict(state.counts)
     counts[activity.kind] = counts.get(activity.kind, 0) + 1
     kind = activity_kind(activity, policy)
@@ -39,17 +39,17 @@ def apply_activity(state: LeadState, activity: Activity, policy: Policy) -> Lead
         points = activity_points(activity, kind, policy)
         topic = activity_topic(activity, policy)
         scores = dict(state.scores)
-        scores[kind] = scoring.add(scores.get(kind), points, activity.time, half_life)
+        scores[kind] = scoring.add(scores.get(kind), points, time, half_life)
         changes["scores"] = scores
         if topic is not None:
             interests = dict(state.interests)
-            interests[topic] = scoring.add(interests.get(topic), points, activity.time, half_life)
+            interests[topic] = scoring.add(interests.get(topic), points, time, half_life)
             changes["interests"] = interests
         if kind != "page_view" or topic is not None or _notable_page(activity.path, policy):
             evidence = Evidence(
                 event_id=activity.event_id,
                 kind=kind,
-                time=activity.time,
+                time=time,
                 topic=topic,
                 asset_id=activity.asset_id,
                 seminar_id=activity.seminar_id,
@@ -57,14 +57,15 @@ def apply_activity(state: LeadState, activity: Activity, policy: Policy) -> Lead
                 path=activity.path,
                 title=_title(activity.properties.get("title")),
             )
-            changes["signals"] = bound_signals((*state.signals, evidence))
+            changes["signals"] = add_signal(state.signals, evidence)
     changes["counts"] = counts
-    changes["first_activity_at"] = min(filter(None, (state.first_activity_at, activity.time)))
-    changes["last_activity_at"] = max(filter(None, (state.last_activity_at, activity.time)))
-    new = replace(state, **changes)
-    if new.stage == "anonymous" and new.known:
-        new = replace(new, stage="known")
-    return new
+    # min/max keep the earlier value on a tie, as `min(filter(None, ...))` did
+    first, last = state.first_activity_at, state.last_activity_at
+    changes["first_activity_at"] = time if first is None or time < first else first
+    changes["last_activity_at"] = time if last is None or time > last else last
+    if state.stage == "anonymous" and (changes["user_id"] or changes["email"]):
+        changes["stage"] = "known"
+    return evolve(state, changes)
 
 
 def merge_states(primary: LeadState, secondary: LeadState, policy: Policy) -> LeadState:
@@ -183,20 +184,7 @@ def _combine(a: dict[str, scoring.Decayed], b: dict[str, scoring.Decayed], half_
 
 def _notable_page(path: str | None, policy: Policy) -> bool:
     """Page views are kept as evidence only when the policy cares about that path."""
-    if not path:
-        return False
-    globs = [g for g, _ in policy.scoring.page_points]
-    for rule in policy.rules:
-        globs.extend(_page_globs(rule.behaviour))
-    return any(fnmatchcase(path, g) for g in globs)
-
-
-def _page_globs(b: Any) -> list[str]:
-    if isinstance(b, PageVisited):
-        return list(b.paths)
-    if isinstance(b, AnyOf | AllOf):
-        return [g for c in b.conditions for g in _page_globs(c)]
-    return []
+    return bool(path) and any(fnmatchcase(path, g) for g in policy.notable_page_globs)  # type: ignore[arg-type]
 
 
 def _email(value: Any) -> str | None:
