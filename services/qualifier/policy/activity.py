@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
@@ -102,16 +101,16 @@ def activity_topic(activity: Activity, policy: Policy) -> str | None:
             return policy.assets[key]
     path = activity.path
     if path:
-        for glob, mapped in policy.asset_paths:
-            if fnmatchcase(path, glob):
+        for match, mapped in policy.asset_path_matchers:
+            if match(path):
                 return mapped
     return None
 
 
 def activity_points(activity: Activity, kind: str, policy: Policy) -> float:
     if kind == "page_view" and activity.path:
-        for glob, points in policy.scoring.page_points:
-            if fnmatchcase(activity.path, glob):
+        for match, points in policy.scoring.page_point_matchers:
+            if match(activity.path):
                 return points
     return policy.scoring.points.get(kind, 0.0)
 
@@ -121,6 +120,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:  # nearly always: skip the checks below
+        return value.strip() or None
     if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()

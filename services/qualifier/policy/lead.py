@@ -6,7 +6,7 @@ Seen event ids are not kept here: de-duplication is the database's job.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -40,9 +40,15 @@ class Evidence:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
-        values = {k: v for k, v in d.items() if k in _EVIDENCE_FIELDS}
+        # every lead loaded brings its evidence: filled in directly, not through the frozen __init__
+        evidence = object.__new__(cls)
+        values = evidence.__dict__
+        values.update(_EVIDENCE_DEFAULTS)
+        values.update((k, v) for k, v in d.items() if k in _EVIDENCE_FIELDS)
         values["time"] = datetime.fromisoformat(d["time"])
-        return cls(**values)
+        if not isinstance(values["event_id"], str) or not isinstance(values["kind"], str):
+            raise TypeError(f"evidence needs an event_id and a kind: {d!r}")
+        return evidence
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -50,6 +56,7 @@ class Evidence:
 
 
 _EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
+_EVIDENCE_DEFAULTS = {f.name: f.default for f in fields(Evidence) if f.default is not MISSING}
 
 
 @dataclass(frozen=True, kw_only=True)

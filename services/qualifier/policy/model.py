@@ -5,13 +5,23 @@ Nothing here reads files or the clock; `loader.py` builds these from YAML text.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 # Activity kinds the core knows without the policy naming them.
 STANDARD_KINDS = ("page_view", "content_download", "seminar_registered", "seminar_attended", "form_submitted")
+Matcher = Callable[[str], object]  # truthy when the path matches
+
+
+def glob_matcher(glob: str) -> Matcher:
+    """`fnmatchcase(path, glob)` as one compiled match, built once per policy."""
+    return re.compile(fnmatch.translate(glob)).match
+
+
 STAGES = ("anonymous", "known", "mql", "sql", "recycled", "rejected")
 OUTCOMES = ("sql", "rejected", "recycled")
 
@@ -54,6 +64,10 @@ class Scoring:
     @cached_property
     def custom_events(self) -> frozenset[str]:
         return frozenset(k for k in self.points if k not in STANDARD_KINDS)
+
+    @cached_property
+    def page_point_matchers(self) -> tuple[tuple[Matcher, float], ...]:
+        return tuple((glob_matcher(g), points) for g, points in self.page_points)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +222,17 @@ class Policy:
     not_sql_reasons: tuple[ReasonCode, ...]
     sla: Sla = field(default_factory=Sla)
     recycle: Recycle = field(default_factory=Recycle)
+
+    @cached_property
+    def asset_path_matchers(self) -> tuple[tuple[Matcher, str], ...]:
+        return tuple((glob_matcher(g), topic) for g, topic in self.asset_paths)
+
+    @cached_property
+    def notable_page(self) -> Matcher:
+        """Whether a path matches any of `notable_page_globs` (one regular expression)."""
+        if not self.notable_page_globs:
+            return lambda path: None
+        return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in self.notable_page_globs)).match
 
     @cached_property
     def notable_page_globs(self) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from fnmatch import fnmatchcase
 from typing import Any
 
 from . import scoring
@@ -184,7 +183,7 @@ def _combine(a: dict[str, scoring.Decayed], b: dict[str, scoring.Decayed], half_
 
 def _notable_page(path: str | None, policy: Policy) -> bool:
     """Page views are kept as evidence only when the policy cares about that path."""
-    return bool(path) and any(fnmatchcase(path, g) for g in policy.notable_page_globs)  # type: ignore[arg-type]
+    return bool(path) and policy.notable_page(path) is not None  # type: ignore[arg-type]
 
 
 def _email(value: Any) -> str | None:
