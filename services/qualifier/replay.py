@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .eventlog import from_row
 from .mql import mql_data, mql_row
 from .policy import Policy
-from .stitching import Ledger
+from .stitching import Ledger, fewer_collections
 from .store import lead_row
 from .tables import events, identities, leads, mqls
 
@@ -54,11 +54,12 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
     stream = await conn.stream(
         select(events.c.event_id, events.c.type, events.c.data, events.c.occurred_at).order_by(events.c.seq)
     )
-    async for part in stream.partitions(PAGE):
-        for row in part:
-            ledger.fold(from_row(row.event_id, row.type, row.data, row.occurred_at).entry)
-            result.events += 1
-        ledger.applied.clear()  # the worker stores these; a replay only needs the states
+    with fewer_collections():
+        async for part in stream.partitions(PAGE):
+            for row in part:
+                ledger.fold(from_row(row.event_id, row.type, row.data, row.occurred_at).entry)
+                result.events += 1
+            ledger.applied.clear()  # the worker stores these; a replay only needs the states
     for fired in ledger.fired:
         data = mql_data(fired.lead_id, fired.mql)
         result.mqls[data["mql_id"]] = mql_row(data, fired.mql)

@@ -18,6 +18,7 @@ from services.common.settings import Settings
 from .decisions import check_decision
 from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
 from .policy_file import settings_policy
+from .stitching import fewer_collections
 from .tables import outbox, processed
 
 
@@ -52,12 +53,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker.start()
-        worker.start()
-        yield
-        await worker.stop()
-        await broker.close()
-        await database.close()
+        with fewer_collections():
+            broker.start()
+            worker.start()
+            yield
+            await worker.stop()
+            await broker.close()
+            await database.close()
 
     app = build_app(
         service="qualifier",
