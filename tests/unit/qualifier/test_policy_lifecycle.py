@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from conftest import act, at, attended, downloaded, fold, identify
-
 from services.qualifier.policy import (
     LeadState,
     apply_decision,
@@ -14,6 +12,7 @@ from services.qualifier.policy import (
     merge_states,
     qualify,
 )
+from tests.unit.qualifier.conftest import act, at, attended, downloaded, fold, identify
 
 
 def test_anonymous_downloads_then_identify_fire_the_rule_retroactively(policy):

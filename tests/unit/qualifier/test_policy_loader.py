@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DEFAULT_POLICY_TEXT
 
 from services.qualifier.policy import PolicyError, describe_policy, load_policy
+from tests.unit.qualifier.conftest import DEFAULT_POLICY_TEXT
 
 RULE_SEMINAR = """  - name: seminar-attendee
     description: x

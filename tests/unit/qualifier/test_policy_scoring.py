@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import T0, act, downloaded, fold, page
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.qualifier.policy import score_at, score_components
 from services.qualifier.policy.scoring import Decayed, add
+from tests.unit.qualifier.conftest import T0, act, downloaded, fold, page
 
 
 def test_score_halves_after_one_half_life(policy):
