@@ -9,6 +9,7 @@ import errno
 import logging
 import signal
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
 from .db import create_engine, ping, session_factory
+from .health import Readiness
 from .kafka import make_consumer, make_producer, probe_broker, start_with_retry
 from .outbox import Outbox, OutboxRelay
 
@@ -187,3 +189,55 @@ def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+@dataclass(kw_only=True)
+class ConsumingService:
+    """The parts of a service that consumes a topic and relays an outbox (the qualifier and the handoff):
+    its database, broker link and worker, their readiness checks, and the order they start and stop in."""
+
+    database: Database
+    broker: BrokerLink
+    worker: Worker
+    readiness: Readiness
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        database_url: str,
+        bootstrap: str,
+        config: ConsumerConfig,
+        processed: Table,
+        handler: BatchHandler,
+        outbox: Outbox,
+        poll_s: float,
+    ) -> ConsumingService:
+        database = Database.connect(database_url)
+        broker = BrokerLink(bootstrap)
+        worker = Worker(
+            config=config,
+            bootstrap=bootstrap,
+            database=database,
+            broker=broker,
+            processed=processed,
+            handler=handler,
+            outbox=outbox,
+            poll_s=poll_s,
+        )
+        readiness = Readiness()
+        readiness.add("database", database.check)
+        readiness.add("broker", broker.check)
+        readiness.add("consumer", worker.check)
+        return cls(database=database, broker=broker, worker=worker, readiness=readiness)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self.broker.start()
+        self.worker.start()
+        try:
+            yield
+        finally:
+            await self.worker.stop()
+            await self.broker.close()
+            await self.database.close()

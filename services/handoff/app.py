@@ -9,9 +9,8 @@ from fastapi import FastAPI
 
 from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
-from services.common.health import Readiness
 from services.common.outbox import Outbox
-from services.common.runtime import BrokerLink, Database, Worker
+from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
 from .api import decisions, inbox, reports, simulations
@@ -38,10 +37,10 @@ Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:rea
 def create_app(settings: Settings) -> FastAPI:
     # The reason codes and SLA come from the qualifier's policy file; a bad one refuses to start.
     policy = load_reason_codes(settings)
-    database = Database.connect(settings.require_database_url())
-    broker = BrokerLink(settings.require_kafka_bootstrap())
     decisions_outbox = Outbox(outbox)
-    worker = Worker(
+    service = ConsumingService.build(
+        database_url=settings.require_database_url(),
+        bootstrap=settings.require_kafka_bootstrap(),
         config=ConsumerConfig(
             name="handoff",
             topics=(settings.topic_mql,),
@@ -51,41 +50,30 @@ def create_app(settings: Settings) -> FastAPI:
             max_records=settings.consumer_batch_max,
             data_validators={settings.topic_mql: validate_mql},
         ),
-        bootstrap=settings.require_kafka_bootstrap(),
-        database=database,
-        broker=broker,
         processed=processed,
         handler=project,
         outbox=decisions_outbox,
         poll_s=settings.outbox_poll_s,
     )
-    readiness = Readiness()
-    readiness.add("database", database.check)
-    readiness.add("broker", broker.check)
-    readiness.add("consumer", worker.check)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker.start()
-        worker.start()
-        yield
-        await worker.stop()
-        await broker.close()
-        await database.close()
+        async with service.running():
+            yield
 
     app = build_app(
         service="handoff",
         title="leadstate handoff",
         description=DESCRIPTION,
-        readiness=readiness,
+        readiness=service.readiness,
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     install_unavailable_handler(app)
     app.state.settings = settings
     app.state.policy = policy
-    app.state.database = database
-    app.state.worker = worker
+    app.state.database = service.database
+    app.state.worker = service.worker
     app.state.outbox = decisions_outbox
     app.state.cursors = codec_for_keys(settings.api_keys)
     for module in (inbox, decisions, reports, simulations):

@@ -10,9 +10,8 @@ from fastapi import FastAPI
 
 from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
-from services.common.health import Readiness
 from services.common.outbox import Outbox
-from services.common.runtime import BrokerLink, Database, Worker
+from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
 from .decisions import check_decision
@@ -26,9 +25,9 @@ def create_app(settings: Settings) -> FastAPI:
     """Raises SettingsError (exit code 2 from the CLI) when the policy file is unreadable or invalid."""
     policy = settings_policy(settings)
     mql_outbox = Outbox(outbox)
-    database = Database.connect(settings.require_database_url())
-    broker = BrokerLink(settings.require_kafka_bootstrap())
-    worker = Worker(
+    service = ConsumingService.build(
+        database_url=settings.require_database_url(),
+        bootstrap=settings.require_kafka_bootstrap(),
         config=ConsumerConfig(
             name="qualifier",
             topics=(settings.topic_events, settings.topic_decisions),
@@ -38,37 +37,26 @@ def create_app(settings: Settings) -> FastAPI:
             max_records=settings.consumer_batch_max,
             data_validators={settings.topic_decisions: check_decision},
         ),
-        bootstrap=settings.require_kafka_bootstrap(),
-        database=database,
-        broker=broker,
         processed=processed,
         handler=Qualify(policy, mql_outbox, settings.topic_mql),
         outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
     )
-    readiness = Readiness()
-    readiness.add("database", database.check)
-    readiness.add("broker", broker.check)
-    readiness.add("consumer", worker.check)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with fewer_collections():
-            broker.start()
-            worker.start()
-            yield
-            await worker.stop()
-            await broker.close()
-            await database.close()
+            async with service.running():
+                yield
 
     app = build_app(
         service="qualifier",
         title="leadstate qualifier",
         description="Operations endpoints of the qualifier worker.",
-        readiness=readiness,
+        readiness=service.readiness,
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.worker = worker
+    app.state.worker = service.worker
     app.state.policy = policy
     return app
