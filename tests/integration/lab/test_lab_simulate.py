@@ -12,9 +12,11 @@ import sys
 from sqlalchemy import func, select
 
 from services.common.db import create_engine
+from services.qualifier.lab.fold import fold_entries
+from services.qualifier.lab.report import build_report
 from services.qualifier.lab.simulate import simulate
 from services.qualifier.tables import events, leads, mqls, outbox
-from tests.integration.lab.conftest import FOCUSED, LOOSE, SCORE_ONLY, Recorded
+from tests.integration.lab.conftest import FOCUSED, LOOSE, SCORE_ONLY, Recorded, policy
 from tests.support import ROOT
 
 
@@ -84,6 +86,18 @@ async def test_two_processes_give_the_same_report_as_one(recorded: Recorded) -> 
     one = await simulate(recorded.database_url, loose, focused, workers=1)
     two = await simulate(recorded.database_url, loose, focused, workers=2)
     assert one == two and one["mqls"]["candidate"] > 0
+
+
+async def test_folding_lead_by_lead_gives_the_report_of_one_fold_of_the_whole_history(
+    recorded: Recorded,
+) -> None:
+    """The stored log is folded one final lead (with the leads merged into it) at a time; one ledger
+    over every entry in applied order must say exactly the same."""
+    loose, focused = policy(LOOSE), policy(FOCUSED)
+    whole = build_report(fold_entries(recorded.history.entries, loose, focused), loose, focused)
+    stored = await simulate(recorded.database_url, LOOSE.read_text(), FOCUSED.read_text(), workers=1)
+    assert whole["history"]["leads"] > 0 and whole["mqls"]["candidate"] > 0
+    assert stored == whole
 
 
 async def test_since_until_bound_the_counted_mqls(recorded: Recorded) -> None:
