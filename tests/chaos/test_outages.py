@@ -219,7 +219,7 @@ async def test_consumers_resume_on_auto_created_topics(
             await sending
         finally:
             await producer.stop()
-        await _until_stored(database_url, {e.id for e in before + after}, timeout_s=30)
+        await _until_stored(database_url, {e.id for e in before + after}, timeout_s=20)
 
 
 def _tracks(prefix: str, n: int) -> list[Envelope]:
