@@ -52,6 +52,9 @@ LEFT JOIN (
 _UNTIL = "AND e.occurred_at < $1"
 _PART = "AND mod(abs(hashtext(coalesce(r.root, e.lead_id))::bigint), ${n}) = ${m}"
 SORT_MEMORY = "SET LOCAL work_mem = '64MB'"  # the ordering by lead sorts in memory more often
+# The first fetch waits for the database to sort the whole share by lead: longer than the
+# connection's command timeout (30 s) on a log of several million rows.
+FIRST_FETCH_TIMEOUT_S = 1800.0
 
 
 class EmptyHistory(Exception):
@@ -160,7 +163,7 @@ async def _stream(
     current = None
     loads = orjson.loads
     with fewer_collections():
-        cursor = raw.cursor(query, *args, prefetch=BATCH)
+        cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
         async for root, event_id, type_, data, occurred_at in cursor:
             if root != current:
                 if pair is not None:
