@@ -40,6 +40,11 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench all
 
+# The long fault-injection and security runs (tests/chaos, tests/security): 100,000 events under SIGKILLs,
+# outages, 2,000 generated requests per API; prints a summary. `make test` runs their short versions.
+chaos: $(STAMP)
+	LEADSTATE_CHAOS_FULL=1 $(BIN)/pytest tests/chaos tests/security -p no:cacheprovider --timeout 5400 -rxX -s
+
 # Regenerate the pins after changing dependencies in pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable --exclude leadstate > constraints.txt

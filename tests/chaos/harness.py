@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.engine import make_url
 
 from services.qualifier.demo import generate_audience
-from tests.conftest import WRITE_KEY
+from tests.conftest import API_KEY_ALL, WRITE_KEY
 from tests.support import ServiceProcess, free_port, wait_ready
 
 FULL = os.environ.get("LEADSTATE_CHAOS_FULL") == "1"
 SERVICES = ("ingest", "qualifier", "handoff")
+DEMO_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.example")  # the generator's identify traits
 
 
 def scale(short: int, full: int) -> int:
@@ -81,6 +83,15 @@ class Stack:
             name: (p.stop(signal.SIGTERM) if p.process is not None else None)
             for name, p in self.processes.items()
         }
+
+    def assert_logs_clean(self) -> None:
+        """No key and no demo email (personal data from identify traits) in what the services logged."""
+        for name, process in self.processes.items():
+            log = process.log_path.read_text(errors="replace") if process.log_path.exists() else ""
+            for secret in (WRITE_KEY, API_KEY_ALL):
+                assert secret not in log, f"{name} logged a key"
+            emails = DEMO_EMAIL.findall(log)
+            assert not emails, f"{name} logged personal data: {emails[:3]}"
 
     def log(self, name: str) -> str:
         path = self.processes[name].log_path

@@ -164,4 +164,5 @@ async def test_sigkill_loses_nothing_and_doubles_nothing(
     assert len(events.acknowledged) == EVENTS + MORE_EVENTS
     assert stack.kills == {"ingest": KILLS, "qualifier": QUALIFIER_KILLS, "handoff": KILLS}
     result.assert_sound()
+    stack.assert_logs_clean()
     assert set(codes.values()) == {0}, {name: stack.log(name) for name in codes}

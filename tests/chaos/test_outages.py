@@ -185,6 +185,7 @@ async def _outages(
     assert tally.answers.get(503, 0) > 0
     assert len(tally.acknowledged) == 3 * EVENTS
     result.assert_sound()
+    stack.assert_logs_clean()
     assert set(codes.values()) == {0}, {name: stack.log(name) for name in codes}
 
 

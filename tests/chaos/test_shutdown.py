@@ -118,6 +118,7 @@ async def test_sigterm_under_load_finishes_work_and_loses_nothing(
         await db.close()
     record(result, events_sent=len(tally.sent) + 1)
     result.assert_sound()
+    stack.assert_logs_clean()
     assert set(codes.values()) == {0}, {name: stack.log(name) for name in codes}
 
 
