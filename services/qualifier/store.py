@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .eventlog import LogEntry
 from .policy import LeadState, Policy
+from .policy.lead import keep_datetime
 from .stitching import DecisionRecord, Ledger, all_identities
 from .tables import identities, leads
 
@@ -145,7 +146,7 @@ def _lead_columns(ledger: Ledger) -> list[list[Any]]:
         user_ids.append(state.user_id)
         emails.append(state.email)
         merged.append(ledger.resolve(lead_id) if lead_id in ledger.merged_into else None)
-        states.append(orjson.dumps(state.to_dict()).decode())
+        states.append(orjson.dumps(state.to_dict(keep_datetime)).decode())  # orjson writes isoformat
         last.append(state.last_activity_at)
     return columns
 

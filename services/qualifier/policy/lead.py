@@ -6,6 +6,7 @@ Seen event ids are not kept here: de-duplication is the database's job.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
@@ -32,10 +33,10 @@ class Evidence:
     path: str | None = None
     title: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, when: Callable[[datetime], Any] = datetime.isoformat) -> dict[str, Any]:
         # field by field: `asdict` deep-copies and costs more than the rest of storing a lead
         d = {k: v for k in _EVIDENCE_FIELDS if (v := getattr(self, k)) is not None}
-        d["time"] = self.time.isoformat()
+        d["time"] = when(self.time)
         return d
 
     @classmethod
@@ -90,22 +91,24 @@ class LeadState:
     def identities(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "email": self.email, "anonymous_ids": list(self.anonymous_ids)}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, when: Callable[[datetime], Any] = datetime.isoformat) -> dict[str, Any]:
+        """Plain JSON. `when=keep_datetime` leaves the datetimes for a JSON writer that formats them
+        exactly as `isoformat` does (orjson): storing a lead then builds no string per evidence."""
         return {
             "lead_id": self.lead_id,
             "identities": self.identities(),
             "attributes": dict(self.attributes),
-            "attribute_sources": {k: e.to_dict() for k, e in self.attribute_sources.items()},
-            "scores": {k: [d.value, d.as_of.isoformat()] for k, d in self.scores.items()},
-            "interests": {k: [d.value, d.as_of.isoformat()] for k, d in self.interests.items()},
-            "signals": [e.to_dict() for e in self.signals],
+            "attribute_sources": {k: e.to_dict(when) for k, e in self.attribute_sources.items()},
+            "scores": {k: [d.value, when(d.as_of)] for k, d in self.scores.items()},
+            "interests": {k: [d.value, when(d.as_of)] for k, d in self.interests.items()},
+            "signals": [e.to_dict(when) for e in self.signals],
             "counts": dict(self.counts),
-            "first_activity_at": _iso(self.first_activity_at),
-            "last_activity_at": _iso(self.last_activity_at),
+            "first_activity_at": _maybe(when, self.first_activity_at),
+            "last_activity_at": _maybe(when, self.last_activity_at),
             "stage": self.stage,
             "episode": self.episode,
-            "mql_at": _iso(self.mql_at),
-            "decided_at": _iso(self.decided_at),
+            "mql_at": _maybe(when, self.mql_at),
+            "decided_at": _maybe(when, self.decided_at),
         }
 
     @classmethod
@@ -181,8 +184,12 @@ _KIND = attrgetter("kind")
 _SORT_KEY = attrgetter("time", "event_id")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def keep_datetime(value: datetime) -> datetime:
+    return value
+
+
+def _maybe(when: Callable[[datetime], Any], value: datetime | None) -> Any:
+    return when(value) if value is not None else None
 
 
 def _dt(value: str | None) -> datetime | None:

@@ -9,13 +9,14 @@ rules are reached and pass).
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 
 from services.qualifier.demo import generate_audience
 from services.qualifier.policy import Activity, LeadState, Policy, apply_activity, evaluate
-from services.qualifier.policy.lead import Evidence, add_signal, bound_signals
+from services.qualifier.policy.lead import Evidence, add_signal, bound_signals, keep_datetime
 from services.qualifier.policy.matching import any_rule_matches, rule_matches
 from services.qualifier.policy.model import Attributes, Recycle
 from services.qualifier.policy.replay import parse_time
@@ -66,3 +67,17 @@ def test_add_signal_equals_bounding_the_whole_list() -> None:
         expected = bound_signals((*signals, evidence))
         signals = add_signal(signals, evidence)
         assert signals == expected
+
+
+def test_storing_a_state_with_orjson_datetimes_writes_the_same_json(policy: Policy) -> None:
+    """The worker stores `to_dict(keep_datetime)` through orjson: byte for byte the plain `to_dict`."""
+    states: dict[str, LeadState] = {}
+    for i, message in enumerate(generate_audience(200, seed=5, start=START)):
+        # microseconds and a non-UTC offset on some, as a sender's timestamps may carry
+        offset = timezone(timedelta(hours=2)) if i % 3 else UTC
+        at = (parse_time(message["timestamp"]) + timedelta(microseconds=i % 5)).astimezone(offset)
+        activity = Activity.from_segment(message["messageId"], message, at)
+        lead = message["anonymousId"]
+        states[lead] = apply_activity(states.get(lead, LeadState.new(lead)), activity, policy)
+    for state in [*states.values(), dataclasses.replace(next(iter(states.values())), mql_at=START)]:
+        assert orjson.dumps(state.to_dict(keep_datetime)) == orjson.dumps(state.to_dict())
