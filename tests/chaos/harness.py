@@ -204,6 +204,7 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
+        await consumer.topics()  # a metadata request for every topic: partitions_for_topic reads it
         numbers = consumer.partitions_for_topic(topic) or set()
         assert numbers, f"topic {topic} does not exist"
         partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
