@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -36,10 +37,15 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, INFRA_ERRORS):
+    """Errors of the infrastructure, not of a message: the batch is retried, never dead-lettered."""
+    if isinstance(exc, INFRA_ERRORS) or getattr(exc, "connection_invalidated", False):
         return True
     orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps driver errors; raw asyncpg ones are bare
-    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in RETRYABLE_SQLSTATES
+    if isinstance(orig, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        return True  # e.g. the connection was closed under us when PostgreSQL restarted
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
+    # 08: connection exceptions; 57P: admin/crash shutdown, cannot connect now
+    return state in RETRYABLE_SQLSTATES or state.startswith(("08", "57P"))
 
 
 @dataclass(frozen=True, kw_only=True)
