@@ -68,7 +68,26 @@ def problem_response(
     if errors is not None:
         doc["errors"] = errors
     doc.update(extra)
-    return Response(orjson.dumps(doc), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(_dumps(doc), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        # A refusal may quote the client's text, and JSON lets a client send a lone surrogate ("\udc00")
+        # that no UTF-8 encoder accepts: quote it with U+FFFD instead of failing with a 500.
+        return orjson.dumps(_encodable(doc))
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
