@@ -17,6 +17,9 @@ from .deps import CursorsDep, MqlReader, PolicyDep, SessionDep
 from .present import lead_view, mql_item
 from .schemas import AUTH_PROBLEMS, Lead, LeadId, MqlPage, problems
 
+# PostgreSQL text cannot hold NUL; control characters are never part of a rule or topic name.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=problems(AUTH_PROBLEMS))
 LIST_PROBLEMS = problems({400: "A cursor this API did not issue for these filters", 422: "A bad parameter"})
 LEAD_PROBLEMS = problems(
@@ -39,8 +42,12 @@ async def list_mqls(
     policy: PolicyDep,
     cursors: CursorsDep,
     order: Annotated[Literal["oldest", "newest"], Query(description="By qualified_at.")] = "oldest",
-    rule: Annotated[str | None, Query(max_length=200, description="Only MQLs of this rule.")] = None,
-    topic: Annotated[str | None, Query(max_length=200, description="Only MQLs with this interest.")] = None,
+    rule: Annotated[
+        str | None, Query(max_length=200, pattern=PRINTABLE, description="Only MQLs of this rule.")
+    ] = None,
+    topic: Annotated[
+        str | None, Query(max_length=200, pattern=PRINTABLE, description="Only MQLs with this interest.")
+    ] = None,
     since: Annotated[AwareDatetime | None, Query(description="Qualified at or after.")] = None,
     sla: Annotated[SlaState | None, Query(description="Only MQLs in this SLA state now.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
