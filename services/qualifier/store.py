@@ -73,6 +73,7 @@ def lock_key(identity: str) -> int:
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session, inside the session's transaction."""
     raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None, "the session's connection is open"
     if not raw.is_in_transaction():  # SQLAlchemy begins lazily, on its first statement
         await session.execute(text("SELECT 1"))
     return raw
@@ -128,9 +129,12 @@ def _event_columns(ledger: Ledger, entries: list[LogEntry]) -> list[list[Any]]:
         types.append(log_entry.type)
         names.append(log_entry.name)
         times.append(entry.time)
-        decision = isinstance(entry, DecisionRecord)
-        user_ids.append(None if decision else entry.user_id)
-        anonymous_ids.append(None if decision else entry.anonymous_id)
+        if isinstance(entry, DecisionRecord):
+            user_ids.append(None)
+            anonymous_ids.append(None)
+        else:
+            user_ids.append(entry.user_id)
+            anonymous_ids.append(entry.anonymous_id)
         data.append(orjson.dumps(log_entry.data).decode())
     return columns
 

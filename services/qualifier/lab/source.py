@@ -158,6 +158,7 @@ async def _stream(
     query = _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split)
     await conn.execute(text(SORT_MEMORY))
     raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
+    assert raw is not None, "the connection is open"
     total = Folded()
     pair: PolicyPair | None = None
     current = None
