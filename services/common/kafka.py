@@ -93,6 +93,20 @@ async def probe_broker(producer: AIOKafkaProducer, *, timeout_s: float = 2.0) ->
     await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
 
 
+class TopicsMissing(KafkaError):
+    """The broker no longer lists a topic we wrote to: the write may be lost, so it is not acknowledged."""
+
+    retriable = True
+
+
+async def missing_topics(
+    producer: AIOKafkaProducer, topics: Iterable[str], *, timeout_s: float = 5.0
+) -> set[str]:
+    """The topics the broker does not list right now (fresh metadata, no auto-creation)."""
+    cluster = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+    return set(topics) - cluster.topics()
+
+
 async def broker_reachable(bootstrap: str, *, timeout_s: float = 2.0) -> bool:
     host, _, port = bootstrap.split(",")[0].rpartition(":")
     try:

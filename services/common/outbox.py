@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -22,6 +23,7 @@ from .envelope import Envelope
 from .metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
+Confirm = Callable[[set[str]], Awaitable[None]]
 
 
 class Outbox:
@@ -41,9 +43,15 @@ class Outbox:
             )
 
     async def publish_pending(
-        self, engine: AsyncEngine, producer: AIOKafkaProducer, *, limit: int = 2000
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        limit: int = 2000,
+        confirm: Confirm | None = None,
     ) -> int:
-        """Publish one page of unsent rows in id order and mark them sent; returns how many."""
+        """Publish one page of unsent rows in id order and mark them sent; returns how many. `confirm`
+        may refuse the acknowledgements (raising), and then nothing is marked sent."""
         t = self.table
         async with engine.begin() as conn:
             got = await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
@@ -65,6 +73,8 @@ class Outbox:
                 for r in rows
             ]
             await asyncio.gather(*futures)
+            if confirm is not None:
+                await confirm({r.topic for r in rows})
             await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now()))
         OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
@@ -82,9 +92,16 @@ class OutboxRelay:
     """Runs beside the writer: woken right after a commit that added rows, and polls for leftovers."""
 
     def __init__(
-        self, outbox: Outbox, engine: AsyncEngine, producer: AIOKafkaProducer, *, poll_s: float
+        self,
+        outbox: Outbox,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        poll_s: float,
+        confirm: Confirm | None = None,
     ) -> None:
         self.outbox, self.engine, self.producer, self.poll_s = outbox, engine, producer, poll_s
+        self.confirm = confirm
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -95,7 +112,7 @@ class OutboxRelay:
         backoff = 0.2
         while not self._stopping:
             try:
-                while await self.outbox.publish_pending(self.engine, self.producer):
+                while await self.outbox.publish_pending(self.engine, self.producer, confirm=self.confirm):
                     pass
                 backoff = 0.2
             except (KafkaError, OSError, OperationalError, DBAPIError, TimeoutError) as exc:
@@ -114,6 +131,8 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
         try:
-            await asyncio.wait_for(self.outbox.publish_pending(self.engine, self.producer), 5)
+            await asyncio.wait_for(
+                self.outbox.publish_pending(self.engine, self.producer, confirm=self.confirm), 5
+            )
         except Exception as exc:  # shutdown must go on; unsent rows stay for the next start
             log.warning("outbox not drained at shutdown", extra={"error": str(exc)[:200]})

@@ -9,7 +9,7 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
 from .db import create_engine, ping, session_factory
 from .health import Readiness
-from .kafka import make_consumer, make_producer, probe_broker, start_with_retry
+from .kafka import (
+    TopicsMissing,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    missing_topics,
+    probe_broker,
+    start_with_retry,
+)
 from .outbox import Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -30,8 +38,10 @@ log = logging.getLogger(__name__)
 class BrokerLink:
     """A producer that connects in the background; not ready until then, nor while the broker is down."""
 
-    def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0, topic_partitions: int = 6) -> None:
         self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
+        self.topic_partitions = topic_partitions
+        self._recreating: asyncio.Task[list[str]] | None = None
         self.connected = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -56,7 +66,28 @@ class BrokerLink:
             raise ConnectionError("broker not connected yet")
         await probe_broker(self.producer)
 
+    async def confirm_topics(self, topics: Collection[str]) -> None:
+        """Raise TopicsMissing unless the broker still lists every topic, after writing to them.
+
+        A broker that restarted empty (the memory-only embedded one) acknowledges writes to topics it no
+        longer has and then loses them; so a write counts as stored only if its topic is still listed
+        after the acknowledgement. Missing topics are re-created (configured partitions) for the retry.
+        """
+        missing = await missing_topics(self.producer, topics)
+        if not missing:
+            return
+        if self._recreating is None or self._recreating.done():
+            self._recreating = asyncio.create_task(
+                ensure_topics(self.bootstrap, sorted(missing), partitions=self.topic_partitions)
+            )
+        log.warning(
+            "broker lost topics; writes to them are not acknowledged", extra={"topics": sorted(missing)}
+        )
+        raise TopicsMissing(f"the broker does not list {', '.join(sorted(missing))} (restarted empty?)")
+
     async def close(self) -> None:
+        if self._recreating is not None and not self._recreating.done():
+            self._recreating.cancel()
         if self._task and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,7 +132,11 @@ class Worker:
     def start(self) -> None:
         if self.outbox is not None:
             self.relay = OutboxRelay(
-                self.outbox, self.database.engine, self.broker.producer, poll_s=self.poll_s
+                self.outbox,
+                self.database.engine,
+                self.broker.producer,
+                poll_s=self.poll_s,
+                confirm=self.broker.confirm_topics,
             )
         self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
 
@@ -212,9 +247,10 @@ class ConsumingService:
         handler: BatchHandler,
         outbox: Outbox,
         poll_s: float,
+        topic_partitions: int = 6,
     ) -> ConsumingService:
         database = Database.connect(database_url)
-        broker = BrokerLink(bootstrap)
+        broker = BrokerLink(bootstrap, topic_partitions=topic_partitions)
         worker = Worker(
             config=config,
             bootstrap=bootstrap,

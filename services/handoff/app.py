@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         handler=project,
         outbox=decisions_outbox,
         poll_s=settings.outbox_poll_s,
+        topic_partitions=settings.topic_partitions,
     )
 
     @asynccontextmanager

@@ -20,7 +20,11 @@ from .intake import Intake
 
 def create_app(settings: Settings) -> FastAPI:
     readiness = Readiness()
-    broker = BrokerLink(settings.require_kafka_bootstrap(), request_timeout_s=settings.produce_timeout_s)
+    broker = BrokerLink(
+        settings.require_kafka_bootstrap(),
+        request_timeout_s=settings.produce_timeout_s,
+        topic_partitions=settings.topic_partitions,
+    )
     readiness.add("broker", broker.check)
 
     @asynccontextmanager

@@ -51,6 +51,10 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
             f"the broker did not acknowledge {len(pending) + len(failed)} of {len(records)} "
             f"messages ({reason})"
         )
+    try:
+        await broker.confirm_topics((topic,))
+    except (KafkaError, TimeoutError, OSError) as exc:
+        raise unavailable(f"the broker acknowledged but cannot confirm the topic ({exc})") from None
 
 
 async def _hand_over(

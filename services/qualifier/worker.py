@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         handler=Qualify(policy, mql_outbox, settings.topic_mql),
         outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
+        topic_partitions=settings.topic_partitions,
     )
 
     @asynccontextmanager
