@@ -42,6 +42,8 @@ class BrokerLink:
         self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
         self.topic_partitions = topic_partitions
         self._recreating: asyncio.Task[list[str]] | None = None
+        self._confirmed_topics: set[str] = set()
+        self._confirmed_connections: frozenset[object] = frozenset()
         self.connected = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -72,18 +74,35 @@ class BrokerLink:
         A broker that restarted empty (the memory-only embedded one) acknowledges writes to topics it no
         longer has and then loses them; so a write counts as stored only if its topic is still listed
         after the acknowledgement. Missing topics are re-created (configured partitions) for the retry.
+        A fresh metadata request per write would cost a round trip each, so it is skipped while every
+        connection that existed at the last confirmation is still open: a restarted broker would have
+        closed them.
         """
-        missing = await missing_topics(self.producer, topics)
-        if not missing:
+        wanted = set(topics)
+        if wanted <= self._confirmed_topics and self._same_connections():
             return
+        connections = self._open_connections()
+        missing = await missing_topics(self.producer, wanted)
+        if not missing:
+            if connections and connections == self._open_connections():
+                self._confirmed_connections = connections
+                self._confirmed_topics |= wanted
+            return
+        self._confirmed_topics = set()
         if self._recreating is None or self._recreating.done():
             self._recreating = asyncio.create_task(
                 ensure_topics(self.bootstrap, sorted(missing), partitions=self.topic_partitions)
             )
-        log.warning(
-            "broker lost topics; writes to them are not acknowledged", extra={"topics": sorted(missing)}
-        )
+        log.warning("broker lost topics; writes are not acknowledged", extra={"topics": sorted(missing)})
         raise TopicsMissing(f"the broker does not list {', '.join(sorted(missing))} (restarted empty?)")
+
+    def _open_connections(self) -> frozenset[object]:
+        conns = getattr(self.producer.client, "_conns", None) or {}  # aiokafka's live broker connections
+        return frozenset(c for c in conns.values() if c.connected())
+
+    def _same_connections(self) -> bool:
+        confirmed = self._confirmed_connections
+        return bool(confirmed) and confirmed == self._open_connections()
 
     async def close(self) -> None:
         if self._recreating is not None and not self._recreating.done():
