@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +25,9 @@ from .metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 Confirm = Callable[[set[str]], Awaitable[None]]
+# Sent rows are kept a while for inspection, then deleted, so the outbox does not grow without bound.
+KEEP_SENT_DAYS = 7
+PRUNE_EVERY_S = 3600.0
 
 
 class Outbox:
@@ -110,11 +114,15 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = 0.2
+        next_prune = time.monotonic() + PRUNE_EVERY_S
         while not self._stopping:
             try:
                 while await self.outbox.publish_pending(self.engine, self.producer, confirm=self.confirm):
                     pass
                 backoff = 0.2
+                if time.monotonic() >= next_prune:
+                    await self.outbox.prune(self.engine, keep_days=KEEP_SENT_DAYS)
+                    next_prune = time.monotonic() + PRUNE_EVERY_S
             except (KafkaError, OSError, OperationalError, DBAPIError, TimeoutError) as exc:
                 log.warning("outbox relay could not publish; will retry", extra={"error": str(exc)[:200]})
                 await asyncio.sleep(backoff)

@@ -5,16 +5,11 @@ broker): requests generated from every operation, valid and invalid by the schem
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import schemathesis
-import uvicorn
-from fastapi import FastAPI
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -25,29 +20,11 @@ from services.handoff.app import create_app as create_handoff
 from services.ingest.app import create_app as create_ingest
 from tests.chaos.harness import scale
 from tests.conftest import API_KEY_ALL, WRITE_KEY
-from tests.support import ROOT, free_port
+from tests.support import ROOT, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
 REQUESTS = scale(100, 2_000)
-
-
-def _serve_in_thread(app: FastAPI) -> Iterator[str]:
-    """The app on a thread of its own, so hypothesis (synchronous) can drive it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while not server.started:
-            time.sleep(0.02)
-        while httpx.get(f"{url}/readyz").status_code != 200:
-            time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join()
 
 
 def _fuzz(contract: str, url: str, headers: dict[str, str]) -> Counter[int]:
@@ -87,12 +64,14 @@ def _fuzz(contract: str, url: str, headers: dict[str, str]) -> Counter[int]:
 
 @pytest.fixture
 def ingest_url(settings: Settings) -> Iterator[str]:
-    yield from _serve_in_thread(create_ingest(settings))
+    with serve_in_thread(create_ingest(settings)) as url:
+        yield url
 
 
 @pytest.fixture
 def handoff_url(settings: Settings) -> Iterator[str]:
-    yield from _serve_in_thread(create_handoff(settings))
+    with serve_in_thread(create_handoff(settings)) as url:
+        yield url
 
 
 def test_ingest_openapi_never_5xx(ingest_url: str) -> None:

@@ -5,10 +5,10 @@ envelope, and commits offsets only after its transaction."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import BatchConsumer, ConsumerConfig, DeadLetters, Delivered
@@ -123,4 +123,24 @@ async def test_consumer_deduplicates_dead_letters_and_commits(
         assert claimed == 4
     finally:
         await producer.stop()
+        await database.close()
+
+
+async def test_prune_deletes_only_rows_sent_long_ago(database_url: str, topics: Topics) -> None:
+    database = Database.connect(database_url)
+    outbox = Outbox(qualifier_outbox)
+    t = qualifier_outbox
+    try:
+        async with database.sessions() as session, session.begin():
+            await outbox.add(session, topics.mql, _envelopes(3))
+        async with database.engine.begin() as conn:
+            ids = sorted((await conn.execute(select(t.c.id))).scalars())
+            old = datetime.now(UTC) - timedelta(days=8)
+            await conn.execute(update(t).where(t.c.id == ids[0]).values(sent_at=old))
+            await conn.execute(update(t).where(t.c.id == ids[1]).values(sent_at=datetime.now(UTC)))
+        await outbox.prune(database.engine, keep_days=7)
+        async with database.engine.connect() as conn:
+            left = sorted((await conn.execute(select(t.c.id))).scalars())
+        assert left == ids[1:]  # the recently sent row and the unsent one stay
+    finally:
         await database.close()

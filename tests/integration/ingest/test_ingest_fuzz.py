@@ -4,14 +4,11 @@ refusal is a problem document."""
 from __future__ import annotations
 
 import gzip
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -19,7 +16,7 @@ from hypothesis import strategies as st
 from services.common.settings import Settings
 from services.ingest.app import create_app
 from tests.conftest import WRITE_KEY
-from tests.support import free_port
+from tests.support import serve_in_thread
 
 KINDS = ["track", "identify", "page", "screen", "group", "alias"]
 FIELDS = [
@@ -130,22 +127,8 @@ headers = st.fixed_dictionaries(
 @pytest.fixture
 def ingest_url(settings: Settings) -> Iterator[str]:
     """ingest on a thread of its own, so hypothesis can drive it from this (synchronous) test."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while not server.started:
-            time.sleep(0.02)
-        while httpx.get(f"{url}/readyz").status_code != 200:
-            time.sleep(0.1)
+    with serve_in_thread(create_app(settings)) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join()
 
 
 @pytest.mark.slow
