@@ -43,6 +43,22 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout_s:
     raise AssertionError(f"{text!r} not printed within {timeout_s}s:\n{log.read_text()[-3000:]}")
 
 
+def _run_dev(env: dict[str, str], *, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """`leadstate dev` that is expected to refuse to start: its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout_s,
+    )
+
+
+def _processes_using(data_dir: Path) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in " ".join(p.info["cmdline"] or [])]
+
+
 def _dev_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTATE_")}
     env.update(
@@ -72,14 +88,7 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         for port in ("LEADSTATE_HANDOFF_PORT", "LEADSTATE_QUALIFIER_PORT"):
             assert httpx.get(f"http://127.0.0.1:{env[port]}/readyz").status_code == 200
 
-        second = subprocess.run(
-            [sys.executable, "-m", "services.cli", "dev"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        second = _run_dev(env, timeout_s=60)
         assert second.returncode == 1
         assert "already running" in second.stderr and "Traceback" not in second.stderr + second.stdout
 
@@ -91,32 +100,17 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     assert code == 0, (tmp_path / "dev.log").read_text()[-3000:]
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    leftovers = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if str(tmp_path / "data") in " ".join(p.info["cmdline"] or [])
-    ]
+    leftovers = _processes_using(tmp_path / "data")
     assert not leftovers, [p.info["cmdline"] for p in leftovers]
 
 
 def test_dev_with_unreachable_external_broker_fails_clearly(tmp_path: Path) -> None:
     env = _dev_env(tmp_path / "data")
     env["LEADSTATE_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    result = _run_dev(env, timeout_s=120)
     assert result.returncode == 1
     assert "not reachable" in result.stderr and "Traceback" not in result.stderr
-    leftovers = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if str(tmp_path / "data") in " ".join(p.info["cmdline"] or [])
-    ]
+    leftovers = _processes_using(tmp_path / "data")
     assert not leftovers
 
 
@@ -127,13 +121,6 @@ def test_dev_refuses_a_port_in_use(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["LEADSTATE_HANDOFF_PORT"])))
         taken.listen()
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "dev"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        result = _run_dev(env, timeout_s=60)
     assert result.returncode == 1
     assert f"port {env['LEADSTATE_HANDOFF_PORT']}" in result.stderr and "already in use" in result.stderr
