@@ -24,6 +24,7 @@ from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
 from .report import Check, Outcome, Skipped, fmt, percentile, table
 
+PHASES = ("read", "load", "fold", "save")  # the qualifier's batch phases (handlers.py)
 BATCH = 10  # a website's server-side SDK flushes small batches often
 CLIENTS = 16
 SETTLE_S = 8.0  # after the last request: how long without a new MQL ends the wait
@@ -181,6 +182,8 @@ def consumer_totals(service: Service, consumer: str) -> dict[str, float]:
         "seconds": rf'^leadstate_consumer_batch_seconds_sum{{consumer="{consumer}"}} (\S+)',
         "consumed": rf'^leadstate_consumed_total{{consumer="{consumer}",[^}}]*}} (\S+)',
     }
+    for phase in PHASES:
+        patterns[phase] = rf'^leadstate_qualifier_phase_seconds_sum{{phase="{phase}"}} (\S+)'
     for name, pattern in patterns.items():
         totals[name] = sum(float(v) for v in re.findall(pattern, text, re.M))
     return totals
@@ -189,8 +192,12 @@ def consumer_totals(service: Service, consumer: str) -> dict[str, float]:
 def batch_figures(before: dict[str, float], after: dict[str, float], wall_s: float) -> dict[str, float]:
     batches = after["batches"] - before["batches"]
     seconds = after["seconds"] - before["seconds"]
+    per_batch = 1000 / batches if batches else 0.0
+    phases = {p: per_batch * (after.get(p, 0.0) - before.get(p, 0.0)) for p in PHASES}
     return {
         "batches": batches,
+        **{f"mean_{p}_ms": ms for p, ms in phases.items()},
+        "mean_other_ms": (1000 * seconds / batches if batches else 0.0) - sum(phases.values()),
         "mean_batch_events": (after["consumed"] - before["consumed"]) / batches if batches else 0.0,
         "mean_batch_ms": 1000 * seconds / batches if batches else 0.0,
         "share_of_time_in_batches": seconds / wall_s if wall_s else 0.0,
@@ -257,7 +264,9 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
     print(
         "qualifier batches: {batches:.0f}, mean {mean_batch_events:.0f} events and {mean_batch_ms:.0f} ms"
-        " each, {share_of_time_in_batches:.0%} of the time in a batch".format(**batches)
+        " each, {share_of_time_in_batches:.0%} of the time in a batch; per batch: read {mean_read_ms:.1f},"
+        " load {mean_load_ms:.1f}, fold {mean_fold_ms:.1f}, save {mean_save_ms:.1f}, other (parse, claim,"
+        " commit) {mean_other_ms:.1f} ms".format(**batches)
     )
     windows = by_window(ledger.timed(ledger.mql_at))
     print("p50 event → MQL by quarter of the run (ms): " + "  ".join(fmt(w) for w in windows))

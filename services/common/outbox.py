@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -20,11 +20,11 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from .broker import Guard
 from .envelope import Envelope
 from .metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
-Confirm = Callable[[set[str]], Awaitable[None]]
 # Sent rows are kept a while for inspection, then deleted, so the outbox does not grow without bound.
 KEEP_SENT_DAYS = 7
 PRUNE_EVERY_S = 3600.0
@@ -52,10 +52,10 @@ class Outbox:
         producer: AIOKafkaProducer,
         *,
         limit: int = 2000,
-        confirm: Confirm | None = None,
+        guard: Guard | None = None,
     ) -> int:
-        """Publish one page of unsent rows in id order and mark them sent; returns how many. `confirm`
-        may refuse the acknowledgements (raising), and then nothing is marked sent."""
+        """Publish one page of unsent rows in id order and mark them sent; returns how many. `guard`
+        may refuse the write (raising), and then nothing is marked sent."""
         t = self.table
         async with engine.begin() as conn:
             got = await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
@@ -72,13 +72,12 @@ class Outbox:
             OUTBOX_PENDING.labels(self.name).set(len(rows))
             if not rows:
                 return 0
-            futures = [
-                await producer.send(r.topic, value=r.payload, key=r.key.encode() if r.key else None)
-                for r in rows
-            ]
-            await asyncio.gather(*futures)
-            if confirm is not None:
-                await confirm({r.topic for r in rows})
+            async with guard({r.topic for r in rows}) if guard else nullcontext():
+                futures = [
+                    await producer.send(r.topic, value=r.payload, key=r.key.encode() if r.key else None)
+                    for r in rows
+                ]
+                await asyncio.gather(*futures)
             await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now()))
         OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
@@ -102,10 +101,10 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         poll_s: float,
-        confirm: Confirm | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.outbox, self.engine, self.producer, self.poll_s = outbox, engine, producer, poll_s
-        self.confirm = confirm
+        self.guard = guard
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -117,7 +116,7 @@ class OutboxRelay:
         next_prune = time.monotonic() + PRUNE_EVERY_S
         while not self._stopping:
             try:
-                while await self.outbox.publish_pending(self.engine, self.producer, confirm=self.confirm):
+                while await self.outbox.publish_pending(self.engine, self.producer, guard=self.guard):
                     pass
                 backoff = 0.2
                 if time.monotonic() >= next_prune:
@@ -140,7 +139,7 @@ class OutboxRelay:
         self._wake.set()
         try:
             await asyncio.wait_for(
-                self.outbox.publish_pending(self.engine, self.producer, confirm=self.confirm), 5
+                self.outbox.publish_pending(self.engine, self.producer, guard=self.guard), 5
             )
         except Exception as exc:  # shutdown must go on; unsent rows stay for the next start
             log.warning("outbox not drained at shutdown", extra={"error": str(exc)[:200]})

@@ -1,4 +1,4 @@
-"""What a service process needs at run time: a broker link that heals itself, a database, a worker
+"""What a service process needs at run time: a database, a worker
 that runs a batch consumer and an outbox relay, and a uvicorn runner with a clear port-in-use error."""
 
 from __future__ import annotations
@@ -9,110 +9,22 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from .broker import BrokerLink
 from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
 from .db import create_engine, ping, session_factory
 from .health import Readiness
-from .kafka import (
-    TopicsMissing,
-    ensure_topics,
-    make_consumer,
-    make_producer,
-    missing_topics,
-    probe_broker,
-    start_with_retry,
-)
+from .kafka import make_consumer, start_with_retry
 from .outbox import Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
-
-
-class BrokerLink:
-    """A producer that connects in the background; not ready until then, nor while the broker is down."""
-
-    def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0, topic_partitions: int = 6) -> None:
-        self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
-        self.topic_partitions = topic_partitions
-        self._recreating: asyncio.Task[list[str]] | None = None
-        self._confirmed_topics: set[str] = set()
-        self._confirmed_connections: frozenset[object] = frozenset()
-        self.connected = asyncio.Event()
-        self._producer: AIOKafkaProducer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            raise RuntimeError("BrokerLink.start() was not called")
-        return self._producer
-
-    def start(self) -> None:
-        """Call inside the running loop (aiokafka binds to it)."""
-        self._producer = make_producer(self.bootstrap, request_timeout_s=self.request_timeout_s)
-        self._task = asyncio.create_task(self._connect(), name="broker-connect")
-
-    async def _connect(self) -> None:
-        await start_with_retry(self.producer, what="producer")
-        self.connected.set()
-
-    async def check(self) -> None:
-        if not self.connected.is_set():
-            raise ConnectionError("broker not connected yet")
-        await probe_broker(self.producer)
-
-    async def confirm_topics(self, topics: Collection[str]) -> None:
-        """Raise TopicsMissing unless the broker still lists every topic, after writing to them.
-
-        A broker that restarted empty (the memory-only embedded one) acknowledges writes to topics it no
-        longer has and then loses them; so a write counts as stored only if its topic is still listed
-        after the acknowledgement. Missing topics are re-created (configured partitions) for the retry.
-        A fresh metadata request per write would cost a round trip each, so it is skipped while every
-        connection that existed at the last confirmation is still open: a restarted broker would have
-        closed them.
-        """
-        wanted = set(topics)
-        if wanted <= self._confirmed_topics and self._same_connections():
-            return
-        connections = self._open_connections()
-        missing = await missing_topics(self.producer, wanted)
-        if not missing:
-            if connections and connections == self._open_connections():
-                self._confirmed_connections = connections
-                self._confirmed_topics |= wanted
-            return
-        self._confirmed_topics = set()
-        if self._recreating is None or self._recreating.done():
-            self._recreating = asyncio.create_task(
-                ensure_topics(self.bootstrap, sorted(missing), partitions=self.topic_partitions)
-            )
-        log.warning("broker lost topics; writes are not acknowledged", extra={"topics": sorted(missing)})
-        raise TopicsMissing(f"the broker does not list {', '.join(sorted(missing))} (restarted empty?)")
-
-    def _open_connections(self) -> frozenset[object]:
-        conns = getattr(self.producer.client, "_conns", None) or {}  # aiokafka's live broker connections
-        return frozenset(c for c in conns.values() if c.connected())
-
-    def _same_connections(self) -> bool:
-        confirmed = self._confirmed_connections
-        return bool(confirmed) and confirmed == self._open_connections()
-
-    async def close(self) -> None:
-        if self._recreating is not None and not self._recreating.done():
-            self._recreating.cancel()
-        if self._task and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self.connected.is_set():
-            await self.producer.stop()
 
 
 @dataclass
@@ -155,7 +67,7 @@ class Worker:
                 self.database.engine,
                 self.broker.producer,
                 poll_s=self.poll_s,
-                confirm=self.broker.confirm_topics,
+                guard=self.broker.guarded_write,
             )
         self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
 
@@ -173,7 +85,12 @@ class Worker:
             sessions=self.database.sessions,
             processed=self.processed,
             handler=self.handler,
-            dead_letters=DeadLetters(self.broker.producer, self.config.dead_letter_topic, self.config.name),
+            dead_letters=DeadLetters(
+                self.broker.producer,
+                self.config.dead_letter_topic,
+                self.config.name,
+                guard=self.broker.guarded_write,
+            ),
             after_commit=self.relay.wake if self.relay else None,
         )
         try:

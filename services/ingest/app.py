@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from services.common.app import build_app
+from services.common.broker import BrokerLink
 from services.common.health import Readiness
-from services.common.runtime import BrokerLink
 from services.common.settings import Settings
 
 from . import openapi

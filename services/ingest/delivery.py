@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from services.common.broker import BrokerLink
+from services.common.kafka import TopicsMissing
 from services.common.problems import Problem
-from services.common.runtime import BrokerLink
 
 from .envelopes import Record
 
@@ -29,7 +30,18 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
     """Return once the broker stored every record; raise a 503 Problem otherwise."""
     if not broker.connected.is_set():
         raise unavailable("the broker is not connected yet")
-    producer = broker.producer
+    try:
+        async with broker.guarded_write((topic,)):
+            await _produce(broker.producer, topic, records, timeout_s=timeout_s)
+    except TopicsMissing as exc:
+        raise unavailable(f"the broker may have lost the messages ({exc})") from None
+    except (KafkaError, TimeoutError, OSError) as exc:
+        raise unavailable(f"the broker did not take the messages ({type(exc).__name__})") from None
+
+
+async def _produce(
+    producer: AIOKafkaProducer, topic: str, records: Sequence[Record], *, timeout_s: float
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     futures: list[asyncio.Future[object]] = []
@@ -51,10 +63,6 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
             f"the broker did not acknowledge {len(pending) + len(failed)} of {len(records)} "
             f"messages ({reason})"
         )
-    try:
-        await broker.confirm_topics((topic,))
-    except (KafkaError, TimeoutError, OSError) as exc:
-        raise unavailable(f"the broker acknowledged but cannot confirm the topic ({exc})") from None
 
 
 async def _hand_over(

@@ -14,8 +14,8 @@ from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.common.broker import BrokerLink
 from services.common.problems import Problem
-from services.common.runtime import BrokerLink
 from services.common.settings import Settings
 
 from .access import RateLimiter, basic_username, check_write_key

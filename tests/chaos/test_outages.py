@@ -178,27 +178,22 @@ async def _outages(
         codes = stack.stop()
     record(result, events_sent=len(tally.sent))
     print(f"\noutages: {tally.answers} answers, {len(tally.acknowledged)} acknowledged, {result}")
-    assert tally.answers.keys() <= {200, 503}, tally.answers
-    assert tally.answers.get(503, 0) > 0
+    assert tally.answers.keys() <= {200, 503}, tally.answers  # 503s during the outage are checked above
     assert len(tally.acknowledged) == 3 * EVENTS
     result.assert_sound()
     stack.assert_logs_clean()
     assert set(codes.values()) == {0}, {name: stack.log(name) for name in codes}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: passes alone and in most runs, but failed 2 of 5 runs of the suite on 4 parallel workers "
-    "(acknowledged events not stored within 90 s); not yet known whether an acknowledgement slips past the "
-    "topic check or the qualifier's consumer does not resume after the empty restart",
-)
 async def test_events_acknowledged_across_an_empty_broker_restart_are_applied(
     settings: Settings, topics: Topics, broker_factory: type[EmbeddedBroker], database_url: str
 ) -> None:
     """The memory-only broker restarts empty while clients keep retrying through ingest. Tansu then
     acknowledges writes to topics it no longer has and loses them; ingest must not pass such an
-    acknowledgement on (it checks the topic is still listed), re-creates the topics, and every event it
-    answered 200 for is applied by the qualifier, which resumes by itself."""
+    acknowledgement on (its writes are guarded: see services/common/broker.py), re-creates the topics, and
+    every event it answered 200 for is applied by the qualifier, which resumes by itself. Run 8 at a time
+    on 4 workers, it failed 2 of 8 with a check after the acknowledgement alone: the lost events were
+    not on the topic, acknowledged while it was missing and re-created before the check."""
     broker = broker_factory()
     broker.start()
     await ensure_topics(broker.bootstrap, topics.all(), partitions=3)
