@@ -91,7 +91,7 @@ class Worker:
                 self.config.name,
                 guard=self.broker.guarded_write,
             ),
-            after_commit=self.relay.wake if self.relay else None,
+            after_commit=self.relay.wake_if_added if self.relay else None,
         )
         try:
             await self._consumer.run()
