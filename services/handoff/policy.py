@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.policy import Policy
+from services.common.policy_file import settings_policy
 from services.common.settings import Settings
-from services.qualifier.policy import Policy
-from services.qualifier.policy_file import settings_policy
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,14 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
-    from .policy_file import read_policy
+    from services.common.policy_file import read_policy
 
     return read_policy(path or settings.policy_path)
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from .policy import PolicyError, describe_policy, load_policy
-    from .policy_file import resolve_path
+    from services.common.policy import PolicyError, describe_policy, load_policy
+    from services.common.policy_file import resolve_path
 
     path = resolve_path(args.file)
     try:

@@ -8,8 +8,8 @@ from datetime import UTC
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.envelope import Envelope
+from services.common.policy import OUTCOMES
 
-from .policy import OUTCOMES
 from .stitching import DecisionRecord
 
 DECISION_TYPE = "leadstate.lead.decision.v1"

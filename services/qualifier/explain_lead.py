@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .policy import LeadState, Policy, evaluate, explain
-from .policy.episode import blocked_reason
+from services.common.policy import LeadState, Policy, evaluate, explain
+from services.common.policy.episode import blocked_reason
+
 from .store import stored_lead
 
 

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Delivered
 from services.common.outbox import Outbox
+from services.common.policy import Policy
 
 from .decisions import DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
-from .policy import Policy
 from .stitching import Fired
 from .store import load_ledger, save_ledger
 from .tables import mqls

@@ -10,8 +10,7 @@ import hashlib
 from typing import Any
 
 from services.common.envelope import Envelope, new_envelope
-
-from .policy import MqlDecision
+from services.common.policy import MqlDecision
 
 MQL_TYPE = "leadstate.lead.mql.v1"
 

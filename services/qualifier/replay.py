@@ -16,9 +16,10 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.policy import Policy
+
 from .eventlog import from_row
 from .mql import mql_data, mql_row
-from .policy import Policy
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
 from .tables import events, identities, leads, mqls

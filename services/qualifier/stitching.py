@@ -20,8 +20,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .policy import Activity, LeadState, MqlDecision, Policy, apply_activity, apply_decision, qualify
-from .policy import merge_states as merge_lead_states
+from services.common.policy import (
+    Activity,
+    LeadState,
+    MqlDecision,
+    Policy,
+    apply_activity,
+    apply_decision,
+    qualify,
+)
+from services.common.policy import merge_states as merge_lead_states
 
 
 @dataclass(frozen=True, kw_only=True)

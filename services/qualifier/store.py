@@ -22,9 +22,10 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.policy import LeadState, Policy
+from services.common.policy.lead import keep_datetime
+
 from .eventlog import LogEntry
-from .policy import LeadState, Policy
-from .policy.lead import keep_datetime
 from .stitching import DecisionRecord, Ledger, all_identities
 from .tables import identities, leads
 

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.outbox import Outbox
+from services.common.policy_file import settings_policy
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
 from .decisions import check_decision
 from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
-from .policy_file import settings_policy
 from .stitching import fewer_collections
 from .tables import outbox, processed
 

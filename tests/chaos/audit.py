@@ -19,7 +19,7 @@ import asyncpg
 
 from services.common.db import create_engine
 from services.common.envelope import parse_envelope
-from services.qualifier.policy_file import read_policy
+from services.common.policy_file import read_policy
 from services.qualifier.replay import rebuild
 from tests.chaos.harness import read_all
 

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from services.common.policy import PolicyError, load_policy
+from services.common.policy_file import resolve_path
 from services.common.problems import Problem
-from services.qualifier.policy import PolicyError, load_policy
-from services.qualifier.policy_file import resolve_path
 
 from ..simulations import create_job, history_is_empty, read_job, run_job
 from .deps import ReportReader, SessionDep

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from services.qualifier.policy import Policy
+from services.common.policy import Policy
 
 from .session import COOKIE, ConsoleSession, SessionSigner, csrf_matches
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.qualifier.policy.explain import describe_policy
+from services.common.policy.explain import describe_policy
 
 from .pages import UserDep, console_state, render
 

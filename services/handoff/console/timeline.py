@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.policy import Policy
+from services.common.policy.scoring import score_at
 from services.qualifier.eventlog import DECISION_KIND, from_row
-from services.qualifier.policy import Policy
-from services.qualifier.policy.scoring import score_at
 from services.qualifier.stitching import Ledger
 from services.qualifier.tables import events
 

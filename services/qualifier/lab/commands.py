@@ -43,7 +43,7 @@ def _time(value: str) -> datetime:
 
 def _read(path: Path) -> tuple[str, str] | None:
     """(text, name) or None after printing why; a policy that does not load is reported by its loader."""
-    from ..policy_file import resolve_path
+    from services.common.policy_file import resolve_path
 
     path = resolve_path(path)
     try:
@@ -54,7 +54,7 @@ def _read(path: Path) -> tuple[str, str] | None:
 
 
 def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]
-    from ..policy import PolicyError, load_policy
+    from services.common.policy import PolicyError, load_policy
 
     loaded = []
     for path in (old_path, new_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from ..policy import MqlRule, Policy, ReasonCode
-from ..policy.explain import describe_behaviour
+from services.common.policy import MqlRule, Policy, ReasonCode
+from services.common.policy.explain import describe_behaviour
 
 
 def describe_changes(old: Policy, new: Policy) -> list[str]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.policy import Policy
+
 from ..eventlog import LogEntry
-from ..policy import Policy
 from ..stitching import DecisionRecord, Ledger
 
 SIDES = ("baseline", "candidate")

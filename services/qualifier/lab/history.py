@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.policy import Policy
+from services.common.policy.replay import parse_time
+
 from ..demo import simulate_sales_outcome
 from ..eventlog import DECISION_KIND, LogEntry, from_row
 from ..mql import mql_id_for
-from ..policy import Policy
-from ..policy.replay import parse_time
 from ..stitching import Ledger, lead_id_for
 
 DECISION_HOURS = (2.0, 40.0)  # sales answers within the SLA, mostly

@@ -12,7 +12,8 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from ..policy import Policy
+from services.common.policy import Policy
+
 from .fold import SIDES, Folded, RecordedDecision, SimulatedMql
 from .join import Match, by_decision, in_window, match_side, wilson
 

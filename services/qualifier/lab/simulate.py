@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..policy import load_policy
+from services.common.policy import load_policy
+
 from .report import build_report
 from .source import default_workers, fold_log
 

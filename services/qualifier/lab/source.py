@@ -24,8 +24,9 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.policy import Policy, load_policy
+
 from ..eventlog import from_row
-from ..policy import Policy, load_policy
 from ..stitching import fewer_collections
 from .fold import Folded, PolicyPair
 

@@ -15,12 +15,12 @@ from services.common.consumer import Delivered
 from services.common.db import create_engine, session_factory
 from services.common.envelope import Envelope, new_envelope
 from services.common.outbox import Outbox
+from services.common.policy import Policy, load_policy
 from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.eventlog import LogEntry
 from services.qualifier.handlers import Qualify
 from services.qualifier.lab.history import History, recorded_history
-from services.qualifier.policy import Policy, load_policy
 from services.qualifier.stitching import DecisionRecord
 from services.qualifier.tables import outbox
 from tests.support import ROOT

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from services.common.db import create_engine
 from services.common.envelope import Envelope, new_envelope
+from services.common.policy_file import settings_policy
 from services.common.settings import Settings
 from services.qualifier.demo import generate_audience
-from services.qualifier.policy_file import settings_policy
 from services.qualifier.replay import rebuild, replay_summary
 from services.qualifier.worker import create_app
 from tests.conftest import Topics

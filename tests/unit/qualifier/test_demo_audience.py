@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from services.common.policy.replay import replay
 from services.qualifier.demo import generate_audience, generate_audience_with_truth
-from services.qualifier.policy.replay import replay
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

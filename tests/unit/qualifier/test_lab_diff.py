@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.common.policy import load_policy
 from services.qualifier.lab.diff import describe_changes
-from services.qualifier.policy import load_policy
 
 DEFAULT = (Path(__file__).parents[3] / "policies/default.yaml").read_text(encoding="utf-8")
 

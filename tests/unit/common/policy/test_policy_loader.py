@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.qualifier.policy import PolicyError, describe_policy, load_policy
-from tests.unit.qualifier.conftest import DEFAULT_POLICY_TEXT
+from services.common.policy import PolicyError, describe_policy, load_policy
+from tests.unit.common.policy.conftest import DEFAULT_POLICY_TEXT
 
 RULE_SEMINAR = """  - name: seminar-attendee
     description: x

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.qualifier.policy import (
+from services.common.policy import (
     LeadState,
     apply_decision,
     evaluate,
@@ -12,7 +12,7 @@ from services.qualifier.policy import (
     merge_states,
     qualify,
 )
-from tests.unit.qualifier.conftest import act, at, attended, downloaded, fold, identify
+from tests.unit.common.policy.conftest import act, at, attended, downloaded, fold, identify
 
 
 def test_anonymous_downloads_then_identify_fire_the_rule_retroactively(policy):

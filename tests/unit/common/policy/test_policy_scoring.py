@@ -5,9 +5,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.qualifier.policy import score_at, score_components
-from services.qualifier.policy.scoring import Decayed, add
-from tests.unit.qualifier.conftest import T0, act, downloaded, fold, page
+from services.common.policy import score_at, score_components
+from services.common.policy.scoring import Decayed, add
+from tests.unit.common.policy.conftest import T0, act, downloaded, fold, page
 
 
 def test_score_halves_after_one_half_life(policy):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from services.qualifier.policy import evaluate, explain
-from tests.unit.qualifier.conftest import T0, act, at, attended, downloaded, fold, identify, page
+from services.common.policy import evaluate, explain
+from tests.unit.common.policy.conftest import T0, act, at, attended, downloaded, fold, identify, page
 
 
 def test_seminar_attendee_in_target_industry_with_manager_title_is_an_mql(policy):

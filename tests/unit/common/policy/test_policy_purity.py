@@ -6,7 +6,7 @@ import ast
 import sys
 from pathlib import Path
 
-POLICY_DIR = Path(__file__).resolve().parents[3] / "services" / "qualifier" / "policy"
+POLICY_DIR = Path(__file__).resolve().parents[4] / "services" / "common" / "policy"
 ALLOWED = set(sys.stdlib_module_names) | {"yaml"}
 
 

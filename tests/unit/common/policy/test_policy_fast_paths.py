@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
+from services.common.policy import Activity, LeadState, Policy, apply_activity, evaluate
+from services.common.policy.lead import Evidence, add_signal, bound_signals, keep_datetime
+from services.common.policy.matching import any_rule_matches, rule_matches
+from services.common.policy.model import Attributes, Recycle
+from services.common.policy.replay import parse_time
 from services.qualifier.demo import generate_audience
-from services.qualifier.policy import Activity, LeadState, Policy, apply_activity, evaluate
-from services.qualifier.policy.lead import Evidence, add_signal, bound_signals, keep_datetime
-from services.qualifier.policy.matching import any_rule_matches, rule_matches
-from services.qualifier.policy.model import Attributes, Recycle
-from services.qualifier.policy.replay import parse_time
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 
