@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.envelope import new_envelope
 from services.common.outbox import Outbox
+from services.common.policy import ReasonCode
 
-from .policy import ReasonCode
 from .tables import decisions, idempotency_keys, mqls
 
 DECISION_TYPE = "leadstate.lead.decision.v1"

@@ -1,21 +1,12 @@
-"""What the handoff needs from the MQL policy file the qualifier uses: reason codes and the decision SLA.
-
-The one place that imports the qualifier's policy loader, so that moving it changes one line.
-"""
+"""What the handoff needs from the MQL policy file the qualifier uses: reason codes and the decision SLA."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.policy import Policy
+from services.common.policy import Policy, ReasonCode
 from services.common.policy_file import settings_policy
 from services.common.settings import Settings
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReasonCode:
-    code: str
-    label: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,8 +28,8 @@ class HandoffPolicy:
 def reason_codes_of(policy: Policy) -> HandoffPolicy:
     return HandoffPolicy(
         version=policy.version,
-        sql=tuple(ReasonCode(code=r.code, label=r.label) for r in policy.sql_reasons),
-        not_sql=tuple(ReasonCode(code=r.code, label=r.label) for r in policy.not_sql_reasons),
+        sql=policy.sql_reasons,
+        not_sql=policy.not_sql_reasons,
         decision_hours=float(policy.sla.decision_hours),
         due_soon_hours=float(policy.sla.due_soon_hours),
     )
