@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +27,7 @@ from sqlalchemy.engine import make_url
 from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
+from services.common.topics import Topics
 
 from .report import Skipped
 
@@ -53,17 +53,6 @@ def connect(url: str, database: str | None = None):  # type: ignore[no-untyped-d
         port=parsed.port,
         database=database or parsed.database or "postgres",
     )
-
-
-@dataclass(frozen=True)
-class Topics:
-    events: str
-    mql: str
-    decisions: str
-    dead_letter: str
-
-    def all(self) -> list[str]:
-        return [self.events, self.mql, self.decisions, self.dead_letter]
 
 
 class Infra:
@@ -117,7 +106,7 @@ class Infra:
 
     def fresh_topics(self, label: str) -> Topics:
         suffix = f"{label}-{uuid.uuid4().hex[:6]}"
-        topics = Topics(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"dl-{suffix}")
+        topics = Topics.suffixed(suffix)
         asyncio.run(ensure_topics(self.bootstrap, topics.all(), partitions=PARTITIONS))
         return topics
 

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -25,6 +24,7 @@ from services.common.embedded import EmbeddedBroker, start_postgres, wait_for_ka
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
 from services.common.settings import Settings, load_settings
+from services.common.topics import Topics
 from tests.support import free_port
 
 WRITE_KEY = "wk_test_" + uuid.uuid4().hex
@@ -128,21 +128,10 @@ def broker_factory(tmp_path: Path) -> Iterator[type[EmbeddedBroker]]:
         broker.stop()
 
 
-@dataclass(frozen=True)
-class Topics:
-    events: str
-    mql: str
-    decisions: str
-    dead_letter: str
-
-    def all(self) -> list[str]:
-        return [self.events, self.mql, self.decisions, self.dead_letter]
-
-
 @pytest.fixture
 def topics(kafka_bootstrap: str) -> Topics:
     suffix = uuid.uuid4().hex[:8]
-    names = Topics(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"deadletter-{suffix}")
+    names = Topics.suffixed(suffix)
     asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3))
     return names
 

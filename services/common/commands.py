@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from .settings import Settings
+from .topics import Topics
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,7 +84,9 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def topic_names(settings: Settings) -> list[str]:
-    return [settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter]
+    return Topics(
+        settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter
+    ).all()
 
 
 def _contracts(args: argparse.Namespace, settings: Settings) -> int:

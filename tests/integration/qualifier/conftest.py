@@ -156,7 +156,7 @@ def module_env(pg_url: str, template_db: str, kafka_bootstrap: str) -> Iterator[
     name = f"ls_test_{uuid.uuid4().hex[:12]}"
     _sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     suffix = uuid.uuid4().hex[:8]
-    names = Topics(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"deadletter-{suffix}")
+    names = Topics.suffixed(suffix)
     asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3))
     yield settings_env(
         make_url(pg_url).set(database=name).render_as_string(hide_password=False), kafka_bootstrap, names

@@ -1,0 +1,20 @@
+"""The four topics of a deployment, named in settings; tests and benchmarks use fresh suffixed ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    events: str
+    mql: str
+    decisions: str
+    dead_letter: str
+
+    @classmethod
+    def suffixed(cls, suffix: str) -> Topics:
+        return cls(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"deadletter-{suffix}")
+
+    def all(self) -> list[str]:
+        return [self.events, self.mql, self.decisions, self.dead_letter]
