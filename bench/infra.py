@@ -24,6 +24,7 @@ import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
+from services.common.devstack import spawn_service
 from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
@@ -179,14 +180,7 @@ class Service:
         self._profile_path = log_dir / f"{command}-{self.port}.pyspy.txt"
 
     def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", self.command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
+        self.process = spawn_service(self.command, self.env, log_path=self.log_path, cwd=ROOT)
         self._sampling = True
         threading.Thread(target=self._sample_rss, daemon=True).start()
 

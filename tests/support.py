@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,6 +18,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
+from services.common.devstack import spawn_service
 from services.common.envelope import Envelope, parse_envelope
 from services.common.kafka import make_producer
 
@@ -153,14 +153,7 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", self.command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
+        self.process = spawn_service(self.command, self.env, log_path=self.log_path, cwd=ROOT)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:

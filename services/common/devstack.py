@@ -26,6 +26,18 @@ from .settings import SCOPES, Settings
 SERVICES = ("ingest", "qualifier", "handoff")
 
 
+def spawn_service(
+    command: str, env: dict[str, str], *, log_path: Path | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`leadstate <command>` as its own process, with this interpreter; its output to `log_path` (appended)
+    or to ours. The tests and benchmarks start services this way too."""
+    argv = [sys.executable, "-m", "services.cli", command]
+    if log_path is None:
+        return subprocess.Popen(argv, env=env, cwd=cwd)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+
+
 def say(line: str = "") -> None:
     print(line, flush=True)
 
@@ -199,7 +211,7 @@ def run_dev(settings: Settings) -> int:
             LEADSTATE_API_KEYS=json.dumps(api_keys),
         )
         for name in SERVICES:
-            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env)
+            children[name] = spawn_service(name, env)
         wait_ready(settings, children)
         banner(settings, bootstrap, database_url, write_keys, api_keys)
         while all(child.poll() is None for child in children.values()):
