@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,7 +14,7 @@ from starlette.responses import Response
 from services.common.auth import find_key
 
 from .pages import LoginRequired, UserDep, check_csrf, current_user, redirect, render
-from .session import COOKIE, MAX_AGE_S, ConsoleSession
+from .session import COOKIE, LOGIN_COOKIE, LOGIN_MAX_AGE_S, MAX_AGE_S, ConsoleSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 HOME = "/console/inbox"
@@ -36,7 +39,29 @@ async def login_form(request: Request, next: str = HOME) -> Response:
         current_user(request)
         return redirect(safe_next(next))
     except LoginRequired:
-        return render(request, "login.html", {"next": safe_next(next), "errors": {}}, user=None)
+        return _login_page(request, {"next": safe_next(next), "errors": {}})
+
+
+def _login_page(request: Request, context: Mapping[str, object], status: int = 200) -> Response:
+    """The form with a fresh login CSRF token, in the page and in its signed cookie."""
+    token, now = secrets.token_urlsafe(24), time.time()
+    response = render(request, "login.html", {**context, "csrf": token}, user=None, status=status)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        request.app.state.console.signer.dump_login_token(token, now),
+        max_age=LOGIN_MAX_AGE_S,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _login_csrf_matches(request: Request, presented: str) -> bool:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    expected = request.app.state.console.signer.load_login_token(cookie, time.time()) if cookie else None
+    return expected is not None and hmac.compare_digest(expected.encode(), presented.encode())
 
 
 @router.post("/login")
@@ -45,9 +70,13 @@ async def login(
     key: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = HOME,
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     keys: dict[str, tuple[str, ...]] = request.app.state.settings.api_keys
     name = name.strip()
+    if not _login_csrf_matches(request, csrf):
+        errors = {"form": "This login form expired or is not from this site. Log in again."}
+        return _login_page(request, {"next": safe_next(next), "errors": errors, "name": name}, status=403)
     errors = {}
     found = find_key(key.strip(), keys) if key.strip() else None
     if found is None:
@@ -58,9 +87,10 @@ async def login(
         errors["name"] = "At most 200 characters."
     if errors or found is None:
         context = {"next": safe_next(next), "errors": errors, "name": name}
-        return render(request, "login.html", context, user=None, status=401 if "key" in errors else 422)
+        return _login_page(request, context, status=401 if "key" in errors else 422)
     session = ConsoleSession.start(found, name, time.time())
     response = redirect(safe_next(next))
+    response.delete_cookie(LOGIN_COOKIE, path="/console", httponly=True, samesite="strict")
     response.set_cookie(
         COOKIE,
         request.app.state.console.signer.dump(session),

@@ -13,11 +13,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 COOKIE = "leadstate_console"
 MAX_AGE_S = 12 * 3600  # a working day; then log in again
+# Before there is a session, the login form's CSRF token travels in a cookie of its own (double submit,
+# signed, so a sibling site cannot plant one): a page elsewhere cannot log a browser into its own key.
+LOGIN_COOKIE = "leadstate_console_login"
+LOGIN_MAX_AGE_S = 3600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +56,27 @@ class SessionSigner:
 
     def load(self, value: str, now: float) -> ConsoleSession | None:
         """The session, or None if the cookie is not one we signed or it has expired."""
+        doc = self._verified(value)
+        if doc is None or not {"k", "n", "c", "t"} <= doc.keys():
+            return None
+        session = ConsoleSession(
+            key_id=str(doc["k"]), name=str(doc["n"]), csrf=str(doc["c"]), issued_at=int(doc["t"])
+        )
+        if not 0 <= now - session.issued_at < MAX_AGE_S:
+            return None
+        return session
+
+    def dump_login_token(self, token: str, now: float) -> str:
+        body = orjson.dumps({"login": token, "t": int(now)})
+        return f"{_b64(body)}.{_b64(self._sign(body))}"
+
+    def load_login_token(self, value: str, now: float) -> str | None:
+        doc = self._verified(value)
+        if doc is None or not {"login", "t"} <= doc.keys() or not 0 <= now - int(doc["t"]) < LOGIN_MAX_AGE_S:
+            return None
+        return str(doc["login"])
+
+    def _verified(self, value: str) -> dict[str, Any] | None:
         body_part, _, sig_part = value.partition(".")
         try:
             body, signature = _unb64(body_part), _unb64(sig_part)
@@ -59,12 +85,7 @@ class SessionSigner:
         if not hmac.compare_digest(signature, self._sign(body)):
             return None
         doc = orjson.loads(body)
-        session = ConsoleSession(
-            key_id=str(doc["k"]), name=str(doc["n"]), csrf=str(doc["c"]), issued_at=int(doc["t"])
-        )
-        if not 0 <= now - session.issued_at < MAX_AGE_S:
-            return None
-        return session
+        return doc if isinstance(doc, dict) else None
 
 
 def signer_for_keys(api_keys: dict[str, tuple[str, ...]]) -> SessionSigner:

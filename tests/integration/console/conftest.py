@@ -31,8 +31,8 @@ class Console:
         return httpx.AsyncClient(base_url=self.url, follow_redirects=False, timeout=30)
 
     async def login(self, browser: httpx.AsyncClient, key: str, name: str = "Aiko Sato") -> str:
-        """Log in; the CSRF token of the session."""
-        answer = await browser.post("/console/login", data={"key": key, "name": name})
+        """Log in through the form; the CSRF token of the session."""
+        answer = await post_login(browser, {"key": key, "name": name})
         assert answer.status_code == 303, answer.text
         return csrf_of((await browser.get("/console/policy")).text)
 
@@ -50,6 +50,12 @@ class Console:
 
     async def decisions(self) -> int:
         return await self.count(decisions)
+
+
+async def post_login(browser: httpx.AsyncClient, fields: dict[str, str]) -> httpx.Response:
+    """What a browser does: load the login form (its CSRF token and cookie), then submit it."""
+    form = await browser.get("/console/login")
+    return await browser.post("/console/login", data={**fields, "csrf": csrf_of(form.text)})
 
 
 def csrf_of(html: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from services.handoff.console.session import COOKIE
 from tests.conftest import API_KEY_ALL, API_KEY_NONE, API_KEY_READ
-from tests.integration.console.conftest import Console, csrf_of
+from tests.integration.console.conftest import Console, csrf_of, post_login
 
 
 @pytest.mark.parametrize("page", ["/console/inbox", "/console/funnel", "/console/policy", "/console/leads/x"])
@@ -19,9 +19,7 @@ async def test_every_page_needs_a_login(console: Console, page: str) -> None:
 
 async def test_login_sets_a_signed_httponly_strict_cookie_and_returns_to_the_page(console: Console) -> None:
     async with console.browser() as browser:
-        answer = await browser.post(
-            "/console/login", data={"key": API_KEY_ALL, "name": "Aiko", "next": "/console/funnel"}
-        )
+        answer = await post_login(browser, {"key": API_KEY_ALL, "name": "Aiko", "next": "/console/funnel"})
         assert answer.status_code == 303 and answer.headers["location"] == "/console/funnel"
         cookie = answer.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
@@ -33,20 +31,31 @@ async def test_login_sets_a_signed_httponly_strict_cookie_and_returns_to_the_pag
 
 async def test_login_never_redirects_outside_the_console(console: Console) -> None:
     async with console.browser() as browser:
-        answer = await browser.post(
-            "/console/login", data={"key": API_KEY_ALL, "name": "Aiko", "next": "//evil.example/x"}
-        )
+        answer = await post_login(browser, {"key": API_KEY_ALL, "name": "Aiko", "next": "//evil.example/x"})
     assert answer.headers["location"] == "/console/inbox"
 
 
 async def test_a_bad_key_or_no_name_is_refused_with_a_message(console: Console) -> None:
     async with console.browser() as browser:
-        wrong = await browser.post("/console/login", data={"key": "ak_nope", "name": "Aiko"})
+        wrong = await post_login(browser, {"key": "ak_nope", "name": "Aiko"})
         assert wrong.status_code == 401 and "Unknown API key." in wrong.text
-        assert "set-cookie" not in wrong.headers
-        nameless = await browser.post("/console/login", data={"key": API_KEY_ALL, "name": "  "})
+        assert COOKIE not in wrong.cookies
+        nameless = await post_login(browser, {"key": API_KEY_ALL, "name": "  "})
         assert nameless.status_code == 422 and "Enter your name" in nameless.text
         assert (await browser.get("/console/inbox")).status_code == 303
+
+
+async def test_a_login_posted_without_the_forms_token_is_refused(console: Console) -> None:
+    """Login CSRF: a page elsewhere must not log a browser into the page author's key."""
+    async with console.browser() as browser:
+        blind = await browser.post("/console/login", data={"key": API_KEY_ALL, "name": "Aiko"})
+        assert blind.status_code == 403 and "This login form expired" in blind.text
+        assert COOKIE not in blind.cookies and COOKIE not in browser.cookies
+        token = csrf_of((await browser.get("/console/login")).text)
+    async with console.browser() as other:  # the token without its cookie: another browser's form
+        stolen = await other.post("/console/login", data={"key": API_KEY_ALL, "name": "Aiko", "csrf": token})
+        assert stolen.status_code == 403 and COOKIE not in other.cookies
+        assert (await other.get("/console/inbox")).status_code == 303
 
 
 async def test_a_forged_cookie_is_not_a_session(console: Console) -> None:
