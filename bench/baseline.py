@@ -21,9 +21,9 @@ from .report import Outcome, table
 INSERT_BATCH = 2000
 TABLE = """CREATE TABLE bench_events (
     event_id text PRIMARY KEY, lead_id text NOT NULL, type text NOT NULL, name text,
-    occurred_at timestamptz NOT NULL, data jsonb NOT NULL)"""
+    occurred_at timestamptz NOT NULL, data json NOT NULL)"""
 INSERT = """INSERT INTO bench_events SELECT * FROM unnest(
-    $1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+    $1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::json[])
     ON CONFLICT DO NOTHING"""
 
 
@@ -122,7 +122,7 @@ def run(infra: Infra, *, quick: bool, profile: bool) -> Outcome:
                     "messages/s",
                 ),
                 (
-                    f"asyncpg INSERT … unnest, {INSERT_BATCH}/txn, ~{avg_row:.0f} B jsonb",
+                    f"asyncpg INSERT … unnest, {INSERT_BATCH}/txn, ~{avg_row:.0f} B json",
                     rows_n,
                     insert,
                     "rows/s",

@@ -7,7 +7,7 @@ would create or re-point the same identity; the row locks serialise two members 
 lead through different identities. A lead merged away meanwhile is followed to where it went.
 
 The batch's statements go straight to asyncpg on the session's connection (inside its transaction):
-each bulk write is one statement over arrays (`unnest`), and jsonb travels as orjson text. Through
+each bulk write is one statement over arrays (`unnest`), and json travels as orjson text. Through
 SQLAlchemy executemany, binding thousands of parameters and encoding jsonb with the stdlib `json` cost
 more than the database's own work.
 """
@@ -40,7 +40,7 @@ SELECT_LEADS = (
 # WITH ORDINALITY ... ORDER BY: `seq` (the replay order) is drawn in the order the batch was folded
 INSERT_EVENTS = """
 INSERT INTO qualifier.events (event_id, lead_id, type, name, occurred_at, user_id, anonymous_id, data)
-SELECT e, l, t, n, o, u, a, d::jsonb
+SELECT e, l, t, n, o, u, a, d::json
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
             $8::text[]) WITH ORDINALITY AS r(e, l, t, n, o, u, a, d, i)
 ORDER BY i
@@ -48,7 +48,7 @@ ON CONFLICT DO NOTHING
 """
 UPSERT_LEADS = """
 INSERT INTO qualifier.leads (lead_id, stage, episode, user_id, email, merged_into, state, last_activity_at)
-SELECT l, s, ep, u, em, m, st::jsonb, la
+SELECT l, s, ep, u, em, m, st::json, la
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
             $8::timestamptz[]) AS r(l, s, ep, u, em, m, st, la)
 ON CONFLICT (lead_id) DO UPDATE SET

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.common.tables import outbox_table, processed_table
@@ -19,7 +19,7 @@ leads = Table(
     Column("user_id", Text),
     Column("email", Text),
     Column("merged_into", Text),
-    Column("state", JSONB, nullable=False),
+    Column("state", JSON, nullable=False),  # json, not jsonb: written and read whole (q0003)
     Column("last_activity_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
@@ -43,7 +43,7 @@ events = Table(
     Column("stored_at", DateTime(timezone=True)),
     Column("user_id", Text),
     Column("anonymous_id", Text),
-    Column("data", JSONB, nullable=False),
+    Column("data", JSON, nullable=False),
     Column("seq", BigInteger),  # the order the worker applied events in (generated); replay follows it
 )
 

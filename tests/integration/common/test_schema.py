@@ -1,0 +1,54 @@
+"""The tables the code maps are the tables the migrations make: same columns, same types."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData, inspect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from services.common.db import create_engine
+from services.handoff import tables as handoff_tables
+from services.qualifier import tables as qualifier_tables
+
+DIALECT = postgresql.dialect()
+SYNONYMS = {"FLOAT": "DOUBLE PRECISION"}  # PostgreSQL's float is double precision
+
+
+def _type(sql_type: object) -> str:
+    compiled = sql_type.compile(DIALECT)  # type: ignore[attr-defined]
+    return SYNONYMS.get(compiled, compiled)
+
+
+def _mapped() -> dict[tuple[str, str], dict[str, str]]:
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    metadatas: list[MetaData] = [qualifier_tables.metadata, handoff_tables.metadata]
+    for metadata in metadatas:
+        for table in metadata.tables.values():
+            out[(str(table.schema), table.name)] = {c.name: _type(c.type) for c in table.columns}
+    return out
+
+
+def _reflected(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    inspector = inspect(conn)
+    return {
+        (schema, name): {c["name"]: _type(c["type"]) for c in inspector.get_columns(name, schema)}
+        for schema, name in keys
+    }
+
+
+async def test_every_mapped_table_matches_the_migrated_database(database_url: str) -> None:
+    mapped = _mapped()
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            reflected = await conn.run_sync(_reflected, sorted(mapped))
+    finally:
+        await engine.dispose()
+    differences = [
+        f"{schema}.{name}.{column}: mapped {mapped[(schema, name)].get(column)}, "
+        f"database {reflected[(schema, name)].get(column)}"
+        for schema, name in sorted(mapped)
+        for column in sorted(mapped[(schema, name)].keys() | reflected[(schema, name)].keys())
+        if mapped[(schema, name)].get(column) != reflected[(schema, name)].get(column)
+    ]
+    assert not differences, "\n".join(differences)
