@@ -60,6 +60,38 @@ async def test_relay_publishes_in_order_and_marks_sent(
         await database.close()
 
 
+async def test_a_commit_wakes_the_relay_only_when_it_added_rows(
+    database_url: str, kafka_bootstrap: str, topics: Topics
+) -> None:
+    """With a long poll, rows this process added are published at once after the commit; a commit that
+    added none starts no publishing round (rows someone else wrote wait for the poll or a wake)."""
+    database = Database.connect(database_url)
+    outbox, elsewhere = Outbox(qualifier_outbox), Outbox(qualifier_outbox)
+    producer = make_producer(kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(outbox, database.engine, producer, poll_s=300)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # the first pass (nothing pending) is over; now only wakes or the poll
+        async with database.sessions() as session, session.begin():
+            await outbox.add(session, topics.mql, _envelopes(3))
+        relay.wake_if_added()
+        await read_envelopes(kafka_bootstrap, topics.mql, expect=3, timeout_s=10)
+
+        async with database.sessions() as session, session.begin():
+            await elsewhere.add(session, topics.mql, _envelopes(2, subject="lead-2"))
+        relay.wake_if_added()  # this process's outbox added nothing since
+        await asyncio.sleep(1.5)
+        assert len(await read_topic(kafka_bootstrap, topics.mql, expect=3)) == 3
+        relay.wake()
+        assert len(await read_topic(kafka_bootstrap, topics.mql, expect=5)) == 5
+    finally:
+        await relay.stop()
+        task.cancel()
+        await producer.stop()
+        await database.close()
+
+
 async def test_consumer_deduplicates_dead_letters_and_commits(
     database_url: str, kafka_bootstrap: str, topics: Topics
 ) -> None:
