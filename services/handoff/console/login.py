@@ -46,16 +46,22 @@ def _login_page(request: Request, context: Mapping[str, object], status: int = 2
     """The form with a fresh login CSRF token, in the page and in its signed cookie."""
     token, now = secrets.token_urlsafe(24), time.time()
     response = render(request, "login.html", {**context, "csrf": token}, user=None, status=status)
+    signed = request.app.state.console.signer.dump_login_token(token, now)
+    _set_cookie(request, response, LOGIN_COOKIE, signed, LOGIN_MAX_AGE_S)
+    return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """The console's cookies: only for /console, never readable by scripts, never sent cross-site."""
     response.set_cookie(
-        LOGIN_COOKIE,
-        request.app.state.console.signer.dump_login_token(token, now),
-        max_age=LOGIN_MAX_AGE_S,
+        name,
+        value,
+        max_age=max_age,
         path="/console",
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    return response
 
 
 def _login_csrf_matches(request: Request, presented: str) -> bool:
@@ -91,15 +97,7 @@ async def login(
     session = ConsoleSession.start(found, name, time.time())
     response = redirect(safe_next(next))
     response.delete_cookie(LOGIN_COOKIE, path="/console", httponly=True, samesite="strict")
-    response.set_cookie(
-        COOKIE,
-        request.app.state.console.signer.dump(session),
-        max_age=MAX_AGE_S,
-        path="/console",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    _set_cookie(request, response, COOKIE, request.app.state.console.signer.dump(session), MAX_AGE_S)
     return response
 
 
