@@ -5,6 +5,7 @@ directory in LEADSTATE_SCREENSHOTS (`LEADSTATE_SCREENSHOTS=docs/screenshots` ref
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -54,11 +55,20 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
         demo = post_demo(env)
         assert demo.returncode == 0, demo.stderr
         async with httpx.AsyncClient(base_url=handoff, headers=auth, timeout=10) as api:
+            seen: list[list[str]] = []
 
-            async def open_mqls() -> list[dict]:
-                return (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]  # type: ignore[no-any-return]
+            async def settled_mqls() -> list[dict] | None:
+                """The open MQLs once the demo's are all in: the same ones on two reads 2 s apart. MQLs
+                still arriving may be older than those already in (their events are spread over days),
+                so "oldest first" is only checkable once the qualifier is done."""
+                items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
+                seen.append([i["mql_id"] for i in items])
+                if len(items) > len(EARLIER) and len(seen) > 1 and seen[-1] == seen[-2]:
+                    return items  # type: ignore[no-any-return]
+                await asyncio.sleep(2)
+                return None
 
-            items = await wait_until(open_mqls, timeout_s=60, what="demo MQLs in the inbox")
+            items = await wait_until(settled_mqls, timeout_s=120, what="the demo MQLs, settled")
             assert isinstance(items, list) and len(items) > len(EARLIER)
             # A few decisions through the API first, so the funnel has more than one bar.
             for item, (outcome, reason) in zip(items[-len(EARLIER) :], EARLIER, strict=True):
