@@ -69,10 +69,11 @@ class BrokerLink:
         await probe_broker(self.producer)
 
     @contextlib.asynccontextmanager
-    async def guarded_write(self, topics: Collection[str]) -> AsyncIterator[None]:
+    async def guarded_write(self, topics: Collection[str], *, timeout_s: float = 5.0) -> AsyncIterator[None]:
         """Send and await the acknowledgements inside; raises TopicsMissing (before or after) when the
-        write may be lost. Missing topics are re-created (configured partitions) for the retry."""
-        confirmation = await self._confirm(set(topics))
+        write may be lost, TimeoutError when the check before it takes longer than `timeout_s`. Missing
+        topics are re-created (configured partitions) for the retry."""
+        confirmation = await asyncio.wait_for(self._confirm(set(topics)), timeout_s)
         yield
         if confirmation.generation != self._generation or not (
             confirmation.connections <= self._open_connections()

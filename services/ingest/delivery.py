@@ -30,9 +30,11 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
     """Return once the broker stored every record; raise a 503 Problem otherwise."""
     if not broker.connected.is_set():
         raise unavailable("the broker is not connected yet")
+    deadline = asyncio.get_running_loop().time() + timeout_s  # the check and the produce share it
     try:
-        async with broker.guarded_write((topic,)):
-            await _produce(broker.producer, topic, records, timeout_s=timeout_s)
+        async with broker.guarded_write((topic,), timeout_s=timeout_s):
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            await _produce(broker.producer, topic, records, timeout_s=remaining)
     except TopicsMissing as exc:
         raise unavailable(f"the broker may have lost the messages ({exc})") from None
     except (KafkaError, TimeoutError, OSError) as exc:
