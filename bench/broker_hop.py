@@ -17,7 +17,7 @@ import uuid
 from services.common.kafka import ensure_topics, make_consumer, make_producer
 
 from .infra import CpuMeter, Infra
-from .report import percentile
+from .report import by_window, percentile_ms
 
 GROUP = 10
 PAD = b"x" * 1000
@@ -32,7 +32,7 @@ async def _measure(bootstrap: str, duration_s: float, rate: float) -> list[tuple
     await consumer.start()
     timed: list[tuple[float, float]] = []  # (sent, latency)
     stop, assigned, drained = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    expected = [int(duration_s * rate) + 1]
+    target = int(duration_s * rate) + 1  # how many to read before `drained`: what was sent, in the end
 
     async def consume() -> None:
         while not stop.is_set():
@@ -46,7 +46,7 @@ async def _measure(bootstrap: str, duration_s: float, rate: float) -> list[tuple
                     timed.append((sent, now - sent))
             if batch:
                 await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batch.items()})
-            if len(timed) >= expected[0]:
+            if len(timed) >= target:
                 drained.set()
 
     reader = asyncio.create_task(consume())
@@ -62,7 +62,7 @@ async def _measure(bootstrap: str, duration_s: float, rate: float) -> list[tuple
             sent += GROUP
             asyncio.gather(*acks).add_done_callback(lambda f: f.exception())
             await asyncio.sleep(max(0.0, sent / rate - (time.monotonic() - started)))  # paced, open loop
-        expected[0] = sent
+        target = sent
         await asyncio.wait_for(drained.wait(), 30)
     finally:
         stop.set()
@@ -77,22 +77,11 @@ def measure(infra: Infra, *, duration_s: float, rate: float) -> dict[str, object
     timed = asyncio.run(_measure(infra.bootstrap, duration_s, rate))
     cores = meter.stop().get("broker")
     latencies = [latency for _, latency in timed]
-
-    def ms(values: list[float], p: float) -> float | None:
-        found = percentile(values, p)
-        return None if found is None else round(1000 * found, 1)
-
-    quarters: list[float | None] = []
-    if timed:
-        first, span = timed[0][0], (timed[-1][0] - timed[0][0]) / 4 or 1.0
-        for q in range(4):
-            part = [lat for sent, lat in timed if min(3, int((sent - first) / span)) == q]
-            quarters.append(ms(part, 99))
     return {
         "messages": len(timed),
-        "p50": ms(latencies, 50),
-        "p95": ms(latencies, 95),
-        "p99": ms(latencies, 99),
-        "p99_by_quarter": quarters,
+        "p50": percentile_ms(latencies, 50),
+        "p95": percentile_ms(latencies, 95),
+        "p99": percentile_ms(latencies, 99),
+        "p99_by_quarter": by_window(timed, p=99),
         "broker_cores": cores,
     }

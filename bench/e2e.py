@@ -23,7 +23,7 @@ from .infra import API_KEY, CpuMeter, Infra, Service
 from .ingest import batch_requests
 from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
-from .report import Check, Outcome, Skipped, fmt, percentile, table
+from .report import Check, Outcome, Skipped, by_window, fmt, percentile_ms, table
 
 PHASES = ("read", "load", "fold", "save")  # the qualifier's batch phases (handlers.py)
 BATCH = 10  # a website's server-side SDK flushes small batches often
@@ -78,19 +78,6 @@ class Ledger:
 
     def latencies(self, seen: dict[str, float]) -> list[float]:
         return [latency for _, latency in self.timed(seen)]
-
-
-def by_window(timed: list[tuple[float, float]], windows: int = 4) -> list[float | None]:
-    """p50 latency (ms) of the MQLs sent in each successive part of the run: a figure that grows
-    from window to window means a stage falls behind the offered rate."""
-    if not timed:
-        return []
-    first, last = timed[0][0], timed[-1][0]
-    span = (last - first) / windows or 1.0
-    parts: list[list[float]] = [[] for _ in range(windows)]
-    for sent, latency in timed:
-        parts[min(windows - 1, int((sent - first) / span))].append(latency)
-    return [None if (p := percentile(part, 50)) is None else 1000 * p for part in parts]
 
 
 async def watch_mqls(bootstrap: str, topic: str, ledger: Ledger, stop: asyncio.Event) -> None:
@@ -248,14 +235,14 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     if not ledger.mql_at:
         raise Skipped(f"no MQL reached lead.mql in the run ({len(messages)} events sent; {errors[:1]})")
 
-    def pct(values: list[float], p: float) -> float | None:
-        found = percentile(values, p)
-        return None if found is None else 1000 * found
-
     rows = [
-        ("ingest request", len(load.latencies_s), *(pct(load.latencies_s, p) for p in (50, 95, 99))),
-        ("event → MQL on lead.mql", len(to_mql), *(pct(to_mql, p) for p in (50, 95, 99))),
-        ("event → item in inbox", len(to_inbox), *(pct(to_inbox, p) for p in (50, 95, 99))),
+        (
+            "ingest request",
+            len(load.latencies_s),
+            *(percentile_ms(load.latencies_s, p) for p in (50, 95, 99)),
+        ),
+        ("event → MQL on lead.mql", len(to_mql), *(percentile_ms(to_mql, p) for p in (50, 95, 99))),
+        ("event → item in inbox", len(to_inbox), *(percentile_ms(to_inbox, p) for p in (50, 95, 99))),
     ]
     print(
         f"{len(messages):,} events at {rate:,.0f}/s for {duration_s:.0f}s (achieved {sent_rate:,.0f}/s), "
@@ -275,17 +262,17 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     quarters = "  ".join(fmt(q) for q in hop["p99_by_quarter"])  # type: ignore[attr-defined]
     print(
         "the broker alone, one hop (produce → group consumer, same rate and shape, before the run): "
-        f"p50 {hop['p50']} / p95 {hop['p95']} / p99 {hop['p99']} ms; p99 by quarter {quarters} ms; "
-        f"broker {hop['broker_cores']} core"
+        f"p50 {fmt(hop['p50'])} / p95 {fmt(hop['p95'])} / p99 {fmt(hop['p99'])} ms; "
+        f"p99 by quarter {quarters} ms; broker {hop['broker_cores']} core"
     )
-    p99_mql = pct(to_mql, 99)
+    p99_mql = percentile_ms(to_mql, 99)
     two_hops = 2 * hop["p99"] if hop["p99"] else None  # type: ignore[operator]
     hop_ratio = p99_mql / two_hops if p99_mql is not None and two_hops else None
     if hop_ratio is not None:
         print(f"p99 event → MQL on lead.mql = {hop_ratio:.2f}× two broker hops' p99 ({two_hops:.0f} ms)")
     if errors:
         print(f"  inbox errors: {errors[:2]}")
-    p99_inbox = pct(to_inbox, 99)
+    p99_inbox = percentile_ms(to_inbox, 99)
     return Outcome(
         "e2e",
         metrics={

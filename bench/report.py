@@ -61,6 +61,26 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return ordered[int(min(rank, len(ordered))) - 1]
 
 
+def percentile_ms(values: Sequence[float], p: float) -> float | None:
+    """`percentile` of values in seconds, in milliseconds."""
+    found = percentile(values, p)
+    return None if found is None else 1000 * found
+
+
+def by_window(timed: Sequence[tuple[float, float]], p: float = 50, windows: int = 4) -> list[float | None]:
+    """The p-th percentile latency (ms) of what was sent in each successive part of a run, from
+    (sent, latency) pairs sorted by sent: a figure that grows from window to window means something
+    falls behind the offered rate."""
+    if not timed:
+        return []
+    first, last = timed[0][0], timed[-1][0]
+    span = (last - first) / windows or 1.0
+    parts: list[list[float]] = [[] for _ in range(windows)]
+    for sent, latency in timed:
+        parts[min(windows - 1, int((sent - first) / span))].append(latency)
+    return [percentile_ms(part, p) for part in parts]
+
+
 def fmt(value: object) -> str:
     if value is None:
         return "-"
