@@ -28,6 +28,12 @@ CONFIRM_ATTEMPTS = 3
 Guard = Callable[[Collection[str]], AbstractAsyncContextManager[None]]
 
 
+@contextlib.asynccontextmanager
+async def unguarded(topics: Collection[str]) -> AsyncIterator[None]:
+    """The Guard of a producer without a BrokerLink (tests, tools): the acknowledgement is all."""
+    yield
+
+
 @dataclass(frozen=True)
 class _Confirmation:
     connections: frozenset[object]
@@ -90,7 +96,7 @@ class BrokerLink:
             before = self._open_connections()
             missing = await missing_topics(self.producer, wanted)
             if missing:
-                self._lost(missing)
+                raise self._lost(missing)
             after = self._open_connections()
             if after and after == before:
                 if after != self._confirmed_connections:
@@ -100,7 +106,8 @@ class BrokerLink:
                 return _Confirmation(after, self._generation)
         raise TopicsMissing("the broker connections kept changing while its topics were checked")
 
-    def _lost(self, missing: set[str]) -> None:
+    def _lost(self, missing: set[str]) -> TopicsMissing:
+        """Forget every confirmation, re-create the topics in the background; the error to raise."""
         self._generation += 1
         self._confirmed_topics = set()
         self._confirmed_connections = frozenset()
@@ -110,7 +117,7 @@ class BrokerLink:
             )
             self._recreating.add_done_callback(_log_failure)  # the next refused write tries again
         log.warning("broker lost topics; writes are not acknowledged", extra={"topics": sorted(missing)})
-        raise TopicsMissing(f"the broker does not list {', '.join(sorted(missing))} (restarted empty?)")
+        return TopicsMissing(f"the broker does not list {', '.join(sorted(missing))} (restarted empty?)")
 
     def _open_connections(self) -> frozenset[object]:
         conns = getattr(self.producer.client, "_conns", None) or {}  # aiokafka's live broker connections

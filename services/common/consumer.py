@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .broker import Guard
+from .broker import Guard, unguarded
 from .envelope import Envelope, EnvelopeError, parse_envelope
 from .metrics import BATCH_RETRIES, BATCH_SECONDS, CONSUMED, DEAD_LETTERS, DUPLICATES
 
@@ -97,7 +96,7 @@ async def claim_new(session: AsyncSession, processed: Table, consumer: str, ids:
 
 class DeadLetters:
     def __init__(
-        self, producer: AIOKafkaProducer, topic: str, consumer: str, *, guard: Guard | None = None
+        self, producer: AIOKafkaProducer, topic: str, consumer: str, *, guard: Guard = unguarded
     ) -> None:
         self.producer, self.topic, self.consumer, self.guard = producer, topic, consumer, guard
 
@@ -112,7 +111,7 @@ class DeadLetters:
             "value": record.value.decode(errors="replace") if record.value is not None else None,
             "failed_at": datetime.now(UTC).isoformat(),
         }
-        async with self.guard((self.topic,)) if self.guard else nullcontext():
+        async with self.guard((self.topic,)):
             await (await self.producer.send(self.topic, value=orjson.dumps(doc), key=record.key))
         DEAD_LETTERS.labels(self.consumer, record.topic).inc()
         log.warning(

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 import zlib
-from contextlib import nullcontext
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -20,7 +19,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from .broker import Guard
+from .broker import Guard, unguarded
 from .envelope import Envelope
 from .metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
@@ -54,7 +53,7 @@ class Outbox:
         producer: AIOKafkaProducer,
         *,
         limit: int = 2000,
-        guard: Guard | None = None,
+        guard: Guard = unguarded,
     ) -> int:
         """Publish one page of unsent rows in id order and mark them sent; returns how many. `guard`
         may refuse the write (raising), and then nothing is marked sent."""
@@ -74,7 +73,7 @@ class Outbox:
             OUTBOX_PENDING.labels(self.name).set(len(rows))
             if not rows:
                 return 0
-            async with guard({r.topic for r in rows}) if guard else nullcontext():
+            async with guard({r.topic for r in rows}):
                 futures = [
                     await producer.send(r.topic, value=r.payload, key=r.key.encode() if r.key else None)
                     for r in rows
@@ -103,7 +102,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         poll_s: float,
-        guard: Guard | None = None,
+        guard: Guard = unguarded,
     ) -> None:
         self.outbox, self.engine, self.producer, self.poll_s = outbox, engine, producer, poll_s
         self.guard = guard

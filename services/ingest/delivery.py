@@ -33,8 +33,7 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
     deadline = asyncio.get_running_loop().time() + timeout_s  # the check and the produce share it
     try:
         async with broker.guarded_write((topic,), timeout_s=timeout_s):
-            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-            await _produce(broker.producer, topic, records, timeout_s=remaining)
+            await _produce(broker.producer, topic, records, deadline=deadline)
     except TopicsMissing as exc:
         raise unavailable(f"the broker may have lost the messages ({exc})") from None
     except (KafkaError, TimeoutError, OSError) as exc:
@@ -42,14 +41,15 @@ async def deliver(broker: BrokerLink, topic: str, records: Sequence[Record], *, 
 
 
 async def _produce(
-    producer: AIOKafkaProducer, topic: str, records: Sequence[Record], *, timeout_s: float
+    producer: AIOKafkaProducer, topic: str, records: Sequence[Record], *, deadline: float
 ) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
     futures: list[asyncio.Future[object]] = []
     try:
         # send() only waits when it needs metadata or buffer space; bound that wait too.
-        await asyncio.wait_for(_hand_over(producer, topic, records, futures), timeout_s)
+        await asyncio.wait_for(
+            _hand_over(producer, topic, records, futures), max(0.0, deadline - loop.time())
+        )
     except (KafkaError, TimeoutError, OSError) as exc:
         for future in futures:
             future.add_done_callback(_retrieve)
