@@ -49,10 +49,9 @@ class SessionSigner:
         return hmac.new(self._secret, body, hashlib.sha256).digest()
 
     def dump(self, session: ConsoleSession) -> str:
-        body = orjson.dumps(
+        return self._signed(
             {"k": session.key_id, "n": session.name, "c": session.csrf, "t": session.issued_at}
         )
-        return f"{_b64(body)}.{_b64(self._sign(body))}"
 
     def load(self, value: str, now: float) -> ConsoleSession | None:
         """The session, or None if the cookie is not one we signed or it has expired."""
@@ -67,14 +66,17 @@ class SessionSigner:
         return session
 
     def dump_login_token(self, token: str, now: float) -> str:
-        body = orjson.dumps({"login": token, "t": int(now)})
-        return f"{_b64(body)}.{_b64(self._sign(body))}"
+        return self._signed({"login": token, "t": int(now)})
 
     def load_login_token(self, value: str, now: float) -> str | None:
         doc = self._verified(value)
         if doc is None or not {"login", "t"} <= doc.keys() or not 0 <= now - int(doc["t"]) < LOGIN_MAX_AGE_S:
             return None
         return str(doc["login"])
+
+    def _signed(self, doc: dict[str, Any]) -> str:
+        body = orjson.dumps(doc)
+        return f"{_b64(body)}.{_b64(self._sign(body))}"
 
     def _verified(self, value: str) -> dict[str, Any] | None:
         body_part, _, sig_part = value.partition(".")
