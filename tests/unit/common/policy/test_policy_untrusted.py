@@ -119,10 +119,10 @@ def test_title_patterns_keep_their_case_insensitive_and_japanese_matches(policy)
     "glob", ["/pricing*", "/product/*", "/docs/?.html", "/a[bc]d", "/a[!bc]d", "/x[", "/**/end", "/日本/*"]
 )
 def test_path_globs_answer_as_fnmatchcase(glob: str) -> None:
-    paths = ["/pricing", "/pricing/plans", "/Pricing", "/product/", "/product/x/y", "/docs/a.html",
-             "/docs/ab.html", "/abd", "/acd", "/add", "/x[", "/x", "/a/b/end", "/end", "/日本/語", "/日本"]  # fmt: skip
+    paths = "/pricing /pricing/plans /Pricing /product/ /product/x/y /docs/a.html /docs/ab.html /abd /acd"
+    paths += " /add /x[ /x /a/b/end /end /日本/語 /日本"
     matches = glob_matcher(glob)
-    assert {p: bool(matches(p)) for p in paths} == {p: fnmatchcase(p, glob) for p in paths}
+    assert {p: bool(matches(p)) for p in paths.split()} == {p: fnmatchcase(p, glob) for p in paths.split()}
 
 
 def test_an_invalid_path_glob_is_refused_with_the_reason() -> None:
