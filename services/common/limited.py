@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import pickle
 import resource
 import signal
 from collections.abc import Callable
@@ -129,9 +130,12 @@ def _child(writer: Connection, func: Callable[..., Any], args: tuple[Any, ...], 
     # lift the soft memory limit again: sending the answer needs memory too (the work is done)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
     try:
+        if answer[0] == "raised":
+            pickle.loads(pickle.dumps(answer[1]))  # an exception the caller could not rebuild
         writer.send(answer)
     except Exception as exc:  # an unpicklable result or exception: still say what happened
-        writer.send(("raised", RuntimeError(f"{type(exc).__name__}: {exc} ({answer[0]})")))
+        what = answer[1] if answer[0] == "raised" else exc
+        writer.send(("raised", RuntimeError(f"{type(what).__name__}: {what}")))
     writer.close()
 
 
