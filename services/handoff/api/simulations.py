@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 
 from services.common.policy import PolicyError, load_policy
 from services.common.policy.limits import MAX_DOCUMENT_BYTES
-from services.common.policy_file import resolve_path
+from services.common.policy_file import read_policy_text, resolve_path
 from services.common.problems import Problem
 
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
@@ -92,7 +92,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
         ) from None
     settings = request.app.state.settings
-    baseline_yaml = resolve_path(settings.policy_path).read_text(encoding="utf-8")
+    baseline_yaml = read_policy_text(resolve_path(settings.policy_path))
     baseline = load_policy(baseline_yaml, str(settings.policy_path))
     if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
