@@ -28,7 +28,9 @@ def peak_rss_kb(pid: int) -> int:
 
 
 @pytest.fixture
-async def handoff(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceProcess]]:
+async def handoff(
+    env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceProcess]]:
     port = free_port()
     service = ServiceProcess("handoff", {**env, "LEADSTATE_HANDOFF_PORT": str(port)}, tmp_path).start()
     try:
