@@ -11,12 +11,14 @@ Japanese titles of the default policy do not use (they match as plain text).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import re2
 
 from .limits import MAX_PATTERN_CHARS
 
 Matcher = Callable[[str], object]  # truthy when the text matches
+CACHED_PATHS, CACHED_PATH_CHARS = 4096, 256  # per matcher: at most ~1 MB of remembered paths
 
 UNSUPPORTED = (
     "patterns run on RE2, a linear-time engine: backreferences (\\1) and lookaround ((?=, (?!, (?<=, (?<!) "
@@ -72,7 +74,18 @@ def glob_matcher(globs: str | Iterable[str]) -> Matcher:
     if not listed:
         return lambda text: None
     regex = "|".join(f"(?:{glob_regex(g)})" for g in listed)
-    return _compile(f"(?s)(?:{regex})", case_sensitive=True).fullmatch
+    match = _compile(f"(?s)(?:{regex})", case_sensitive=True).fullmatch
+
+    # A site's paths repeat, and a call into RE2's binding costs microseconds (it encodes the text and
+    # builds a match object): the answers for short paths are remembered, a bounded number of them.
+    @lru_cache(maxsize=CACHED_PATHS)
+    def remembered(path: str) -> bool:
+        return match(path) is not None
+
+    def matches(path: str) -> bool:
+        return remembered(path) if len(path) <= CACHED_PATH_CHARS else match(path) is not None
+
+    return matches
 
 
 def glob_regex(glob: str) -> str:
