@@ -3,12 +3,15 @@ caller told why; the caller itself is never taken down."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import time
 
 import pytest
 
 from services.common.limited import ChildDied, LimitExceeded, Limits, run_limited
+from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 GENEROUS = Limits(wall_s=60, memory_bytes=2 * 1024**3, cpu_s=60)
@@ -83,3 +86,16 @@ async def test_a_child_that_dies_is_reported_not_fatal() -> None:
 def test_limits_read_as_people_say_them() -> None:
     assert Limits(wall_s=600).describe_wall() == "10 minutes"
     assert Limits(wall_s=60, memory_bytes=1024**3).describe_memory() == "1 GB"
+
+
+async def test_a_child_killed_from_outside_is_reported_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    started = tmp_path / "pid"
+    job = asyncio.create_task(run_limited(wait_for_ever, str(started), limits=GENEROUS))
+
+    async def running() -> bool:
+        return started.exists() and bool(started.read_text())
+
+    await wait_until(running, timeout_s=60, what="the child to start")
+    os.kill(int(started.read_text()), signal.SIGKILL)  # as the kernel's OOM killer would
+    with pytest.raises(ChildDied, match="ended by SIGKILL"):
+        await job
