@@ -89,26 +89,32 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int], list[PolicyIssue]]:
     if size > MAX_DOCUMENT_BYTES:
         message = f"the document is {size} bytes; a policy is at most {MAX_DOCUMENT_BYTES} bytes"
         return None, {}, [PolicyIssue(line=1, path="", message=message)]
-    loader = PolicyLoader(text)
+    loader: PolicyLoader | None = None
     try:
+        loader = PolicyLoader(text)  # its reader refuses control characters here, before parsing
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except Refused as exc:
         return None, {}, [PolicyIssue(line=exc.line, path=exc.path, message=exc.message)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
+        line = mark.line + 1 if mark is not None else _line_at(text, getattr(exc, "position", None))
         problem = getattr(exc, "problem", None) or str(exc)
         return None, {}, [PolicyIssue(line=line, path="", message=f"invalid YAML: {problem}")]
     except ValueError as exc:  # a scalar the constructor cannot turn into a value (e.g. a bad date)
         return None, {}, [PolicyIssue(line=1, path="", message=f"invalid YAML value: {exc}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[str, int] = {"": 1}
     issues: list[PolicyIssue] = []
     if node is not None:
         _walk(node, "", lines, issues)
     return data, lines, issues
+
+
+def _line_at(text: str, position: int | None) -> int:
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
 
 
 def _walk(node: Node, path: str, lines: dict[str, int], issues: list[PolicyIssue]) -> None:

@@ -129,3 +129,8 @@ def test_an_invalid_path_glob_is_refused_with_the_reason() -> None:
     text = DEFAULT_POLICY_TEXT.replace("  page_points:\n", "  page_points:\n    '/a[z-a]': 1\n", 1)
     issues = refusal(text).issues
     assert any("'/a[z-a]'" in i.message and "range" in i.message for i in issues), issues
+
+
+def test_a_control_character_is_an_issue_with_its_line() -> None:
+    (issue,) = refusal("version: '1'\ndescription: \x9c\n").issues
+    assert issue.line == 2 and "invalid YAML" in issue.message and "#x009c" in issue.message
