@@ -2,10 +2,10 @@
 every path, and every problem collected as an issue rather than raised.
 
 `yaml.safe_load` is safe from code execution, not from size: nine levels of anchors in 458 bytes
-expand into billions of list items (the "billion laughs"). A policy needs no anchor, so the composer
-here refuses anchors and aliases outright, and bounds the depth, the number of values, the entries of
-each list or mapping and the length of each value while it reads, event by event: a hostile document
-is refused after at most `MAX_NODES` values, whatever it would have grown into.
+expand into 387 million strings (the "billion laughs"). A policy needs no anchor and no tag, so the
+composer here refuses anchors, aliases and explicit tags outright, and bounds the depth, the number
+of values, the entries of each list or mapping and the length of each value while it reads, event by
+event: a hostile document is refused after at most `MAX_NODES` values, whatever it would grow into.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES, MAX_SCALAR_CHARS, collection_limit
 from .model import PolicyIssue
 
+TAGS_REFUSED = "explicit tags (!!timestamp, !name) are not allowed in a policy: write the plain value"
 ANCHORS_REFUSED = (
     "anchors and aliases (&name, *name) are not allowed in a policy: write each value out "
     "(a policy is read by people, and an alias can expand without bound)"
@@ -47,6 +48,8 @@ class PolicyLoader(yaml.SafeLoader):
         path = self._child_path(parent, index, line)
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
             raise Refused(line, path, ANCHORS_REFUSED)
+        if getattr(event, "tag", None) is not None:
+            raise Refused(line, path, TAGS_REFUSED)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise Refused(line, path, f"the document holds more than {MAX_NODES} values; a policy is smaller")
@@ -101,7 +104,7 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int], list[PolicyIssue]]:
         line = mark.line + 1 if mark is not None else _line_at(text, getattr(exc, "position", None))
         problem = getattr(exc, "problem", None) or str(exc)
         return None, {}, [PolicyIssue(line=line, path="", message=f"invalid YAML: {problem}")]
-    except ValueError as exc:  # a scalar the constructor cannot turn into a value (e.g. a bad date)
+    except Exception as exc:  # a scalar the constructor cannot turn into a value (e.g. 2026-02-30)
         return None, {}, [PolicyIssue(line=1, path="", message=f"invalid YAML value: {exc}")]
     finally:
         if loader is not None:

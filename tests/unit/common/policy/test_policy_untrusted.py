@@ -6,6 +6,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.policy import PolicyError, load_policy
 from services.common.policy.attributes import title_level
@@ -20,6 +22,19 @@ from .hostile import (
     ten_megabytes,
     with_title_patterns,
 )
+
+YAML_SNIPPETS = [
+    "a: !!binary 'not base64!'",
+    "a: 2026-02-30",
+    "a: !!set {x, y}",
+    "? [a, b]\n: c",
+    "a: !!python/object:os.system x",
+    "<<: {version: 1}",
+    "version: " + "9" * 1999,
+    "--- a\n--- b",
+    "a: !!timestamp nope",
+    "version: '1'\nrules: [{name: x, when: {behaviour: {page_visited: {paths: ['/[']}}}}]",
+]
 
 
 def refusal(text: str) -> PolicyError:
@@ -131,6 +146,21 @@ def test_an_invalid_path_glob_is_refused_with_the_reason() -> None:
     assert any("'/a[z-a]'" in i.message and "range" in i.message for i in issues), issues
 
 
+def test_explicit_tags_are_refused_with_their_line() -> None:
+    (issue,) = refusal("version: '1'\ndescription: !!timestamp nope\n").issues
+    assert issue.line == 2 and issue.path == "description" and "explicit tags" in issue.message
+
+
 def test_a_control_character_is_an_issue_with_its_line() -> None:
     (issue,) = refusal("version: '1'\ndescription: \x9c\n").issues
     assert issue.line == 2 and "invalid YAML" in issue.message and "#x009c" in issue.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(YAML_SNIPPETS))
+def test_any_text_is_a_policy_or_a_policy_error(text: str) -> None:
+    """Whatever a client sends, the loader answers with issues, never another exception (a 500)."""
+    try:
+        load_policy(text, "candidate")
+    except PolicyError as exc:
+        assert exc.issues and all(i.line >= 1 for i in exc.issues)
