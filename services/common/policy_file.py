@@ -1,4 +1,6 @@
-"""Reading the MQL policy named by LEADSTATE_POLICY_PATH; a bad file stops start-up with its reasons."""
+"""Reading MQL policy files (LEADSTATE_POLICY_PATH, or one named on the command line): never further
+than a policy's maximum size, and parsed only by the policy core's one safe loader. A bad file stops
+start-up with its reasons."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from pathlib import Path
 
 from services.common.settings import Settings, SettingsError
 
-from .policy import Policy, PolicyError, load_policy
+from .policy import Policy, PolicyError, PolicyIssue, load_policy
+from .policy.limits import MAX_DOCUMENT_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,13 +22,31 @@ def resolve_path(path: Path) -> Path:
     return ROOT / path
 
 
+def read_policy_text(path: Path) -> str:
+    """The file's text; PolicyError (line 1) when it is larger than a policy may be or not UTF-8, OSError
+    when it cannot be read. Reads at most one byte more than the limit, whatever the file's size."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        size = path.stat().st_size if path.is_file() else "more than"
+        message = f"the document is {size} bytes; a policy is at most {MAX_DOCUMENT_BYTES} bytes"
+        raise PolicyError([PolicyIssue(line=1, path="", message=message)], str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyError([PolicyIssue(line=line, path="", message="not UTF-8 text")], str(path)) from None
+
+
 def read_policy(path: Path) -> Policy:
     """Raises SettingsError (one line per problem, with line numbers) when unreadable or invalid."""
     path = resolve_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_policy_text(path)
     except OSError as exc:
         raise SettingsError(f"LEADSTATE_POLICY_PATH: cannot read {path}: {exc.strerror}") from None
+    except PolicyError as exc:
+        raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
     try:
         return load_policy(text, str(path))
     except PolicyError as exc:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(0, ge=0, description="per write key; 0 disables")
     outbox_poll_s: float = Field(1.0, gt=0)
 
+    # Each policy simulation of the HTTP lab runs in a worker process ended at the first of these.
+    simulation_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one simulation")
+    simulation_memory_mb: int = Field(1024, ge=16, description="address space of its worker process")
+    simulation_cpu_s: float = Field(600.0, ge=1, description="CPU seconds of its worker process")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 

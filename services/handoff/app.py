@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         readiness=service.readiness,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
     install_unavailable_handler(app)
     app.state.settings = settings
     app.state.policy = policy

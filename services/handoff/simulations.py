@@ -1,9 +1,12 @@
 """Policy simulations as background jobs: a row per request in handoff.simulations, the policy lab's
 report written into it once done.
 
-A job runs in the service process that accepted it (its folding in worker processes), one at a time
-per process. It refreshes `heartbeat_at` while it runs; a queued or running job whose heartbeat stopped
-(the process died or restarted) reads as failed, so a poller is never left waiting for ever. The
+A job is scheduled by the service process that accepted it, one at a time per process, and runs in a
+worker process of its own under the LEADSTATE_SIMULATION_* limits (`services.common.limited`): a
+candidate anyone with a report key can post must not take the service's memory or cores. Over a
+limit, or if the worker dies, the job ends `failed` with the reason and the next one starts. The
+service refreshes `heartbeat_at` while a job is queued or runs; a job whose heartbeat stopped (the
+service died or restarted) reads as failed, so a poller is never left waiting for ever. The
 simulation itself only reads: an interrupted one leaves nothing behind but its failed row.
 """
 
@@ -20,7 +23,9 @@ from sqlalchemy import Column, DateTime, Table, Text, insert, select, text, upda
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.qualifier.lab.simulate import simulate
+from services.common.limited import ChildDied, LimitExceeded, Limits, run_limited
+from services.common.settings import Settings
+from services.qualifier.lab.simulate import simulate_in_this_process
 from services.qualifier.lab.source import EmptyHistory
 
 from .tables import metadata
@@ -90,14 +95,18 @@ async def run_job(
     database_url: str,
     baseline_yaml: str,
     candidate_yaml: str,
+    limits: Limits,
 ) -> None:
     beat = asyncio.create_task(_heartbeat(sessions, job_id))
     try:
         async with gate:
             await _set(sessions, job_id, status="running")
-            report = await simulate(database_url, baseline_yaml, candidate_yaml)
+            report = await run_limited(
+                simulate_in_this_process, database_url, baseline_yaml, candidate_yaml, limits=limits
+            )
         await _set(sessions, job_id, status="done", report=report, finished_at=datetime.now(UTC))
-    except EmptyHistory as exc:
+    except (EmptyHistory, LimitExceeded, ChildDied) as exc:
+        log.warning("policy simulation %s failed: %s", job_id, exc)
         await _set(sessions, job_id, status="failed", error=str(exc), finished_at=datetime.now(UTC))
     except Exception as exc:  # the poller must learn it failed, and why
         log.exception("policy simulation %s failed", job_id)
@@ -107,6 +116,14 @@ async def run_job(
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
+
+
+def simulation_limits(settings: Settings) -> Limits:
+    return Limits(
+        wall_s=settings.simulation_timeout_s,
+        memory_bytes=settings.simulation_memory_mb * 1024 * 1024,
+        cpu_s=settings.simulation_cpu_s,
+    )
 
 
 async def _heartbeat(sessions: async_sessionmaker[AsyncSession], job_id: str) -> None:

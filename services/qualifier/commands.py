@@ -51,11 +51,11 @@ def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-d
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.policy import PolicyError, describe_policy, load_policy
-    from services.common.policy_file import resolve_path
+    from services.common.policy_file import read_policy_text, resolve_path
 
     path = resolve_path(args.file)
     try:
-        policy = load_policy(path.read_text(encoding="utf-8"), str(path))
+        policy = load_policy(read_policy_text(path), str(path))
     except OSError as exc:
         print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """The pure policy core of the qualifier: lead state, scoring, MQL rules and their explanations.
 
-Imports only the standard library and PyYAML; no IO and no clock (time is always passed in).
+Imports only the standard library, PyYAML and RE2 (linear-time matching of user-written patterns);
+no IO and no clock (time is always passed in).
 """
 
 from .activity import Activity, activity_kind, activity_topic

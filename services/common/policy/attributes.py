@@ -20,8 +20,8 @@ def title_level(title: Any, fit: Fit) -> str | None:
     """The highest level whose patterns match the free-text title; None when none does."""
     if not isinstance(title, str) or not title.strip():
         return None
-    for name, patterns in fit.compiled_levels:
-        if any(p.search(title) for p in patterns):
+    for name, matches in fit.compiled_levels:
+        if matches(title):
             return name
     return None
 

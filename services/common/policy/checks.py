@@ -1,4 +1,4 @@
-"""Reading a YAML text with a line for every path, and collecting issues instead of stopping at the first.
+"""Typed reads of a parsed policy, collecting issues instead of stopping at the first.
 
 A policy is reviewed by people: one run should list every problem, each with the line to fix.
 """
@@ -9,49 +9,9 @@ import re
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-import yaml
-
 from .model import PolicyIssue
 
 _LAST_STEP = re.compile(r"(\.[^.\[\]]+|\[\d+\])$")
-
-
-def parse_yaml(text: str) -> tuple[Any, dict[str, int], list[PolicyIssue]]:
-    """The data, a map `path -> 1-based line`, and any syntax or duplicate-key issues."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [PolicyIssue(line=line, path="", message=f"invalid YAML: {problem}")]
-    lines: dict[str, int] = {"": 1}
-    issues: list[PolicyIssue] = []
-    if node is not None:
-        _walk(node, "", lines, issues)
-    return data, lines, issues
-
-
-def _walk(node: yaml.Node, path: str, lines: dict[str, int], issues: list[PolicyIssue]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            if key in seen:
-                issues.append(
-                    PolicyIssue(
-                        line=key_node.start_mark.line + 1, path=child, message=f"duplicate key {key!r}"
-                    )
-                )
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines, issues)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, f"{path}[{i}]", lines, issues)
 
 
 class Checker:

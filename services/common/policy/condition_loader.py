@@ -20,6 +20,7 @@ from .model import (
     Scoring,
     SeminarCondition,
 )
+from .patterns import pattern_problem
 
 NO_ATTRIBUTES = (
     "has no attribute condition: an MQL must say who the lead is (industry_in, title_level_at_least "
@@ -145,6 +146,11 @@ class ConditionReader:
             bad = [p for p in paths if not p.startswith("/")]
             if bad:
                 self.err(f"{sub}.paths", f"path patterns must start with '/': {bad}")
+                return None
+            problems = [(i, why) for i, p in enumerate(paths) if (why := pattern_problem(p, glob=True))]
+            for i, why in problems:
+                self.err(f"{sub}.paths[{i}]", why)
+            if problems:
                 return None
             return PageVisited(paths=tuple(paths), min=n)
         if kind == "form_submitted":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from fnmatch import fnmatchcase
 
 from .lead import Evidence, LeadState
 from .model import (
@@ -98,11 +97,7 @@ def _leaf(b: Behaviour, signals: list[Evidence], window: str) -> Check:
             )
         return Check(False, f"needs {b.min} download(s) {what}{window}, has {len(hits)}")
     if isinstance(b, PageVisited):
-        hits = [
-            s
-            for s in signals
-            if s.kind == "page_view" and s.path and any(fnmatchcase(s.path, g) for g in b.paths)
-        ]
+        hits = [s for s in signals if s.kind == "page_view" and s.path and b.matches(s.path)]
         pages = " or ".join(b.paths)
         if len(hits) >= b.min:
             return Check(True, f"Visited {pages} {len(hits)} time(s), last on {_day(hits[-1])}", tuple(hits))

@@ -6,9 +6,11 @@ Reading the file is the caller's job; this module only parses the text it is giv
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from .checks import Checker, parse_yaml
+from .checks import Checker
+from .limits import MAX_PATTERNS
 from .model import (
     STANDARD_KINDS,
     Fit,
@@ -22,7 +24,9 @@ from .model import (
     Sla,
     TitleLevel,
 )
+from .patterns import compile_problem, pattern_problem
 from .rule_loader import load_rules
+from .yaml_reader import parse_yaml
 
 _TOP = {"version", "description", "scoring", "topics", "assets", "fit", "rules", "reasons", "sla", "recycle"}
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,7 +68,7 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
         or recycle is None
     ):
         raise PolicyError(sorted(issues, key=lambda i: i.line), source)
-    return Policy(
+    policy = Policy(
         version=version,
         scoring=scoring,
         topics=topics,
@@ -77,6 +81,31 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
         sla=sla,
         recycle=recycle,
     )
+    _compile_matchers(c, policy)
+    if issues:
+        raise PolicyError(issues, source)
+    return policy
+
+
+def _compile_matchers(c: Checker, policy: Policy) -> None:
+    """Compile now what evaluation would compile later: every pattern compiled alone, but their union
+    (one program per title level, one for the notable pages) may still exceed RE2's program size."""
+    globs = len(policy.notable_page_globs) + len(policy.asset_paths)
+    if globs > MAX_PATTERNS:
+        c.error(
+            "",
+            f"{globs} path patterns in all (page points, asset paths, page_visited): at most {MAX_PATTERNS}",
+        )
+        return
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("fit.title_levels", lambda: policy.fit.compiled_levels),
+        ("scoring.page_points", lambda: policy.notable_page),
+        ("assets", lambda: policy.asset_path_matchers),
+        ("scoring.page_points", lambda: policy.scoring.page_point_matchers),
+    ]
+    for path, compile_now in steps:
+        if (problem := compile_problem(compile_now)) is not None:
+            c.error(path, f"these patterns together are too large to match: {problem}")
 
 
 def _scoring(c: Checker, raw: Any) -> Scoring | None:
@@ -117,6 +146,8 @@ def _scoring(c: Checker, raw: Any) -> Scoring | None:
         path = f"scoring.page_points.{glob}"
         if not str(glob).startswith("/"):
             c.error(path, f"page pattern {glob!r} must be a URL path starting with '/'")
+        elif (problem := pattern_problem(str(glob), glob=True)) is not None:
+            c.error(path, problem)
         elif (number := c.number(value, path)) is not None:
             page_points.append((str(glob), number))
     if half_life is None:
@@ -148,6 +179,9 @@ def _assets(c: Checker, raw: Any, topics: dict[str, str] | None) -> tuple[dict[s
         ):
             continue
         if str(key).startswith("/"):
+            if (problem := pattern_problem(str(key), glob=True)) is not None:
+                c.error(path, problem)
+                continue
             paths.append((str(key), topic))
         else:
             ids[str(key)] = topic
@@ -169,6 +203,7 @@ def _fit(c: Checker, raw: Any) -> Fit | None:
         if industries:
             c.member(name, industries, "industry", f"fit.target_industries[{i}]")
     levels = []
+    counted = 0
     raw_levels = m.get("title_levels")
     if not isinstance(raw_levels, dict) or not raw_levels:
         c.error("fit.title_levels", "must map each level (lowest first) to its title patterns")
@@ -177,10 +212,12 @@ def _fit(c: Checker, raw: Any) -> Fit | None:
             path = f"fit.title_levels.{name}"
             texts = c.texts(patterns, path) or []
             for i, pattern in enumerate(texts):
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    c.error(f"{path}[{i}]", f"invalid pattern {pattern!r}: {exc}")
+                if (problem := pattern_problem(pattern)) is not None:
+                    c.error(f"{path}[{i}]", problem)
+            counted += len(texts)
+            if counted > MAX_PATTERNS:
+                c.error(path, f"more than {MAX_PATTERNS} title patterns in all; a policy is smaller")
+                break
             levels.append(TitleLevel(name=str(name), patterns=tuple(texts)))
     bands = []
     for name, value in (m.get("company_size_bands") or {}).items():

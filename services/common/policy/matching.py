@@ -8,7 +8,6 @@ and episode.py), only without building the text: most evaluations match nothing,
 from __future__ import annotations
 
 from datetime import datetime
-from fnmatch import fnmatchcase
 
 from .episode import behaviour_window
 from .lead import Evidence, LeadState
@@ -93,7 +92,7 @@ def behaviour_holds(b: Behaviour, signals: list[Evidence]) -> bool:
     if isinstance(b, PageVisited):
         n = 0
         for s in signals:
-            if s.kind == "page_view" and s.path and any(fnmatchcase(s.path, g) for g in b.paths):
+            if s.kind == "page_view" and s.path and b.matches(s.path):
                 n += 1
                 if n >= b.min:
                     return True

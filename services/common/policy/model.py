@@ -5,22 +5,14 @@ Nothing here reads files or the clock; `loader.py` builds these from YAML text.
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from .patterns import Matcher, glob_matcher, title_matcher
+
 # Activity kinds the core knows without the policy naming them.
 STANDARD_KINDS = ("page_view", "content_download", "seminar_registered", "seminar_attended", "form_submitted")
-Matcher = Callable[[str], object]  # truthy when the path matches
-
-
-def glob_matcher(glob: str) -> Matcher:
-    """`fnmatchcase(path, glob)` as one compiled match, built once per policy."""
-    return re.compile(fnmatch.translate(glob)).match
-
 
 STAGES = ("anonymous", "known", "mql", "sql", "recycled", "rejected")
 OUTCOMES = ("sql", "rejected", "recycled")
@@ -73,7 +65,7 @@ class Scoring:
 @dataclass(frozen=True, kw_only=True)
 class TitleLevel:
     name: str
-    patterns: tuple[str, ...]  # case-insensitive regular expressions
+    patterns: tuple[str, ...]  # case-insensitive regular expressions (RE2 syntax: patterns.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,12 +93,9 @@ class Fit:
         return ranks
 
     @cached_property
-    def compiled_levels(self) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
-        """Highest level first, each with its patterns compiled (case-insensitive)."""
-        return tuple(
-            (lv.name, tuple(re.compile(p, re.IGNORECASE) for p in lv.patterns))
-            for lv in reversed(self.title_levels)
-        )
+    def compiled_levels(self) -> tuple[tuple[str, Matcher], ...]:
+        """Highest level first, each with its patterns compiled into one (case-insensitive) search."""
+        return tuple((lv.name, title_matcher(lv.patterns)) for lv in reversed(self.title_levels))
 
 
 # Behaviour conditions: what the lead did, on which content. `topics=None` means any topic.
@@ -134,6 +123,11 @@ class ContentDownloaded:
 class PageVisited:
     paths: tuple[str, ...]
     min: int = 1
+
+    @cached_property
+    def matches(self) -> Matcher:
+        """Whether a path matches any of `paths` (globs), compiled once per policy."""
+        return glob_matcher(self.paths)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,9 +224,7 @@ class Policy:
     @cached_property
     def notable_page(self) -> Matcher:
         """Whether a path matches any of `notable_page_globs` (one regular expression)."""
-        if not self.notable_page_globs:
-            return lambda path: None
-        return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in self.notable_page_globs)).match
+        return glob_matcher(self.notable_page_globs)
 
     @cached_property
     def notable_page_globs(self) -> tuple[str, ...]:

@@ -183,7 +183,7 @@ def _combine(a: dict[str, scoring.Decayed], b: dict[str, scoring.Decayed], half_
 
 def _notable_page(path: str | None, policy: Policy) -> bool:
     """Page views are kept as evidence only when the policy cares about that path."""
-    return bool(path) and policy.notable_page(path) is not None  # type: ignore[arg-type]
+    return bool(path) and bool(policy.notable_page(path))  # type: ignore[arg-type]
 
 
 def _email(value: Any) -> str | None:

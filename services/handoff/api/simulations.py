@@ -16,15 +16,18 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from services.common.policy import PolicyError, load_policy
-from services.common.policy_file import resolve_path
+from services.common.policy.limits import MAX_DOCUMENT_BYTES
+from services.common.policy_file import read_policy_text, resolve_path
 from services.common.problems import Problem
 
-from ..simulations import create_job, history_is_empty, read_job, run_job
+from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
 from .deps import ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, problems
 
 router = APIRouter(prefix="/v1/policy", tags=["policy lab"], responses=problems(AUTH_PROBLEMS))
 
+# A candidate is up to a policy's maximum size (the handoff's other bodies are far smaller); beyond, 413.
+BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
 
@@ -89,7 +92,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
         ) from None
     settings = request.app.state.settings
-    baseline_yaml = resolve_path(settings.policy_path).read_text(encoding="utf-8")
+    baseline_yaml = read_policy_text(resolve_path(settings.policy_path))
     baseline = load_policy(baseline_yaml, str(settings.policy_path))
     if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
@@ -102,7 +105,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         by=caller.key_id,
     )
     state = request.app.state
-    if not hasattr(state, "simulation_gate"):  # one simulation at a time per process: it uses both cores
+    if not hasattr(state, "simulation_gate"):  # one simulation at a time per process: the rest queue
         state.simulation_gate, state.simulation_tasks = asyncio.Semaphore(1), set()
     task = asyncio.create_task(
         run_job(
@@ -112,6 +115,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             database_url=settings.require_database_url(),
             baseline_yaml=baseline_yaml,
             candidate_yaml=candidate_yaml,
+            limits=simulation_limits(settings),
         )
     )
     state.simulation_tasks.add(task)  # held, so the task is not garbage-collected while it runs

@@ -43,14 +43,17 @@ def _time(value: str) -> datetime:
 
 def _read(path: Path) -> tuple[str, str] | None:
     """(text, name) or None after printing why; a policy that does not load is reported by its loader."""
-    from services.common.policy_file import resolve_path
+    from services.common.policy import PolicyError
+    from services.common.policy_file import read_policy_text, resolve_path
 
     path = resolve_path(path)
     try:
-        return path.read_text(encoding="utf-8"), str(path)
+        return read_policy_text(path), str(path)
     except OSError as exc:
         print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return None
+    except PolicyError as exc:
+        print(f"leadstate: {path} is not a valid policy:\n{exc}", file=sys.stderr)
+    return None
 
 
 def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]

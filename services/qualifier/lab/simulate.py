@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -34,3 +35,9 @@ async def simulate(
         workers=workers if workers is not None else default_workers(),
     )
     return build_report(folded, baseline, candidate, since=since, until=until)
+
+
+def simulate_in_this_process(database_url: str, baseline_yaml: str, candidate_yaml: str) -> dict[str, Any]:
+    """`simulate` folding in this one process (no pool of its own): the entry point of a limited
+    worker process, whose memory and CPU limits then measure the whole simulation."""
+    return asyncio.run(simulate(database_url, baseline_yaml, candidate_yaml, workers=1))

@@ -1,0 +1,82 @@
+"""Simulations over HTTP run in a limited worker process: one over its time or memory limit ends `failed`
+with the reason, the service goes on, and the job queued behind it completes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.common.settings import Settings
+from services.handoff.app import create_app
+from tests.conftest import API_KEY_ALL
+from tests.integration.lab.conftest import FOCUSED, LOOSE, Recorded
+from tests.support import serve_app, wait_until
+
+YAML = {"Content-Type": "application/yaml"}
+# Far below what a worker needs: its interpreter alone holds more address space once it has started.
+TINY_MEMORY_MB = 32
+# Far below what a worker takes to start: spawning the interpreter and importing the lab alone is longer.
+TINY_TIMEOUT_S = 0.05
+
+
+@pytest.fixture
+async def handoff(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    app = create_app(settings.model_copy(update={"policy_path": LOOSE}))
+    async with (
+        serve_app(app) as url,
+        httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {API_KEY_ALL}"}, timeout=30
+        ) as client,
+    ):
+        yield client, app
+
+
+def limit_next_jobs(app: FastAPI, **limits: Any) -> None:
+    """A job takes its limits from the settings when it is posted: set them for the next posts."""
+    app.state.settings = app.state.settings.model_copy(update=limits)
+
+
+async def post(client: httpx.AsyncClient) -> str:
+    answer = await client.post("/v1/policy/simulations", content=FOCUSED.read_bytes(), headers=YAML)
+    assert answer.status_code == 202, answer.text
+    return str(answer.headers["Location"])
+
+
+async def finished(client: httpx.AsyncClient, location: str) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        job = (await client.get(location)).json()
+        return job if job["status"] in ("done", "failed") else None
+
+    return await wait_until(done, timeout_s=180, what=f"{location} to finish")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        ({"simulation_timeout_s": TINY_TIMEOUT_S}, f"exceeded {TINY_TIMEOUT_S:g} s"),
+        ({"simulation_memory_mb": TINY_MEMORY_MB}, f"exceeded {TINY_MEMORY_MB} MB of memory"),
+    ],
+    ids=["time", "memory"],
+)
+async def test_a_job_over_its_limit_fails_with_the_reason_and_the_next_completes(
+    recorded: Recorded, handoff, limits: dict[str, Any], reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    client, app = handoff
+    normal = {name: Settings.model_fields[name].default for name in limits}
+    limit_next_jobs(app, **limits)
+    over = await post(client)
+    limit_next_jobs(app, **normal)
+    queued = await post(client)  # waits behind the first: one simulation at a time
+
+    failed = await finished(client, over)
+    assert failed["status"] == "failed" and failed["error"] == reason, failed
+    assert failed["report"] is None and failed["finished_at"] is not None
+    assert (await client.get("/v1/mqls")).status_code == 200  # the service itself is unharmed
+
+    completed = await finished(client, queued)
+    assert completed["status"] == "done", completed["error"]
+    assert completed["report"]["history"]["decided_mqls"] > 50
