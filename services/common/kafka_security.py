@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
+    KafkaConnectionError,
     KafkaError,
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
@@ -101,12 +102,11 @@ def explain(exc: BaseException, security: KafkaSecurity, timeout_s: float) -> st
     check_protocol = f"does the listener speak {protocol}? (LEADSTATE_KAFKA_SECURITY_PROTOCOL)"
     if isinstance(exc, SaslAuthenticationFailed):
         return (
-            f"the broker refused the {security['sasl_mechanism']} credentials of user "
-            f"{security['sasl_plain_username']!r}: check LEADSTATE_KAFKA_SASL_USERNAME and "
-            "LEADSTATE_KAFKA_SASL_PASSWORD"
+            f"{security['sasl_mechanism']} credentials of user {security['sasl_plain_username']!r} refused: "
+            "check LEADSTATE_KAFKA_SASL_USERNAME and LEADSTATE_KAFKA_SASL_PASSWORD"
         )
     if isinstance(exc, UnsupportedSaslMechanismError):
-        return f"the broker does not accept this SASL mechanism (LEADSTATE_KAFKA_SASL_MECHANISM): {exc}"
+        return f"the broker does not offer {security['sasl_mechanism']}: check LEADSTATE_KAFKA_SASL_MECHANISM"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return (
             f"TLS: the broker's certificate is not trusted ({exc.verify_message}): check "
@@ -122,7 +122,9 @@ def explain(exc: BaseException, security: KafkaSecurity, timeout_s: float) -> st
         return f"unreachable ({exc.strerror or exc})"
     if isinstance(exc, ValueError):
         return "not host:port (LEADSTATE_KAFKA_BOOTSTRAP)"
-    return f"{type(exc).__name__}: {exc}: {check_protocol}"
+    if isinstance(exc, KafkaConnectionError):
+        return f"the broker closed the connection before it was set up: {check_protocol}"
+    return f"{exc}: {check_protocol}"
 
 
 def _ssl_words(exc: BaseException) -> str:

@@ -121,6 +121,9 @@ class Worker:
                 await asyncio.wait_for(asyncio.shield(consumer_task), timeout_s)
             except TimeoutError:
                 consumer_task.cancel()
+            except asyncio.CancelledError:
+                if not consumer_task.cancelled():  # our own cancellation, not the one asked for above
+                    raise
         if self.relay is not None:
             await self.relay.stop()
         for task in self._tasks:
