@@ -104,3 +104,17 @@ def test_a_file_that_is_no_certificate_is_named(tmp_path: Path, variable: str) -
     )
     with pytest.raises(SettingsError, match=f"LEADSTATE_{variable.upper()}"):
         client_security(settings)
+
+
+def test_the_contract_has_a_security_scheme_for_every_mechanism() -> None:
+    import typing
+
+    import yaml
+
+    from services.common.settings import Settings
+
+    doc = yaml.safe_load((ROOT / "contracts" / "asyncapi.yaml").read_text())
+    schemes = {scheme["type"] for scheme in doc["components"]["securitySchemes"].values()}
+    named = {"PLAIN": "plain", "SCRAM-SHA-256": "scramSha256", "SCRAM-SHA-512": "scramSha512"}
+    mechanisms = typing.get_args(Settings.model_fields["kafka_sasl_mechanism"].annotation)
+    assert {named[mechanism] for mechanism in mechanisms} | {"X509"} <= schemes
