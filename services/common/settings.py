@@ -88,6 +88,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"key {key[:4]}…: scopes must be a list drawn from {', '.join(SCOPES)}")
         return value
 
+    @field_validator(
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_ssl_ca_file",
+        "kafka_ssl_cert_file",
+        "kafka_ssl_key_file",
+        "kafka_ssl_key_password",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `VAR=` in a compose file or an .env means "not set"
+
     @field_validator("kafka_ssl_ca_file", "kafka_ssl_cert_file", "kafka_ssl_key_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
@@ -183,6 +196,8 @@ def load_settings(**overrides: object) -> Settings:
         raw = os.environ.get(name)
         secret = "KEYS" in name or "PASSWORD" in name
         shown = f" (got {raw!r})" if raw is not None and not secret else ""
+        if not loc and message.startswith(ENV_PREFIX):  # a rule across settings names its variable itself
+            raise SettingsError(message) from None
         raise SettingsError(f"{name}: {message}{shown}") from None
 
 
