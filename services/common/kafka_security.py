@@ -123,7 +123,9 @@ def explain(exc: BaseException, security: KafkaSecurity, timeout_s: float) -> st
     if isinstance(exc, ValueError):
         return "not host:port (LEADSTATE_KAFKA_BOOTSTRAP)"
     if isinstance(exc, KafkaConnectionError):
-        return f"the broker closed the connection before it was set up: {check_protocol}"
+        # Over TLS 1.3 a broker that refuses the client's certificate (or its absence) just hangs up.
+        mtls = "; or it wants a client certificate its CA signed (LEADSTATE_KAFKA_SSL_CERT_FILE)"
+        return f"the broker hung up during set-up: {check_protocol}{mtls if protocol.endswith('SSL') else ''}"
     return f"{exc}: {check_protocol}"
 
 

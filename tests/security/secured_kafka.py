@@ -1,4 +1,5 @@
-"""A real Apache Kafka broker that only lets in SCRAM-SHA-512 users over TLS, for the authentication tests.
+"""A real Apache Kafka broker that only lets in SCRAM-SHA-512 users over TLS (and, on a second listener,
+clients with a certificate from its CA), for the authentication tests.
 
 Its CA and certificate (for 127.0.0.1) are made here; the SCRAM user is written when the log directory is
 formatted, as an operator of a KRaft cluster does. The controller and inter-broker listeners stay
@@ -70,15 +71,20 @@ def make_ca(directory: Path, name: str) -> tuple[Path, ec.EllipticCurvePrivateKe
     return path, key, cert
 
 
-def make_server_keystore(
-    directory: Path, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate
+def make_signed(
+    path: Path,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    *,
+    usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
 ) -> Path:
-    """The broker's key and its certificate for 127.0.0.1, signed by the CA, as a PEM keystore file."""
+    """A key and its certificate for 127.0.0.1 signed by the CA, in one PEM file (a broker's keystore, or a
+    client's certificate for mutual TLS)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("leadstate-test-broker"))
+        .subject_name(_name(path.stem))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -87,10 +93,9 @@ def make_server_keystore(
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    path = directory / "broker-keystore.pem"
     path.write_bytes(_pem_key(key) + cert.public_bytes(serialization.Encoding.PEM))
     return path
 
@@ -103,7 +108,9 @@ class SecuredKafka:
     username: str
     password: str
     port: int = 0
+    mtls_port: int = 0  # TLS with a client certificate, no SASL
     ca_file: Path = Path()
+    client_pem: Path = Path()  # a client key and certificate the MTLS listener accepts
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -117,16 +124,30 @@ class SecuredKafka:
     def start(self, timeout_s: float = 120) -> SecuredKafka:
         libs = ensure_kafka_libs(KCACHE)
         self.ca_file, ca_key, ca_cert = make_ca(self.directory, "leadstate-test-ca")
-        keystore = make_server_keystore(self.directory, ca_key, ca_cert)
-        self.port, internal, controller = free_port(), free_port(), free_port()
-        listeners = {"SASL_SSL": self.port, "INTERNAL": internal, "CONTROLLER": controller}
+        keystore = make_signed(self.directory / "broker.pem", ca_key, ca_cert)
+        self.client_pem = make_signed(
+            self.directory / "client.pem", ca_key, ca_cert, usage=ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        self.port, self.mtls_port = free_port(), free_port()
+        internal, controller = free_port(), free_port()
+        listeners = {
+            "SASL_SSL": self.port,
+            "MTLS": self.mtls_port,
+            "INTERNAL": internal,
+            "CONTROLLER": controller,
+        }
+        protocols = {"SASL_SSL": "SASL_SSL", "MTLS": "SSL"}  # the others: PLAINTEXT
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller}",
             "listeners": ",".join(f"{name}://127.0.0.1:{port}" for name, port in listeners.items()),
-            "advertised.listeners": f"SASL_SSL://127.0.0.1:{self.port},INTERNAL://127.0.0.1:{internal}",
-            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "advertised.listeners": ",".join(
+                f"{name}://127.0.0.1:{port}" for name, port in listeners.items() if name != "CONTROLLER"
+            ),
+            "listener.security.protocol.map": ",".join(
+                f"{name}:{protocols.get(name, 'PLAINTEXT')}" for name in listeners
+            ),
             "inter.broker.listener.name": "INTERNAL",
             "controller.listener.names": "CONTROLLER",
             "sasl.enabled.mechanisms": MECHANISM,
@@ -135,6 +156,10 @@ class SecuredKafka:
             ),
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(keystore),
+            # The MTLS listener knows its clients by their certificate, signed by the same CA.
+            "listener.name.mtls.ssl.client.auth": "required",
+            "listener.name.mtls.ssl.truststore.type": "PEM",
+            "listener.name.mtls.ssl.truststore.location": str(self.ca_file),
             "log.dirs": str(self.directory / "data"),
             "offsets.topic.replication.factor": "1",
             "transaction.state.log.replication.factor": "1",

@@ -7,6 +7,7 @@ never the password; /readyz answers 503 with the reason; the process stays up, r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,14 +20,16 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlalchemy.engine import make_url
 
+from services.common.kafka import ensure_topics, make_consumer, make_producer
 from services.common.kafka_dist import MIN_JAVA, KafkaDistError, java_major
 from services.common.kafka_security import client_security, connection_problem
 from services.common.settings import load_settings
 from services.common.topics import Topics
 from tests.conftest import WRITE_KEY, settings_env
-from tests.security.secured_kafka import MECHANISM, SecuredKafka
+from tests.security.secured_kafka import MECHANISM, SecuredKafka, make_ca, make_signed
 from tests.support import ROOT, ServiceProcess, free_port, wait_ready, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +37,7 @@ pytestmark = pytest.mark.e2e
 USER = "alice"
 PASSWORD = "pw-" + uuid.uuid4().hex
 WRONG_PASSWORD = "wrong-" + uuid.uuid4().hex
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 REFUSED = "cannot use the broker"  # services/common/kafka.py's line for a broker that refuses us
 
 
@@ -193,3 +197,29 @@ async def test_wrong_password_is_one_line_503_and_the_process_stays_up(
         assert not errors, (name, [e["msg"] + str(e.get("exc", ""))[-1500:] for e in errors])
         assert "Traceback" not in log and WRONG_PASSWORD not in log and PASSWORD not in log, name
     assert codes == {"ingest": 0, "qualifier": 0}
+
+
+async def test_mutual_tls_admits_only_a_certificate_of_the_ca(kafka: SecuredKafka, tmp_path: Path) -> None:
+    bootstrap = f"127.0.0.1:{kafka.mtls_port}"
+    tls = {"kafka_security_protocol": "SSL", "kafka_ssl_ca_file": kafka.ca_file}
+    admitted = client_security(load_settings(**tls, kafka_ssl_cert_file=kafka.client_pem))
+    topic = f"mtls-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic], partitions=1, security=admitted)
+    producer = make_producer(bootstrap, security=admitted)
+    consumer = make_consumer(bootstrap, [topic], group_id=topic, client_id="mtls-test", security=admitted)
+    await producer.start()
+    await consumer.start()
+    try:
+        await producer.send_and_wait(topic, b"over mutual TLS")
+        record = await asyncio.wait_for(consumer.getone(), 30)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    assert record.value == b"over mutual TLS"
+
+    _, stranger_key, stranger_ca = make_ca(tmp_path, "stranger-ca")
+    stranger = make_signed(tmp_path / "stranger.pem", stranger_key, stranger_ca, usage=CLIENT_AUTH)
+    for refused in ({}, {"kafka_ssl_cert_file": stranger}):
+        security = client_security(load_settings(**tls, **refused))
+        problem = await connection_problem(bootstrap, security, timeout_s=5)
+        assert problem is not None and "LEADSTATE_KAFKA_SSL_CERT_FILE" in problem, (refused, problem)

@@ -13,7 +13,7 @@ import pytest
 
 from services.common.kafka_security import client_security
 from services.common.settings import SettingsError, load_settings
-from tests.security.secured_kafka import make_ca, make_server_keystore
+from tests.security.secured_kafka import make_ca, make_signed
 from tests.support import ROOT
 
 SASL = {
@@ -90,7 +90,7 @@ def test_sasl_ssl_options_verify_the_broker(tmp_path: Path) -> None:
 
 def test_mutual_tls_loads_the_client_certificate(tmp_path: Path) -> None:
     ca_file, ca_key, ca_cert = make_ca(tmp_path, "ca")
-    client_pem = make_server_keystore(tmp_path, ca_key, ca_cert)  # key and certificate in one PEM file
+    client_pem = make_signed(tmp_path / "client.pem", ca_key, ca_cert)  # key and certificate in one file
     settings = load_settings(
         kafka_security_protocol="SSL", kafka_ssl_ca_file=ca_file, kafka_ssl_cert_file=client_pem
     )
