@@ -15,6 +15,7 @@ import time
 import uuid
 
 from services.common.kafka import ensure_topics, make_consumer, make_producer
+from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 
 from .infra import CpuMeter, Infra
 from .report import by_window, percentile_ms
@@ -23,11 +24,15 @@ GROUP = 10
 PAD = b"x" * 1000
 
 
-async def _measure(bootstrap: str, duration_s: float, rate: float) -> list[tuple[float, float]]:
+async def _measure(
+    bootstrap: str, duration_s: float, rate: float, security: KafkaSecurity = PLAINTEXT
+) -> list[tuple[float, float]]:
     topic = f"bench-hop-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [topic], partitions=6)
-    producer = make_producer(bootstrap)
-    consumer = make_consumer(bootstrap, [topic], group_id=f"hop-{topic}", client_id="bench-hop")
+    await ensure_topics(bootstrap, [topic], partitions=6, security=security)
+    producer = make_producer(bootstrap, security=security)
+    consumer = make_consumer(
+        bootstrap, [topic], group_id=f"hop-{topic}", client_id="bench-hop", security=security
+    )
     await producer.start()
     await consumer.start()
     timed: list[tuple[float, float]] = []  # (sent, latency)
@@ -74,7 +79,7 @@ async def _measure(bootstrap: str, duration_s: float, rate: float) -> list[tuple
 
 def measure(infra: Infra, *, duration_s: float, rate: float) -> dict[str, object]:
     meter = CpuMeter(infra, {}).start()
-    timed = asyncio.run(_measure(infra.bootstrap, duration_s, rate))
+    timed = asyncio.run(_measure(infra.bootstrap, duration_s, rate, infra.security))
     cores = meter.stop().get("broker")
     latencies = [latency for _, latency in timed]
     return {

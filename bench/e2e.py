@@ -16,6 +16,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.qualifier.demo import generate_audience
 
 from . import broker_hop
@@ -80,9 +81,16 @@ class Ledger:
         return [latency for _, latency in self.timed(seen)]
 
 
-async def watch_mqls(bootstrap: str, topic: str, ledger: Ledger, stop: asyncio.Event) -> None:
+async def watch_mqls(
+    bootstrap: str, topic: str, ledger: Ledger, stop: asyncio.Event, security: KafkaSecurity = PLAINTEXT
+) -> None:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", fetch_max_wait_ms=20
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+        **security,
     )
     await consumer.start()
     try:
@@ -143,7 +151,7 @@ async def drive(
             ledger.record(message, wall)
 
     watchers = [
-        asyncio.create_task(watch_mqls(infra.bootstrap, topic_mql, ledger, stop)),
+        asyncio.create_task(watch_mqls(infra.bootstrap, topic_mql, ledger, stop, infra.security)),
         asyncio.create_task(watch_inbox(handoff.base_url, ledger, stop, errors)),
     ]
     load = await paced(url, requests, per_s=rate / BATCH, clients=CLIENTS, on_sent=on_sent)
@@ -197,8 +205,8 @@ async def warm_up(infra: Infra, topic: str, group: str) -> None:
     joined and the first batch paid for before the clock starts."""
     start = datetime.now(UTC) - timedelta(days=1)
     probe = generate_audience(1, seed=99, start=start, days=1)[:1]
-    await preload(infra.bootstrap, topic, probe)
-    async with Progress(infra.bootstrap, group, topic) as progress:
+    await preload(infra.bootstrap, topic, probe, infra.security)
+    async with Progress(infra.bootstrap, group, topic, infra.security) as progress:
         deadline = time.monotonic() + 60
         while await progress.committed() < 1:
             if time.monotonic() > deadline:

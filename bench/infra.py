@@ -27,7 +27,9 @@ from sqlalchemy.engine import make_url
 from services.common.devstack import spawn_service
 from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
+from services.common.kafka_security import PLAINTEXT, client_security, connection_problem
 from services.common.migrate import upgrade
+from services.common.settings import load_settings
 from services.common.topics import Topics
 
 from .report import Skipped
@@ -64,6 +66,7 @@ class Infra:
         self._broker: EmbeddedBroker | None = None
         self.pg_url = ""
         self.bootstrap = ""
+        self.security = PLAINTEXT  # an external Kafka's from LEADSTATE_KAFKA_SECURITY_PROTOCOL and co.
         self.template = ""
         self.services: list[Service] = []
 
@@ -75,12 +78,14 @@ class Infra:
             self._pg, self.pg_url = start_postgres(self.work_dir / "pg")
         external_kafka = os.environ.get("LEADSTATE_KAFKA_BOOTSTRAP")
         if external_kafka:
-            self.bootstrap = external_kafka
+            self.bootstrap, self.security = external_kafka, client_security(load_settings())
+            if problem := asyncio.run(connection_problem(self.bootstrap, self.security)):
+                raise Skipped(f"LEADSTATE_KAFKA_BOOTSTRAP: {problem}")
         else:
             self._broker = EmbeddedBroker(free_port(), self.work_dir / "tansu.log")
             self._broker.start()
             self.bootstrap = self._broker.bootstrap
-        wait_for_kafka(self.bootstrap)
+            wait_for_kafka(self.bootstrap)
         self.template = f"bench_template_{uuid.uuid4().hex[:8]}"
         self.sql(f'CREATE DATABASE "{self.template}"')
         upgrade(self.url_of(self.template))
@@ -108,7 +113,8 @@ class Infra:
     def fresh_topics(self, label: str) -> Topics:
         suffix = f"{label}-{uuid.uuid4().hex[:6]}"
         topics = Topics.suffixed(suffix)
-        asyncio.run(ensure_topics(self.bootstrap, topics.all(), partitions=PARTITIONS))
+        created = ensure_topics(self.bootstrap, topics.all(), partitions=PARTITIONS, security=self.security)
+        asyncio.run(created)
         return topics
 
     def service_env(self, database_url: str, topics: Topics) -> dict[str, str]:

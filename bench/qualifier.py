@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.common.envelope import new_envelope
+from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.qualifier.demo import generate_audience
 
 from . import baseline
@@ -44,10 +45,13 @@ def envelope_of(message: dict[str, Any], received_at: str) -> tuple[bytes, bytes
     return envelope.key() or b"", envelope.to_bytes()
 
 
-async def preload(bootstrap: str, topic: str, messages: list[dict[str, Any]]) -> None:
+async def preload(
+    bootstrap: str, topic: str, messages: list[dict[str, Any]], security: KafkaSecurity = PLAINTEXT
+) -> None:
     received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **security,
         acks="all",
         enable_idempotence=False,
         linger_ms=5,
@@ -72,9 +76,11 @@ class Progress:
     """How many messages of `topic` the group has committed, read as the group's own members would
     (OffsetFetch); offsets start at 0 on a fresh topic. The admin client's variant fails on Tansu."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, group: str, topic: str, security: KafkaSecurity = PLAINTEXT) -> None:
         self.topic = topic
-        self.probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        self.probe = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **security
+        )
 
     async def __aenter__(self) -> Progress:
         await self.probe.start()
@@ -117,12 +123,13 @@ def drain(infra: Infra, events: int, *, seed: int, profile: bool) -> dict[str, A
     events = len(messages)
     leads = len({m["anonymousId"] for m in messages})  # every demo lead has exactly one
     started = time.perf_counter()
-    asyncio.run(preload(infra.bootstrap, topics.events, messages))
+    asyncio.run(preload(infra.bootstrap, topics.events, messages, infra.security))
     preload_s = time.perf_counter() - started
     env = infra.service_env(infra.fresh_database(), topics)
 
     async def measure() -> tuple[float, int, float]:
-        async with Progress(infra.bootstrap, env["LEADSTATE_QUALIFIER_GROUP"], topics.events) as progress:
+        group = env["LEADSTATE_QUALIFIER_GROUP"]
+        async with Progress(infra.bootstrap, group, topics.events, infra.security) as progress:
             return await watch(service, progress, events, meter)
 
     launched = time.perf_counter()

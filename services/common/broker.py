@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from .kafka import TopicsMissing, ensure_topics, make_producer, missing_topics, probe_broker, start_with_retry
+from .kafka_security import PLAINTEXT, KafkaSecurity, connection_problem
 
 log = logging.getLogger(__name__)
 CONFIRM_ATTEMPTS = 3
@@ -43,8 +44,16 @@ class _Confirmation:
 class BrokerLink:
     """A producer that connects in the background; not ready until then, nor while the broker is down."""
 
-    def __init__(self, bootstrap: str, *, request_timeout_s: float = 10.0, topic_partitions: int = 6) -> None:
-        self.bootstrap, self.request_timeout_s = bootstrap, request_timeout_s
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        request_timeout_s: float = 10.0,
+        topic_partitions: int = 6,
+        security: KafkaSecurity = PLAINTEXT,
+    ) -> None:
+        self.bootstrap, self.request_timeout_s, self.security = bootstrap, request_timeout_s, security
+        self.problem: str | None = None  # why the broker refuses us, while it does (shown by /readyz)
         self.topic_partitions = topic_partitions
         self._recreating: asyncio.Task[list[str]] | None = None
         self._confirmed_topics: set[str] = set()
@@ -62,16 +71,22 @@ class BrokerLink:
 
     def start(self) -> None:
         """Call inside the running loop (aiokafka binds to it)."""
-        self._producer = make_producer(self.bootstrap, request_timeout_s=self.request_timeout_s)
+        self._producer = make_producer(
+            self.bootstrap, request_timeout_s=self.request_timeout_s, security=self.security
+        )
         self._task = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:
-        await start_with_retry(self.producer, what="producer")
+        await start_with_retry(self.producer, what="producer", preflight=self.preflight)
         self.connected.set()
+
+    async def preflight(self) -> str | None:
+        self.problem = await connection_problem(self.bootstrap, self.security)
+        return self.problem
 
     async def check(self) -> None:
         if not self.connected.is_set():
-            raise ConnectionError("broker not connected yet")
+            raise ConnectionError(f"broker not connected: {self.problem or 'connecting'}")
         await probe_broker(self.producer)
 
     @contextlib.asynccontextmanager
@@ -113,7 +128,9 @@ class BrokerLink:
         self._confirmed_connections = frozenset()
         if self._recreating is None or self._recreating.done():
             self._recreating = asyncio.create_task(
-                ensure_topics(self.bootstrap, sorted(missing), partitions=self.topic_partitions)
+                ensure_topics(
+                    self.bootstrap, sorted(missing), partitions=self.topic_partitions, security=self.security
+                )
             )
             self._recreating.add_done_callback(_log_failure)  # the next refused write tries again
         log.warning("broker lost topics; writes are not acknowledged", extra={"topics": sorted(missing)})

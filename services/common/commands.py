@@ -71,14 +71,14 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     print("leadstate: database migrated")
     if args.topics:
         from .kafka import ensure_topics
+        from .kafka_security import client_security, connection_problem
 
-        created = asyncio.run(
-            ensure_topics(
-                settings.require_kafka_bootstrap(),
-                topic_names(settings),
-                partitions=settings.topic_partitions,
-            )
-        )
+        bootstrap, security = settings.require_kafka_bootstrap(), client_security(settings)
+        if problem := asyncio.run(connection_problem(bootstrap, security)):
+            print(f"leadstate migrate: cannot create the topics: {problem}", file=sys.stderr)
+            return 1
+        names, partitions = topic_names(settings), settings.topic_partitions
+        created = asyncio.run(ensure_topics(bootstrap, names, partitions=partitions, security=security))
         print(f"leadstate: topics created: {', '.join(created) or 'none (all existed)'}")
     return 0
 

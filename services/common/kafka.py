@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from .kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
 
-def make_producer(bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms: int = 2) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str,
+    *,
+    request_timeout_s: float = 10.0,
+    linger_ms: int = 2,
+    security: KafkaSecurity = PLAINTEXT,
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **security,
         acks="all",
         enable_idempotence=False,
         linger_ms=linger_ms,
@@ -32,11 +41,17 @@ def make_producer(bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms:
 
 
 def make_consumer(
-    bootstrap: str, topics: Iterable[str], *, group_id: str, client_id: str
+    bootstrap: str,
+    topics: Iterable[str],
+    *,
+    group_id: str,
+    client_id: str,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
+        **security,
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -50,9 +65,11 @@ def make_consumer(
     )
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], *, partitions: int, security: KafkaSecurity = PLAINTEXT
+) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -69,23 +86,45 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int
         await admin.close()
 
 
+# Why the broker cannot be used right now (kafka_security.connection_problem), None when it can.
+Preflight = Callable[[], Awaitable[str | None]]
+
+
 async def start_with_retry(
-    client: AIOKafkaProducer | AIOKafkaConsumer, *, what: str, attempts: int = 0
+    client: AIOKafkaProducer | AIOKafkaConsumer,
+    *,
+    what: str,
+    attempts: int = 0,
+    preflight: Preflight | None = None,
 ) -> None:
-    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal)."""
+    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal).
+
+    With a `preflight`, the client starts only once the broker accepts a connection (TLS, credentials):
+    its reason for refusing is logged once, and again only when it changes, instead of aiokafka's error
+    line per attempt, and a wrong password or certificate costs one line, not a crash or a log flood."""
     delay = 0.2
     tries = 0
+    said: str | None = None
     while True:
         tries += 1
         try:
-            await client.start()
-            return
+            problem = await preflight() if preflight else None
+            if problem is None:
+                await client.start()
+                if said is not None:
+                    log.info("connected to the broker for %s", what)
+                return
         except (KafkaError, OSError) as exc:
             if attempts and tries >= attempts:
                 raise
-            log.warning("broker not reachable for %s, retrying", what, extra={"error": str(exc)})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            problem = f"{type(exc).__name__}: {exc}"
+        if attempts and tries >= attempts:
+            raise KafkaConnectionError(problem)
+        if problem != said:
+            log.warning("cannot use the broker for %s, retrying: %s", what, problem)
+            said = problem
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 async def probe_broker(producer: AIOKafkaProducer, *, timeout_s: float = 2.0) -> None:

@@ -22,6 +22,7 @@ from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
 from .db import create_engine, ping, session_factory
 from .health import Readiness
 from .kafka import make_consumer, start_with_retry
+from .kafka_security import PLAINTEXT, KafkaSecurity
 from .outbox import Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,13 @@ class Worker:
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.config.name}-relay"))
         kafka = make_consumer(
-            self.bootstrap, self.config.topics, group_id=self.config.group_id, client_id=self.config.name
+            self.bootstrap,
+            self.config.topics,
+            group_id=self.config.group_id,
+            client_id=self.config.name,
+            security=self.broker.security,
         )
-        await start_with_retry(kafka, what=f"{self.config.name} consumer")
+        await start_with_retry(kafka, what=f"{self.config.name} consumer", preflight=self.broker.preflight)
         self._consumer = BatchConsumer(
             self.config,
             consumer=kafka,
@@ -116,6 +121,9 @@ class Worker:
                 await asyncio.wait_for(asyncio.shield(consumer_task), timeout_s)
             except TimeoutError:
                 consumer_task.cancel()
+            except asyncio.CancelledError:
+                if not consumer_task.cancelled():  # our own cancellation, not the one asked for above
+                    raise
         if self.relay is not None:
             await self.relay.stop()
         for task in self._tasks:
@@ -184,9 +192,10 @@ class ConsumingService:
         outbox: Outbox,
         poll_s: float,
         topic_partitions: int = 6,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> ConsumingService:
         database = Database.connect(database_url)
-        broker = BrokerLink(bootstrap, topic_partitions=topic_partitions)
+        broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
         worker = Worker(
             config=config,
             bootstrap=bootstrap,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SCOPES = ("mql:read", "decisions:write", "reports:read")
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = None
     data_dir: Path = Path(".leadstate")
     embedded_kafka_port: int = Field(19092, ge=1, le=65535)
+    # How every Kafka client authenticates (services/common/kafka_security.py builds the client options).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
 
     write_keys: Annotated[tuple[str, ...], NoDecode] = ()
     api_keys: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)
@@ -84,6 +93,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"key {key[:4]}…: scopes must be a list drawn from {', '.join(SCOPES)}")
         return value
 
+    @field_validator(
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_ssl_ca_file",
+        "kafka_ssl_cert_file",
+        "kafka_ssl_key_file",
+        "kafka_ssl_key_password",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `VAR=` in a compose file or an .env means "not set"
+
+    @field_validator("kafka_ssl_ca_file", "kafka_ssl_cert_file", "kafka_ssl_key_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file" if not value.exists() else "not a file")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent_kafka_security(self) -> Settings:
+        check_kafka_security(self)
+        return self
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env == "production":
@@ -114,6 +148,44 @@ class Settings(BaseSettings):
         return self.kafka_bootstrap
 
 
+def check_kafka_security(settings: Settings) -> None:
+    """Refuse a Kafka security setting the chosen protocol would ignore or cannot do without: a client that
+    silently connects without the credentials or certificate it was given is worse than one that stops."""
+    protocol = settings.kafka_security_protocol
+    sasl, tls = protocol.startswith("SASL_"), protocol.endswith("SSL")
+    named = f"LEADSTATE_KAFKA_SECURITY_PROTOCOL is {protocol}"
+    given = {
+        "LEADSTATE_KAFKA_SASL_USERNAME": bool(settings.kafka_sasl_username),
+        "LEADSTATE_KAFKA_SASL_PASSWORD": bool(
+            settings.kafka_sasl_password and settings.kafka_sasl_password.get_secret_value()
+        ),
+    }
+    for variable, present in given.items():
+        if sasl and not present:
+            raise ValueError(f"{variable} must be set: {named}")
+        if present and not sasl:
+            raise ValueError(f"{variable} is set but {named} (SASL_SSL or SASL_PLAINTEXT use it)")
+    files = {
+        "LEADSTATE_KAFKA_SSL_CA_FILE": settings.kafka_ssl_ca_file,
+        "LEADSTATE_KAFKA_SSL_CERT_FILE": settings.kafka_ssl_cert_file,
+        "LEADSTATE_KAFKA_SSL_KEY_FILE": settings.kafka_ssl_key_file,
+        "LEADSTATE_KAFKA_SSL_KEY_PASSWORD": settings.kafka_ssl_key_password,
+    }
+    for variable, value in files.items():
+        if value is not None and not tls:
+            raise ValueError(f"{variable} is set but {named} (SSL or SASL_SSL use it)")
+    if settings.kafka_ssl_key_file and not settings.kafka_ssl_cert_file:
+        raise ValueError("LEADSTATE_KAFKA_SSL_KEY_FILE is set without LEADSTATE_KAFKA_SSL_CERT_FILE")
+    if settings.kafka_ssl_key_password and not settings.kafka_ssl_cert_file:
+        raise ValueError("LEADSTATE_KAFKA_SSL_KEY_PASSWORD is set without LEADSTATE_KAFKA_SSL_CERT_FILE")
+    clear_password = protocol == "SASL_PLAINTEXT" and settings.kafka_sasl_mechanism == "PLAIN"
+    if settings.env == "production" and clear_password:
+        raise ValueError(
+            "LEADSTATE_KAFKA_SASL_MECHANISM PLAIN over SASL_PLAINTEXT sends the password in clear text: "
+            "refused in production (use SASL_SSL, or a SCRAM mechanism)"
+        )
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -127,7 +199,10 @@ def load_settings(**overrides: object) -> Settings:
         name = f"{ENV_PREFIX}{loc}" if loc else "settings"
         message = first["msg"].removeprefix("Value error, ")
         raw = os.environ.get(name)
-        shown = f" (got {raw!r})" if raw is not None and "KEYS" not in name else ""
+        secret = "KEYS" in name or "PASSWORD" in name
+        shown = f" (got {raw!r})" if raw is not None and not secret else ""
+        if not loc and message.startswith(ENV_PREFIX):  # a rule across settings names its variable itself
+            raise SettingsError(message) from None
         raise SettingsError(f"{name}: {message}{shown}") from None
 
 

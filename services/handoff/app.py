@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
+from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
         outbox=decisions_outbox,
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,
+        security=client_security(settings),
     )
 
     @asynccontextmanager

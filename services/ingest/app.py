@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from services.common.app import build_app
 from services.common.broker import BrokerLink
 from services.common.health import Readiness
+from services.common.kafka_security import client_security
 from services.common.settings import Settings
 
 from . import openapi
@@ -24,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.require_kafka_bootstrap(),
         request_timeout_s=settings.produce_timeout_s,
         topic_partitions=settings.topic_partitions,
+        security=client_security(settings),
     )
     readiness.add("broker", broker.check)
 

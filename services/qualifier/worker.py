@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
+from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
 from services.common.policy_file import settings_policy
 from services.common.runtime import ConsumingService
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,
+        security=client_security(settings),
     )
 
     @asynccontextmanager

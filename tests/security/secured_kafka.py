@@ -1,0 +1,210 @@
+"""A real Apache Kafka broker that only lets in SCRAM-SHA-512 users over TLS (and, on a second listener,
+clients with a certificate from its CA), for the authentication tests.
+
+Its CA and certificate (for 127.0.0.1) are made here; the SCRAM user is written when the log directory is
+formatted, as an operator of a KRaft cluster does. The controller and inter-broker listeners stay
+PLAINTEXT on loopback: only the client listener is under test. Small and self-contained on purpose;
+the generic embedded broker may absorb it later.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from services.common.kafka_dist import ensure_kafka_libs
+from tests.support import free_port
+
+KCACHE = Path("/tmp/kcache")  # this machine's cache; on a fresh one, Maven fills it once
+MECHANISM = "SCRAM-SHA-512"
+LOG4J = """\
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+"""
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def make_ca(directory: Path, name: str) -> tuple[Path, ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-signed CA; returns its PEM certificate file, key and certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(_name(name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(key, hashes.SHA256())
+    )
+    path = directory / f"{name}.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path, key, cert
+
+
+def make_signed(
+    path: Path,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    *,
+    usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
+) -> Path:
+    """A key and its certificate for 127.0.0.1 signed by the CA, in one PEM file (a broker's keystore, or a
+    client's certificate for mutual TLS)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(path.stem))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    path.write_bytes(_pem_key(key) + cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+@dataclass
+class SecuredKafka:
+    """`start()` returns once the broker listens; `bootstrap` is its SASL_SSL listener."""
+
+    directory: Path
+    username: str
+    password: str
+    port: int = 0
+    mtls_port: int = 0  # TLS with a client certificate, no SASL
+    ca_file: Path = Path()
+    client_pem: Path = Path()  # a client key and certificate the MTLS listener accepts
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "kafka.log"
+
+    def start(self, timeout_s: float = 120) -> SecuredKafka:
+        libs = ensure_kafka_libs(KCACHE)
+        self.ca_file, ca_key, ca_cert = make_ca(self.directory, "leadstate-test-ca")
+        keystore = make_signed(self.directory / "broker.pem", ca_key, ca_cert)
+        self.client_pem = make_signed(
+            self.directory / "client.pem", ca_key, ca_cert, usage=ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        self.port, self.mtls_port = free_port(), free_port()
+        internal, controller = free_port(), free_port()
+        listeners = {
+            "SASL_SSL": self.port,
+            "MTLS": self.mtls_port,
+            "INTERNAL": internal,
+            "CONTROLLER": controller,
+        }
+        protocols = {"SASL_SSL": "SASL_SSL", "MTLS": "SSL"}  # the others: PLAINTEXT
+        properties = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller}",
+            "listeners": ",".join(f"{name}://127.0.0.1:{port}" for name, port in listeners.items()),
+            "advertised.listeners": ",".join(
+                f"{name}://127.0.0.1:{port}" for name, port in listeners.items() if name != "CONTROLLER"
+            ),
+            "listener.security.protocol.map": ",".join(
+                f"{name}:{protocols.get(name, 'PLAINTEXT')}" for name in listeners
+            ),
+            "inter.broker.listener.name": "INTERNAL",
+            "controller.listener.names": "CONTROLLER",
+            "sasl.enabled.mechanisms": MECHANISM,
+            f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(keystore),
+            # The MTLS listener knows its clients by their certificate, signed by the same CA.
+            "listener.name.mtls.ssl.client.auth": "required",
+            "listener.name.mtls.ssl.truststore.type": "PEM",
+            "listener.name.mtls.ssl.truststore.location": str(self.ca_file),
+            "log.dirs": str(self.directory / "data"),
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",
+        }
+        config = self.directory / "server.properties"
+        config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
+        log4j = self.directory / "log4j2.properties"
+        log4j.write_text(LOG4J)
+        java = ["java", "-Xmx512m", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{libs}/*"]
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        scram = f"{MECHANISM}=[name={self.username},password={self.password}]"
+        storage_format = ["kafka.tools.StorageTool", "format", "--standalone", "--add-scram", scram]
+        formatted = subprocess.run(
+            [*java, *storage_format, "-t", cluster_id, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+        assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [*java, "kafka.Kafka", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_listening(timeout_s)
+        return self
+
+    def _wait_listening(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"Kafka exited: {self.log_path.read_text()[-3000:]}")
+            if "Kafka Server started" in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"Kafka not started after {timeout_s}s: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
