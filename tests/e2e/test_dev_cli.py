@@ -57,8 +57,8 @@ def _inbox(dev: dict[str, str], api_key: str) -> list[dict[str, object]]:
     return answer.json()["items"] if answer.status_code == 200 else []
 
 
-def test_every_documented_command_works_next_to_a_running_dev_stack(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_every_documented_command_works_next_to_a_running_dev_stack(tmp_path: Path, dev_data: Path) -> None:
+    data = dev_data
     dev = dev_env(data)
     user = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTATE_")}
     user["LEADSTATE_DATA_DIR"] = str(data)

@@ -19,12 +19,12 @@ from tests.support import free_port
 pytestmark = pytest.mark.e2e
 
 
-def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
-    env = dev_env(tmp_path / "data")
+def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path, dev_data: Path) -> None:
+    env = dev_env(dev_data)
     dev = start_dev(env, tmp_path / "dev.log")
     try:
         banner = wait_for(tmp_path / "dev.log", "leadstate is running", dev)
-        keys = json.loads((tmp_path / "data" / "dev-keys.json").read_text())
+        keys = json.loads((dev_data / "dev-keys.json").read_text())
         write_key = keys["write_keys"][0]
         assert write_key in banner and all(k in banner for k in keys["api_keys"])
         ingest = f"http://127.0.0.1:{env['LEADSTATE_INGEST_PORT']}"
@@ -47,24 +47,24 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     assert code == 0, (tmp_path / "dev.log").read_text()[-3000:]
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    leftovers = processes_using(tmp_path / "data")
+    leftovers = processes_using(dev_data)
     assert not leftovers, [p.cmdline() for p in leftovers]
 
 
-def test_dev_with_unreachable_external_broker_fails_clearly(tmp_path: Path) -> None:
-    env = dev_env(tmp_path / "data")
+def test_dev_with_unreachable_external_broker_fails_clearly(dev_data: Path) -> None:
+    env = dev_env(dev_data)
     env["LEADSTATE_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
     result = run_dev(env, timeout_s=120)
     assert result.returncode == 1
     assert "not reachable" in result.stderr and "Traceback" not in result.stderr
-    leftovers = processes_using(tmp_path / "data")
+    leftovers = processes_using(dev_data)
     assert not leftovers
 
 
-def test_dev_refuses_a_port_in_use(tmp_path: Path) -> None:
+def test_dev_refuses_a_port_in_use(dev_data: Path) -> None:
     import socket
 
-    env = dev_env(tmp_path / "data")
+    env = dev_env(dev_data)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["LEADSTATE_HANDOFF_PORT"])))
         taken.listen()
