@@ -28,7 +28,7 @@ from tests.e2e.devstack import (
     start_dev,
     wait_for,
 )
-from tests.support import ROOT
+from tests.support import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -159,3 +159,41 @@ def test_a_foreign_process_on_the_broker_port_is_refused_and_left_alone(
     finally:
         foreign.kill()
         foreign.wait()
+
+
+def test_a_service_stops_by_itself_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTATE_")}
+    env.update(LEADSTATE_KAFKA_BOOTSTRAP="127.0.0.1:1", LEADSTATE_INGEST_PORT=str(port))
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, pathlib, sys, time\n"
+            "from services.common.devstack import spawn_service\n"
+            "log = pathlib.Path(sys.argv[2])\n"
+            "child = spawn_service('ingest', json.loads(sys.argv[1]), log_path=log)\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(300)",
+            json.dumps(env),
+            str(tmp_path / "i.log"),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert parent.stdout is not None
+    child = ProcessId.of(int(parent.stdout.readline()))
+    assert child is not None
+
+    def serving() -> bool:
+        assert child.alive(), (tmp_path / "i.log").read_text()
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    poll(serving, timeout_s=60, what="ingest serving")
+    parent.kill()
+    parent.wait()
+    poll(lambda: not child.alive(), timeout_s=30, what="the orphaned ingest gone")
+    assert "is gone; stopping" in (tmp_path / "i.log").read_text()
