@@ -27,13 +27,24 @@ def reclaim_previous_run(data_dir: Path, broker_port: int | None, say: Callable[
     owner = f" (pid {previous.owner.pid})" if previous is not None else ""
     what = ", ".join(f"{_label(name)} (pid {proc.pid})" for name, proc in left.items())
     services = [name for name in left if name not in (POSTGRES, BROKER)]
-    plan = ["reusing PostgreSQL"] if POSTGRES in left else []
+    reuse_postgres = POSTGRES in left and postgres_ready(data_dir)
+    plan = [("reusing" if reuse_postgres else "restarting") + " PostgreSQL"] if POSTGRES in left else []
     plan += ["restarting the broker"] if BROKER in left else []
     plan += [f"stopping {', '.join(services)}"] if services else []
     say(f"leadstate: the previous run{owner} left {what} running: {'; '.join(plan)}")
     for name, proc in left.items():
-        if name != POSTGRES:
-            proc.stop(timeout_s=20 if name == BROKER else 15)
+        if name != POSTGRES or not reuse_postgres:
+            proc.stop(timeout_s=20 if name in (BROKER, POSTGRES) else 15)
+
+
+def postgres_ready(data_dir: Path) -> bool:
+    """The postmaster says it accepts connections (the status line of postmaster.pid): healthy enough
+    for pgserver to join it; one stuck starting or shutting down is restarted instead."""
+    try:
+        lines = (data_dir / "postgres" / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return False
+    return len(lines) >= 8 and lines[7].strip() == "ready"
 
 
 def _left_running(
