@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from services.common.kafka import ensure_topics
 from services.common.kafka_security import PLAINTEXT, client_security, connection_problem
 from services.common.migrate import upgrade
 from services.common.settings import load_settings
+from services.common.processes import private_dir
 from services.common.topics import Topics
 
 from .report import Skipped
@@ -60,7 +60,8 @@ def connect(url: str, database: str | None = None):  # type: ignore[no-untyped-d
 
 class Infra:
     def __init__(self, work_dir: Path | None = None) -> None:
-        self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="leadstate-bench-"))
+        # private_dir first reclaims an interrupted run's directory and stops its servers
+        self.work_dir = work_dir or private_dir("leadstate-bench-")
         self._own_dir = work_dir is None
         self._pg = None
         self._broker: EmbeddedBroker | None = None

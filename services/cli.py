@@ -8,9 +8,12 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from services.common.devrecord import attach_dev_stack
 from services.common.settings import Settings, SettingsError, exit_on_settings_error, load_settings
 
-# Modules with `register(subparsers)`; each sub-command sets `func(args, settings) -> int | None`.
+# Modules with `register(subparsers)`; each sub-command sets `func(args, settings) -> int | None` and,
+# when it needs infrastructure, `needs` (devrecord.DATABASE, BROKER, URLS): what the environment does
+# not configure is taken from the running `leadstate dev`, or the command stops with one line.
 COMMAND_MODULES = ("services.common.commands", "services.qualifier.commands")
 
 
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace, Settings], int | None] = args.func
     try:
-        settings = load_settings()
+        settings = attach_dev_stack(load_settings(), getattr(args, "needs", ()))
         code = func(args, settings)
     except SettingsError as error:
         exit_on_settings_error(error)

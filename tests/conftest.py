@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 from services.common.embedded import EmbeddedBroker, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
+from services.common.processes import private_dir
 from services.common.settings import Settings, load_settings
 from services.common.topics import Topics
 from tests.support import free_port
@@ -65,8 +65,8 @@ def _sql(url: str, *statements: str) -> None:
 
 def _private_dir(prefix: str) -> Path:
     # Not under pytest's basetemp: pytest deletes old basetemps while another session may still run
-    # a server from one of them.
-    return Path(tempfile.mkdtemp(prefix=prefix))
+    # a server from one of them. An interrupted session's directories (and servers) are reclaimed here.
+    return private_dir(prefix)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from .devrecord import BROKER, DATABASE
 from .settings import Settings
 from .topics import Topics
 
@@ -13,19 +14,24 @@ from .topics import Topics
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("dev", help="run everything locally: embedded PostgreSQL and broker, three services")
     p.set_defaults(func=_dev)
-    for name, helptext in (
-        ("ingest", "run the ingest API (needs LEADSTATE_KAFKA_BOOTSTRAP)"),
+    for name, helptext, needs in (
+        ("ingest", "run the ingest API (needs LEADSTATE_KAFKA_BOOTSTRAP)", (BROKER,)),
         (
             "qualifier",
             "run the qualifier worker (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)",
+            (DATABASE, BROKER),
         ),
-        ("handoff", "run the handoff API (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)"),
+        (
+            "handoff",
+            "run the handoff API (needs LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP)",
+            (DATABASE, BROKER),
+        ),
     ):
         sp = sub.add_parser(name, help=helptext)
-        sp.set_defaults(func=_service, service=name)
+        sp.set_defaults(func=_service, service=name, needs=needs)
     p = sub.add_parser("migrate", help="apply the database migrations (alembic upgrade heads)")
     p.add_argument("--topics", action="store_true", help="also create the Kafka topics")
-    p.set_defaults(func=_migrate)
+    p.set_defaults(func=_migrate, needs=(DATABASE,))
     p = sub.add_parser(
         "contracts", help="rewrite the generated documents in contracts/ (OpenAPI, envelope schema)"
     )

@@ -1,5 +1,7 @@
 """`leadstate dev` (what `make run` calls): embedded PostgreSQL and broker, migrations, topics, the
-three services as separate processes, the URLs and dev keys printed; Ctrl-C or SIGTERM stops it all."""
+three services as separate processes (restarted when one dies), the URLs and dev keys printed; Ctrl-C
+or SIGTERM stops it all. What it started is recorded in the data dir (devrecord.py): the next run
+reclaims what a crashed one left, and the other CLI commands find the database and broker there."""
 
 from __future__ import annotations
 
@@ -12,16 +14,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
 from .auth import generate_key
 from .commands import topic_names
+from .devrecord import DevRecord, remove_record, write_record
 from .embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
 from .kafka import ensure_topics
 from .migrate import upgrade
-from .runtime import PortInUse, ensure_port_free
+from .policy_file import resolve_path
+from .processes import ProcessId
+from .reclaim import reclaim_previous_run
+from .runtime import PARENT_PID_ENV, PortInUse, ensure_port_free
 from .settings import SCOPES, Settings
+from .supervisor import Supervisor
 
 SERVICES = ("ingest", "qualifier", "handoff")
 
@@ -30,8 +38,10 @@ def spawn_service(
     command: str, env: dict[str, str], *, log_path: Path | None = None, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """`leadstate <command>` as its own process, with this interpreter; its output to `log_path` (appended)
-    or to ours. The tests and benchmarks start services this way too."""
+    or to ours. The tests and benchmarks start services this way too. The service stops by itself
+    when this process is gone (runtime.watch_parent), so a killed parent leaves no service running."""
     argv = [sys.executable, "-m", "services.cli", command]
+    env = {**env, PARENT_PID_ENV: str(os.getpid())}
     if log_path is None:
         return subprocess.Popen(argv, env=env, cwd=cwd)
     with open(log_path, "ab") as log:
@@ -108,19 +118,29 @@ def ensure_database(url: str, name: str = "leadstate") -> str:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    try:
+        asyncio.run(create())
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise EmbeddedError(f"embedded PostgreSQL does not answer: {exc} (its log: postgres/log)") from None
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def start_broker(settings: Settings, data_dir: Path) -> EmbeddedBroker:
+    """The one place that picks and starts the embedded broker (and says which it is)."""
+    broker = EmbeddedBroker(settings.embedded_kafka_port, data_dir / "tansu.log")
+    say(f"leadstate: starting embedded broker (Tansu, memory only) on {broker.bootstrap} …")
+    broker.start()
+    return broker
+
+
+def broker_kind(broker: object) -> str:
+    return str(getattr(broker, "kind", None) or ("tansu" if isinstance(broker, EmbeddedBroker) else "kafka"))
 
 
 def wait_ready(
     settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 90
 ) -> None:
-    ports = {
-        "ingest": settings.ingest_port,
-        "qualifier": settings.qualifier_port,
-        "handoff": settings.handoff_port,
-    }
-    pending = dict(ports)
+    pending = dict(service_ports(settings))
     deadline = time.monotonic() + timeout_s
     while pending:
         for name, child in children.items():
@@ -140,17 +160,19 @@ def wait_ready(
         time.sleep(0.3)
 
 
-def stop_children(children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 20) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    for child in children.values():
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def service_ports(settings: Settings) -> dict[str, int]:
+    return {
+        "ingest": settings.ingest_port,
+        "qualifier": settings.qualifier_port,
+        "handoff": settings.handoff_port,
+    }
+
+
+def check_ports(settings: Settings) -> None:
+    for name, port in service_ports(settings).items():
+        ensure_port_free(settings.host, port, f"{name}, LEADSTATE_{name.upper()}_PORT")
+    if settings.embedded_kafka:
+        ensure_port_free("127.0.0.1", settings.embedded_kafka_port, "broker, LEADSTATE_EMBEDDED_KAFKA_PORT")
 
 
 def run_dev(settings: Settings) -> int:
@@ -169,16 +191,21 @@ def run_dev(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     broker: EmbeddedBroker | None = None
     pg_server = None
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor: Supervisor | None = None
+    me = ProcessId.of(os.getpid())
+    assert me is not None
+    record = DevRecord(
+        owner=me,
+        data_dir=str(data_dir),
+        host=settings.host,
+        ports={**service_ports(settings), "broker": settings.embedded_kafka_port},
+        policy_path=str(resolve_path(settings.policy_path).resolve()),
+    )
     try:
+        reclaim_previous_run(data_dir, settings.embedded_kafka_port if settings.embedded_kafka else None, say)
+        write_record(data_dir, record)
         try:
-            ensure_port_free(settings.host, settings.ingest_port, "ingest, LEADSTATE_INGEST_PORT")
-            ensure_port_free(settings.host, settings.handoff_port, "handoff, LEADSTATE_HANDOFF_PORT")
-            ensure_port_free(settings.host, settings.qualifier_port, "qualifier, LEADSTATE_QUALIFIER_PORT")
-            if settings.embedded_kafka:
-                ensure_port_free(
-                    "127.0.0.1", settings.embedded_kafka_port, "broker, LEADSTATE_EMBEDDED_KAFKA_PORT"
-                )
+            check_ports(settings)
         except PortInUse as exc:
             return fail(str(exc))
 
@@ -188,15 +215,18 @@ def run_dev(settings: Settings) -> int:
         else:
             say(f"leadstate: starting embedded PostgreSQL in {data_dir / 'postgres'} …")
             pg_server, base_url = start_postgres(data_dir)
+            record = record.with_process("postgres", pg_server.get_pid())
             database_url = ensure_database(base_url)
         if settings.kafka_bootstrap:
             bootstrap = settings.kafka_bootstrap
             say(f"leadstate: using Kafka at {bootstrap} from LEADSTATE_KAFKA_BOOTSTRAP")
         else:
-            broker = EmbeddedBroker(settings.embedded_kafka_port, data_dir / "tansu.log")
-            say(f"leadstate: starting embedded broker (Tansu, memory only) on {broker.bootstrap} …")
-            broker.start()
+            broker = start_broker(settings, data_dir)
             bootstrap = broker.bootstrap
+            record = record.with_process("broker", broker.process.pid if broker.process else None)
+            record = replace(record, broker_kind=broker_kind(broker))
+        record = replace(record, database_url=database_url, bootstrap=bootstrap)
+        write_record(data_dir, record)
         wait_for_kafka(bootstrap)
         asyncio.run(ensure_topics(bootstrap, topic_names(settings), partitions=settings.topic_partitions))
         say("leadstate: migrating the database …")
@@ -210,14 +240,23 @@ def run_dev(settings: Settings) -> int:
             LEADSTATE_WRITE_KEYS=",".join(write_keys),
             LEADSTATE_API_KEYS=json.dumps(api_keys),
         )
+
+        def restarted(name: str, process: subprocess.Popen[bytes]) -> None:
+            nonlocal record
+            record = record.with_process(name, process.pid)
+            write_record(data_dir, record)
+
+        supervisor = Supervisor(lambda name: spawn_service(name, env), say=say, on_restart=restarted)
         for name in SERVICES:
-            children[name] = spawn_service(name, env)
-        wait_ready(settings, children)
+            record = record.with_process(name, supervisor.start(name).pid)
+        write_record(data_dir, record)
+        wait_ready(settings, supervisor.processes())
+        record = replace(record, status="ready")
+        write_record(data_dir, record)
         banner(settings, bootstrap, database_url, write_keys, api_keys)
-        while all(child.poll() is None for child in children.values()):
+        while True:
+            supervisor.tend()
             time.sleep(0.5)
-        dead = [n for n, c in children.items() if c.poll() is not None]
-        return fail(f"{', '.join(dead)} stopped unexpectedly; shutting down the rest")
     except Stop:
         say("\nleadstate: stopping …")
         return 0
@@ -226,11 +265,13 @@ def run_dev(settings: Settings) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_children(children)
+        if supervisor is not None:
+            supervisor.stop_all()
         if broker is not None:
             broker.stop()
         if pg_server is not None:
             pg_server.cleanup()
+        remove_record(data_dir)
         lock.close()
 
 

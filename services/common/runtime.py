@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -147,6 +150,29 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             raise PortInUse(f"cannot listen on {host}:{port} ({what}): {exc.strerror}") from None
 
 
+# Set by devstack.spawn_service to the pid of the process that started this service.
+PARENT_PID_ENV = "LEADSTATE_PARENT_PID"
+
+
+def watch_parent(interval_s: float = 1.0) -> None:
+    """Stop this service (as SIGTERM would: finish the work in hand) once the process that started it is
+    gone, so a SIGKILLed `leadstate dev`, test or benchmark leaves no service holding its port. A thread
+    polling the parent pid rather than prctl(PR_SET_PDEATHSIG): that signal fires when the parent's
+    *thread* that forked us ends, which for a parent spawning from a worker thread is far too early."""
+    raw = os.environ.get(PARENT_PID_ENV, "")
+    if not raw.isdigit():
+        return
+    parent = int(raw)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        log.warning("the process that started this service (pid %s) is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
     ensure_port_free(host, port, what)
     config = uvicorn.Config(
@@ -163,6 +189,7 @@ def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
     # clean exit, so a SIGTERM'd service reports success after finishing its work.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    watch_parent()
     uvicorn.Server(config).run()
 
 

@@ -9,7 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.common.settings import Settings, SettingsError
+from services.common.devrecord import DATABASE, URLS
+from services.common.settings import Settings
 
 from .lab.commands import register as register_lab
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("lead", metavar="LEAD_ID", help="lead id, user id, email or anonymous id")
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
     p.add_argument("--at", help="evaluate at this ISO time instead of now")
-    p.set_defaults(func=_explain)
+    p.set_defaults(func=_explain, needs=(DATABASE,))
     register_lab(verbs)
     p = sub.add_parser("replay", help="rebuild lead state from the stored event log and compare")
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
@@ -33,14 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="replace the live leads, identities and MQL register (no re-emit)",
     )
-    p.set_defaults(func=_replay)
+    p.set_defaults(func=_replay, needs=(DATABASE,))
     p = sub.add_parser("demo", help="post a synthetic B2B audience through the ingest API")
     p.add_argument("--leads", type=int, default=200, help="how many leads (default 200)")
     p.add_argument("--ingest-url", help="default http://127.0.0.1:$LEADSTATE_INGEST_PORT")
     p.add_argument("--write-key", help="default: first of LEADSTATE_WRITE_KEYS, else the dev key file")
     p.add_argument("--seed", type=int, help="same seed, same audience (default: a new one each run)")
     p.add_argument("--days", type=int, default=14, help="spread the activity over the last N days")
-    p.set_defaults(func=_demo)
+    p.set_defaults(func=_demo, needs=(URLS,))
 
 
 def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
@@ -106,13 +107,5 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    from services.common.embedded import start_postgres
-
-    try:
-        return start_postgres(settings.data_dir)[1]
-    except Exception as exc:
-        raise SettingsError(
-            f"LEADSTATE_DATABASE_URL: not set and the embedded database failed: {exc}"
-        ) from None
+    """Configured, or the running `leadstate dev`'s (services/cli.py attaches it, or stops with one line)."""
+    return settings.require_database_url()

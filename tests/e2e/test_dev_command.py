@@ -4,10 +4,7 @@ printed keys that work, a clear refusal of a second instance, and a clean stop w
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,69 +12,19 @@ import httpx
 import psutil
 import pytest
 
-from tests.support import ROOT, free_port
+from services.common.processes import processes_using
+from tests.e2e.devstack import dev_env, run_dev, start_dev, wait_for
+from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def _start_dev(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "dev"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-
-
-def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        content = log.read_text(errors="replace")
-        if text in content:
-            return content
-        if process.poll() is not None:
-            raise AssertionError(f"leadstate dev exited ({process.returncode}):\n{content[-3000:]}")
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not printed within {timeout_s}s:\n{log.read_text()[-3000:]}")
-
-
-def _run_dev(env: dict[str, str], *, timeout_s: float) -> subprocess.CompletedProcess[str]:
-    """`leadstate dev` that is expected to refuse to start: its exit code and output."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout_s,
-    )
-
-
-def _processes_using(data_dir: Path) -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in " ".join(p.info["cmdline"] or [])]
-
-
-def _dev_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTATE_")}
-    env.update(
-        LEADSTATE_DATA_DIR=str(data_dir),
-        LEADSTATE_INGEST_PORT=str(free_port()),
-        LEADSTATE_HANDOFF_PORT=str(free_port()),
-        LEADSTATE_QUALIFIER_PORT=str(free_port()),
-        LEADSTATE_EMBEDDED_KAFKA_PORT=str(free_port()),
-        LEADSTATE_LOG_FORMAT="json",
-    )
-    return env
-
-
-def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
-    env = _dev_env(tmp_path / "data")
-    dev = _start_dev(env, tmp_path / "dev.log")
+def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path, dev_data: Path) -> None:
+    env = dev_env(dev_data)
+    dev = start_dev(env, tmp_path / "dev.log")
     try:
-        banner = _wait_for(tmp_path / "dev.log", "leadstate is running", dev)
-        keys = json.loads((tmp_path / "data" / "dev-keys.json").read_text())
+        banner = wait_for(tmp_path / "dev.log", "leadstate is running", dev)
+        keys = json.loads((dev_data / "dev-keys.json").read_text())
         write_key = keys["write_keys"][0]
         assert write_key in banner and all(k in banner for k in keys["api_keys"])
         ingest = f"http://127.0.0.1:{env['LEADSTATE_INGEST_PORT']}"
@@ -88,7 +35,7 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         for port in ("LEADSTATE_HANDOFF_PORT", "LEADSTATE_QUALIFIER_PORT"):
             assert httpx.get(f"http://127.0.0.1:{env[port]}/readyz").status_code == 200
 
-        second = _run_dev(env, timeout_s=60)
+        second = run_dev(env, timeout_s=60)
         assert second.returncode == 1
         assert "already running" in second.stderr and "Traceback" not in second.stderr + second.stdout
 
@@ -100,27 +47,27 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     assert code == 0, (tmp_path / "dev.log").read_text()[-3000:]
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    leftovers = _processes_using(tmp_path / "data")
-    assert not leftovers, [p.info["cmdline"] for p in leftovers]
+    leftovers = processes_using(dev_data)
+    assert not leftovers, [p.cmdline() for p in leftovers]
 
 
-def test_dev_with_unreachable_external_broker_fails_clearly(tmp_path: Path) -> None:
-    env = _dev_env(tmp_path / "data")
+def test_dev_with_unreachable_external_broker_fails_clearly(dev_data: Path) -> None:
+    env = dev_env(dev_data)
     env["LEADSTATE_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
-    result = _run_dev(env, timeout_s=120)
+    result = run_dev(env, timeout_s=120)
     assert result.returncode == 1
     assert "not reachable" in result.stderr and "Traceback" not in result.stderr
-    leftovers = _processes_using(tmp_path / "data")
+    leftovers = processes_using(dev_data)
     assert not leftovers
 
 
-def test_dev_refuses_a_port_in_use(tmp_path: Path) -> None:
+def test_dev_refuses_a_port_in_use(dev_data: Path) -> None:
     import socket
 
-    env = _dev_env(tmp_path / "data")
+    env = dev_env(dev_data)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["LEADSTATE_HANDOFF_PORT"])))
         taken.listen()
-        result = _run_dev(env, timeout_s=60)
+        result = run_dev(env, timeout_s=60)
     assert result.returncode == 1
     assert f"port {env['LEADSTATE_HANDOFF_PORT']}" in result.stderr and "already in use" in result.stderr

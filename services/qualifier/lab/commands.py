@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.devrecord import DATABASE
 from services.common.settings import Settings
 
 EXIT_INVALID = 2  # an invalid or unreadable policy file, as `policy check`
@@ -26,7 +27,7 @@ def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--until", type=_time, help="history before this ISO date/time only")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.add_argument("--workers", type=int, help="processes folding the log (default: up to 2 cores)")
-    p.set_defaults(func=_simulate)
+    p.set_defaults(func=_simulate, needs=(DATABASE,))
     p = verbs.add_parser("diff", help="the change between two policy files, in words, for review")
     p.add_argument("old", type=Path, metavar="OLD.yaml")
     p.add_argument("new", type=Path, metavar="NEW.yaml")

@@ -39,3 +39,9 @@ def test_services_wait_for_healthy_infrastructure_and_migrations() -> None:
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert "healthcheck" in services[name]
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+def test_a_service_that_dies_is_restarted() -> None:
+    services = _compose()["services"]
+    for name in ("ingest", "qualifier", "handoff"):
+        assert services[name]["restart"] in ("unless-stopped", "always", "on-failure"), name
