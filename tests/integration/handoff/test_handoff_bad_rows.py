@@ -7,7 +7,6 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 import orjson
 import pytest
 from prometheus_client import REGISTRY
@@ -16,6 +15,11 @@ from sqlalchemy import text
 from tests.integration.handoff.data import mql_data, mql_envelope
 
 FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+PLANT = (
+    "INSERT INTO handoff.mqls (mql_id, event_id, lead_id, episode, rule, policy_version, qualified_at,"
+    " data, topic, topics) VALUES (:mql_id, :event_id, :lead_id, 1, 'seminar-attendee', '2026.1',"
+    " CAST(CAST(:qualified_at AS text) AS timestamptz), CAST(CAST(:data AS text) AS jsonb), 'x', ARRAY['x'])"
+)
 
 
 def skipped_rows(view: str) -> float:
@@ -26,11 +30,7 @@ async def plant(engine, lead_id: str, qualified_at: str, data: dict) -> None:  #
     """Write an MQL row as no code path of the handoff would: straight into the table."""
     async with engine.begin() as conn:
         await conn.execute(
-            text(
-                "INSERT INTO handoff.mqls (mql_id, event_id, lead_id, episode, rule, policy_version,"
-                " qualified_at, data, topic, topics) VALUES (:mql_id, :event_id, :lead_id, 1, 'seminar-attendee',"
-                " '2026.1', CAST(CAST(:qualified_at AS text) AS timestamptz), CAST(CAST(:data AS text) AS jsonb), 'x', ARRAY['x'])"
-            ),
+            text(PLANT),
             {
                 "mql_id": f"{lead_id}:1",
                 "event_id": str(uuid.uuid4()),
@@ -93,5 +93,5 @@ async def test_a_row_it_cannot_show_is_skipped_logged_and_counted(  # type: igno
     assert "lead-broken:1" in caplog.text
     assert (await handoff.client.get("/v1/reports/funnel")).json()["total"]["mqls"] == 2
 
-    metrics = httpx.get(f"{handoff.url}/metrics").text
+    metrics = (await handoff.client.get("/metrics")).text
     assert 'leadstate_handoff_unrenderable_rows_total{view="inbox"}' in metrics
