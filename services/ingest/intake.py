@@ -33,7 +33,7 @@ from .messages import (
     parse_time,
     read_message,
 )
-from .text import unstorable_text
+from .text import unstorable
 
 log = logging.getLogger(__name__)
 ACCEPTED = Counter("leadstate_ingest_messages_total", "Messages the broker acknowledged", ["endpoint"])
@@ -63,9 +63,9 @@ class Intake:
         doc = await read_json_object(request, limit=MESSAGE_MAX_BYTES if kind else REQUEST_MAX_BYTES)
         write_key = check_write_key(doc.get("writeKey") if key is None else key, self.write_keys)
         self.limiter.check(write_key)
-        unstorable = unstorable_text(doc)
-        if unstorable:
-            raise _invalid(unstorable, "the batch" if kind is None else "the message")
+        refused = unstorable(doc)
+        if refused:
+            raise _invalid(refused, "the batch" if kind is None else "the message")
 
         now = datetime.now(UTC)
         # receivedAt is published in milliseconds; correct clocks from the same value, so that

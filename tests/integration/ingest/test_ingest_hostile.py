@@ -135,3 +135,32 @@ async def test_an_identity_of_255_characters_is_stored(
 ) -> None:
     envelope = await _stored_one(ingest, kafka_bootstrap, topics.events, {"userId": "u" * 255, "event": "x"})
     assert envelope.subject == "u" * 255
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(("path", "single"), [("/v1/track", True), ("/v1/batch", False)])
+async def test_nesting_deeper_than_the_envelope_can_hold_is_refused_not_a_500(
+    path: str, single: bool, ingest: httpx.AsyncClient, kafka_bootstrap: str, topics: Topics
+) -> None:
+    message = {"type": "track", "userId": "u", "event": "x", "properties": {"p": _nested(600)}}
+    body = message if single else {"batch": [message]}
+    doc = assert_problem(await ingest.post(path, json=body), 400)
+    assert doc["errors"][0]["field"].startswith(
+        "properties.p[0][0]" if single else "batch[0].properties.p[0]"
+    )
+    await assert_topic_holds_only_a_marker(ingest, kafka_bootstrap, topics.events)
+
+
+async def test_nesting_the_envelope_can_hold_is_stored(
+    ingest: httpx.AsyncClient, kafka_bootstrap: str, topics: Topics
+) -> None:
+    # the message is level 1, properties 2, p 3: 250 more lists reach the 253 levels a request may have
+    body = {"userId": "u", "event": "x", "properties": {"p": _nested(250)}}
+    envelope = await _stored_one(ingest, kafka_bootstrap, topics.events, body)
+    assert envelope.data["properties"]["p"] == _nested(250)
