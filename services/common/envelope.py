@@ -30,7 +30,7 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
     timecorrection: str | None = Field(
-        None,
+        default=None,
         pattern=r"^[a-z_]+( [a-z_]+)*$",
         description="What ingest changed about the event time: skew_ignored, future_replaced",
     )
