@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from prometheus_client import Counter
+from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 UNRENDERABLE = Counter(
@@ -41,3 +42,12 @@ def show_each(
                 exc,
             )
     return shown
+
+
+def _what(exc: Exception) -> str:
+    # the fields at fault, never their values: a row holds identities and traits (no personal data in logs)
+    if isinstance(exc, ValidationError):
+        return "invalid " + ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r:.60}"
+    return type(exc).__name__
