@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 SOURCE_PREFIX = "leadstate"
+# asyncpg stores Python's first and last instants as PostgreSQL's -infinity and infinity: no envelope
+# time may be either (ingest's own bounds keep event times far from both).
+INFINITIES = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
 class Envelope(BaseModel):
@@ -26,6 +29,20 @@ class Envelope(BaseModel):
     subject: str | None = None
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
+    timecorrection: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]+( [a-z_]+)*$",
+        description="What ingest changed about the event time: skew_ignored, future_replaced",
+    )
+
+    @field_validator("time")
+    @classmethod
+    def _storable_time(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if value in INFINITIES:
+            raise ValueError("the first or last instant Python knows is stored as -infinity/infinity")
+        return value
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json", exclude_none=True))

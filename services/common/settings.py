@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SCOPES = ("mql:read", "decisions:write", "reports:read")
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
 
     policy_path: Path = Path("policies/default.yaml")
     produce_timeout_s: float = Field(5.0, gt=0)
+    # Event-time bounds (ingest): see the README's ingest section.
+    max_clock_skew_s: float = Field(3 * 86400.0, ge=0, description="larger |receivedAt − sentAt| is ignored")
+    max_future_s: float = Field(86400.0, ge=0, description="a later event time is replaced by receivedAt")
+    min_event_time: AwareDatetime = Field(datetime(1970, 1, 1, tzinfo=UTC), description="earlier: 400")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
     rate_limit_per_s: float = Field(0, ge=0, description="per write key; 0 disables")
     outbox_poll_s: float = Field(1.0, gt=0)

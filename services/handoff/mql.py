@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from services.common.envelope import Envelope
+from services.common.envelope import INFINITIES, Envelope
 
 MQL_TYPE = "leadstate.lead.mql.v1"
 
@@ -63,6 +63,13 @@ class MqlData(_Open):
     interests: list[Interest]
     next_checks: list[Check] = Field(min_length=1)
     qualified_at: AwareDatetime
+
+    @field_validator("qualified_at")
+    @classmethod
+    def _storable(cls, value: AwareDatetime) -> AwareDatetime:
+        if value in INFINITIES:  # asyncpg would store it as ±infinity
+            raise ValueError("the first or last instant Python knows is not a time an MQL was made")
+        return value
 
     @property
     def top_topic(self) -> str | None:

@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from services.common.policy.timemath import aware, shifted
+
 SlaState = Literal["ok", "due_soon", "breached"]
 SLA_STATES: tuple[SlaState, ...] = ("ok", "due_soon", "breached")
 
 
 def due_at(qualified_at: datetime, decision_hours: float) -> datetime:
-    return qualified_at + timedelta(hours=decision_hours)
+    """Total: an MQL stored at the last instant (or +infinity) is due then, never an OverflowError."""
+    return shifted(aware(qualified_at), timedelta(hours=decision_hours))
 
 
 def sla_state(due: datetime, *, at: datetime, due_soon_hours: float) -> SlaState:
     """At `at` (now for an open MQL, the decision time for a decided one)."""
     if at >= due:
         return "breached"
-    if at >= due - timedelta(hours=due_soon_hours):
+    if at >= shifted(due, -timedelta(hours=due_soon_hours)):
         return "due_soon"
     return "ok"
 

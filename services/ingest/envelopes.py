@@ -45,17 +45,17 @@ def to_record(message: Message, *, received_at: str, batch_sent_at: str | None =
     if batch_sent_at is not None and doc.get("sentAt") is None:
         doc["sentAt"] = batch_sent_at
     doc["receivedAt"] = received_at
-    value = orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": message_id,
-            "source": SOURCE,
-            "type": EVENT_TYPES[message.kind],
-            "time": message.time,
-            "subject": message.subject,
-            "datacontenttype": "application/json",
-            "data": doc,
-        },
-        option=orjson.OPT_UTC_Z,
-    )
+    envelope = {
+        "specversion": "1.0",
+        "id": message_id,
+        "source": SOURCE,
+        "type": EVENT_TYPES[message.kind],
+        "time": message.time,
+        "subject": message.subject,
+        "datacontenttype": "application/json",
+        "data": doc,
+    }
+    if message.corrections:  # nothing about the event time is changed silently
+        envelope["timecorrection"] = " ".join(message.corrections)
+    value = orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
     return Record(message.subject.encode(), value, message_id)

@@ -7,7 +7,7 @@ with an error and nothing of it produced; a batch with one bad message is refuse
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -28,10 +28,12 @@ from .messages import (
     REQUEST_MAX_BYTES,
     FieldError,
     Message,
+    TimeRules,
     message_too_large,
     parse_time,
     read_message,
 )
+from .text import unstorable
 
 log = logging.getLogger(__name__)
 ACCEPTED = Counter("leadstate_ingest_messages_total", "Messages the broker acknowledged", ["endpoint"])
@@ -46,6 +48,11 @@ class Intake:
         self.write_keys = settings.write_keys
         self.timeout_s = settings.produce_timeout_s
         self.limiter = RateLimiter(settings.rate_limit_per_s)
+        self.time_rules = TimeRules(
+            max_skew=timedelta(seconds=settings.max_clock_skew_s),
+            max_future=timedelta(seconds=settings.max_future_s),
+            floor=settings.min_event_time,
+        )
 
     async def accept(self, request: Request, kind: str | None) -> Response:
         """`kind` is the endpoint's message type; None for /v1/batch."""
@@ -56,6 +63,9 @@ class Intake:
         doc = await read_json_object(request, limit=MESSAGE_MAX_BYTES if kind else REQUEST_MAX_BYTES)
         write_key = check_write_key(doc.get("writeKey") if key is None else key, self.write_keys)
         self.limiter.check(write_key)
+        refused = unstorable(doc)
+        if refused:
+            raise _invalid(refused, "the batch" if kind is None else "the message")
 
         now = datetime.now(UTC)
         # receivedAt is published in milliseconds; correct clocks from the same value, so that
@@ -70,7 +80,13 @@ class Intake:
     def _single(self, doc: dict[str, Any], kind: str, received_at: datetime) -> list[Record]:
         errors: list[FieldError] = []
         message = read_message(
-            doc, kind=kind, field="", received_at=received_at, batch_sent_at=None, errors=errors
+            doc,
+            kind=kind,
+            field="",
+            received_at=received_at,
+            batch_sent_at=None,
+            errors=errors,
+            rules=self.time_rules,
         )
         if message is None:
             raise _invalid(errors, "the message")
@@ -107,6 +123,7 @@ class Intake:
                 received_at=received_at,
                 batch_sent_at=sent_at,
                 errors=errors,
+                rules=self.time_rules,
             )
             if message is None:
                 continue

@@ -7,8 +7,8 @@ is in `openapi.py`; `tests/unit/ingest/` keeps the two in agreement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,12 +18,28 @@ MESSAGE_MAX_BYTES = 32 * 1024
 REQUEST_MAX_BYTES = 500 * 1024
 BATCH_MAX_MESSAGES = 2500
 MESSAGE_ID_MAX = 256  # the envelope id's limit
+IDENTITY_MAX = 255  # an identity becomes a Kafka key and an index entry: bounded like an email address
 
 FieldError = dict[str, str]
 
 _OPTIONAL_STRINGS = ("userId", "anonymousId", "name", "category", "writeKey")
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _REQUIRED_BY_KIND = {"track": ("event",), "group": ("groupId",), "alias": ("userId", "previousId")}
+_IDENTITIES = ("userId", "anonymousId", "previousId", "groupId")
+
+# What ingest did to an event time, recorded in the envelope's `timecorrection` attribute.
+SKEW_IGNORED = "skew_ignored"
+FUTURE_REPLACED = "future_replaced"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeRules:
+    """How far an event time may be from ingest's clock (LEADSTATE_MAX_CLOCK_SKEW_S, _MAX_FUTURE_S,
+    _MIN_EVENT_TIME): a device clock is trusted only as far as a device clock plausibly errs."""
+
+    max_skew: timedelta = timedelta(days=3)
+    max_future: timedelta = timedelta(hours=24)
+    floor: datetime = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -34,6 +50,7 @@ class Message:
     kind: str
     subject: str
     time: datetime
+    corrections: tuple[str, ...] = field(default=())
 
 
 def parse_time(value: object) -> datetime | None:
@@ -47,14 +64,30 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def corrected_time(timestamp: datetime | None, sent_at: datetime | None, received_at: datetime) -> datetime:
-    """Segment's clock-skew rule: the device clock is off by (sentAt − receivedAt), so shift timestamp
-    by the same amount; with no timestamp the event happened when it was received."""
+def event_time(
+    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime, rules: TimeRules
+) -> tuple[datetime | None, tuple[str, ...]]:
+    """The bounded event time and the corrections made; (None, …) when it is before the floor.
+
+    The skew is applied only when |receivedAt − sentAt| is plausible (a bogus sentAt would move the
+    event by centuries); a time more than `max_future` after receivedAt becomes receivedAt (it would
+    sit on top of every newest-first list forever). Never raises, whatever the two clocks say.
+    """
     if timestamp is None:
-        return received_at
-    if sent_at is None:
-        return timestamp
-    return timestamp + (received_at - sent_at)
+        return received_at, ()
+    corrections: tuple[str, ...] = ()
+    skew = received_at - sent_at if sent_at is not None else timedelta(0)
+    if abs(skew) > rules.max_skew:
+        corrections, skew = (SKEW_IGNORED,), timedelta(0)
+    try:
+        time = (timestamp + skew).astimezone(UTC)
+    except OverflowError:  # past year 1 or 9999 (skew, offset): past the floor or the future bound
+        time = (datetime.max if timestamp.year > 5000 else datetime.min).replace(tzinfo=UTC)
+    if time - received_at > rules.max_future:
+        return received_at, (*corrections, FUTURE_REPLACED)
+    if time < rules.floor:
+        return None, corrections
+    return time, corrections
 
 
 def read_message(
@@ -65,6 +98,7 @@ def read_message(
     received_at: datetime,
     batch_sent_at: datetime | None,
     errors: list[FieldError],
+    rules: TimeRules = TimeRules(),
 ) -> Message | None:
     """Check one message; append what is wrong to `errors` (fields prefixed by `field`) or return it.
 
@@ -89,6 +123,11 @@ def read_message(
         value = doc.get(name)
         if value is not None and not isinstance(value, str):
             errors.append({"field": f"{field}{name}", "message": "must be a string"})
+    for name in _IDENTITIES:
+        _bounded(doc.get(name), f"{field}{name}", errors)
+    traits = doc.get("traits")
+    if isinstance(traits, dict):
+        _bounded(traits.get("email"), f"{field}traits.email", errors)
     for name in _OBJECTS:
         value = doc.get(name)
         if value is not None and not isinstance(value, dict):
@@ -117,17 +156,23 @@ def read_message(
     sent_at = _time_field(doc, "sentAt", field, errors) or batch_sent_at
     if len(errors) > found:
         return None
-    try:
-        time = corrected_time(timestamp, sent_at, received_at).astimezone(UTC)
-    except OverflowError:
-        errors.append({"field": f"{field}timestamp", "message": "out of range after clock-skew correction"})
+    time, corrections = event_time(timestamp, sent_at, received_at, rules)
+    if time is None:
+        floor = rules.floor.isoformat().replace("+00:00", "Z")
+        message = f"before {floor}, the earliest event time kept"
+        errors.append({"field": f"{field}timestamp", "message": message})
         return None
-    return Message(doc, kind, subject, time)  # type: ignore[arg-type]
+    return Message(doc, kind, subject, time, corrections)  # type: ignore[arg-type]
 
 
 def message_too_large(doc: dict[str, Any]) -> bool:
     """Inside a batch the raw bytes of one message are not at hand: measure it re-serialized."""
     return len(orjson.dumps(doc)) > MESSAGE_MAX_BYTES
+
+
+def _bounded(value: object, field: str, errors: list[FieldError]) -> None:
+    if isinstance(value, str) and len(value) > IDENTITY_MAX:
+        errors.append({"field": field, "message": f"at most {IDENTITY_MAX} characters (got {len(value)})"})
 
 
 def _time_field(doc: dict[str, Any], name: str, field: str, errors: list[FieldError]) -> datetime | None:

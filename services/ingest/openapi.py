@@ -16,7 +16,7 @@ from pydantic.json_schema import JsonDict, models_json_schema
 
 from services.common.problems import PROBLEM_JSON
 
-from .messages import BATCH_MAX_MESSAGES, MESSAGE_ID_MAX
+from .messages import BATCH_MAX_MESSAGES, IDENTITY_MAX, MESSAGE_ID_MAX
 
 _IDENTIFIED: JsonDict = {
     "anyOf": [
@@ -34,17 +34,27 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 class _Call(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra=_IDENTIFIED)
 
-    userId: str | None = Field(None, description="Your id of the user; userId or anonymousId is required")
-    anonymousId: str | None = Field(None, description="A device or cookie id, until the user is known")
+    userId: str | None = Field(
+        None, max_length=IDENTITY_MAX, description="Your id of the user; userId or anonymousId is required"
+    )
+    anonymousId: str | None = Field(
+        None, max_length=IDENTITY_MAX, description="A device or cookie id, until the user is known"
+    )
     messageId: str | None = Field(
         None,
         min_length=1,
         max_length=MESSAGE_ID_MAX,
         description="Unique per message, generated if absent; the envelope id, so a retry is applied once",
     )
-    timestamp: datetime | None = Field(None, description="When it happened, by the device's clock")
+    timestamp: datetime | None = Field(
+        None,
+        description="When it happened, by the device's clock; before 1970 (LEADSTATE_MIN_EVENT_TIME) is "
+        "refused, more than a day ahead of receivedAt (LEADSTATE_MAX_FUTURE_S) is replaced by receivedAt",
+    )
     sentAt: datetime | None = Field(
-        None, description="When the device sent it; the clock skew (receivedAt − sentAt) corrects timestamp"
+        None,
+        description="When the device sent it; the clock skew (receivedAt − sentAt) corrects timestamp when "
+        "it is at most 3 days (LEADSTATE_MAX_CLOCK_SKEW_S), and is ignored otherwise",
     )
     context: _Object = Field(None, description="ip, userAgent, page, campaign, library, …")
     integrations: _Object = None
@@ -88,7 +98,7 @@ class Group(_Call):
     """The account (company) the user belongs to."""
 
     type: Literal["group"] | None = None
-    groupId: str = Field(min_length=1)
+    groupId: str = Field(min_length=1, max_length=IDENTITY_MAX)
     traits: _Object = None
 
 
@@ -98,8 +108,8 @@ class Alias(_Call):
     model_config = ConfigDict(extra="allow", json_schema_extra=None)
 
     type: Literal["alias"] | None = None
-    userId: str = Field(min_length=1)  # type: ignore[assignment]
-    previousId: str = Field(min_length=1)
+    userId: str = Field(min_length=1, max_length=IDENTITY_MAX)  # type: ignore[assignment]
+    previousId: str = Field(min_length=1, max_length=IDENTITY_MAX)
 
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -185,7 +195,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The broker acknowledged every message of the request (acks=all)",
         "content": {"application/json": {"schema": _ref(Success)}},
     },
-    400: _problem("Invalid JSON, content type or message; `errors` names each field (batch[i].field)"),
+    400: _problem(
+        "Invalid JSON, content type or message (a NUL character in any string or key, an identity over "
+        "255 characters, a timestamp before 1970 included); `errors` names each field (batch[i].field)"
+    ),
     401: _problem("Missing or unknown write key"),
     413: _problem("Over 32 KB per message or 500 KB per request"),
     429: _problem("Over the write key's rate limit", retry_after=True),

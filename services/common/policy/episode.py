@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from .conditions import Check, check_attributes, check_behaviour, check_score
 from .lead import LeadState
 from .model import MqlRule, Policy
+from .timemath import shifted
 
 
 def behaviour_window(state: LeadState, policy: Policy) -> datetime | None:
@@ -15,7 +16,7 @@ def behaviour_window(state: LeadState, policy: Policy) -> datetime | None:
     Attributes and the decayed score still use the whole history: who the lead is does not reset.
     """
     if state.stage in ("recycled", "rejected") and state.decided_at is not None:
-        return state.decided_at + timedelta(days=policy.recycle.min_days_after_decision)
+        return shifted(state.decided_at, timedelta(days=policy.recycle.min_days_after_decision))
     return None
 
 

@@ -18,8 +18,14 @@ class Decayed(NamedTuple):
     as_of: datetime
 
 
+# Read before its as_of, a sum grows back; read decades before it (an event time far off the others)
+# the power would overflow. Past this many half-lives the value means nothing anyway: it is held there.
+MAX_GROWTH_HALVINGS = 64.0
+
+
 def decay(value: float, seconds: float, half_life_days: float) -> float:
-    return value * 2.0 ** (-seconds / (half_life_days * 86400.0))
+    halvings = seconds / (half_life_days * 86400.0)
+    return value * 2.0 ** min(-halvings, MAX_GROWTH_HALVINGS)
 
 
 def add(current: Decayed | None, points: float, at: datetime, half_life_days: float) -> Decayed:

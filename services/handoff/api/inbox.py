@@ -14,7 +14,7 @@ from ..cursor import CursorError
 from ..inbox import InboxQuery, inbox_page, lead_history
 from ..sla import SlaState
 from .deps import CursorsDep, MqlReader, PolicyDep, SessionDep
-from .present import lead_view, mql_item
+from .present import inbox_items, lead_view
 from .schemas import AUTH_PROBLEMS, Lead, LeadId, MqlPage, problems
 
 # PostgreSQL text cannot hold NUL; control characters are never part of a rule or topic name.
@@ -65,7 +65,7 @@ async def list_mqls(
         raise Problem(
             400, f"invalid cursor: {exc}", errors=[{"field": "cursor", "message": str(exc)}]
         ) from None
-    return MqlPage(items=[mql_item(r, policy, now) for r in page], next_cursor=next_cursor)
+    return MqlPage(items=inbox_items(page, policy, now), next_cursor=next_cursor)
 
 
 @router.get(

@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from services.common.policy.timemath import aware
+
 from ..policy import HandoffPolicy
+from ..rows import show_each
 from ..sla import due_at, sla_state
 from .schemas import Decision, Lead, LeadMql, MqlItem
 
@@ -16,7 +19,8 @@ def mql_fields(
     row: Row, policy: HandoffPolicy, *, now: datetime, decided_at: datetime | None
 ) -> dict[str, Any]:
     data = row.data
-    due = due_at(row.qualified_at, policy.decision_hours)
+    qualified_at = aware(row.qualified_at)
+    due = due_at(qualified_at, policy.decision_hours)
     return {
         "lead_id": row.lead_id,
         "mql_id": row.mql_id,
@@ -29,8 +33,8 @@ def mql_fields(
         "identities": data["identities"],
         "score": data["score"],
         "policy_version": row.policy_version,
-        "qualified_at": row.qualified_at,
-        "age_s": max(0.0, ((decided_at or now) - row.qualified_at).total_seconds()),
+        "qualified_at": qualified_at,
+        "age_s": max(0.0, ((decided_at or now) - qualified_at).total_seconds()),
         "sla_due_at": due,
         "sla_state": sla_state(due, at=decided_at or now, due_soon_hours=policy.due_soon_hours),
     }
@@ -38,6 +42,11 @@ def mql_fields(
 
 def mql_item(row: Row, policy: HandoffPolicy, now: datetime) -> MqlItem:
     return MqlItem(**mql_fields(row, policy, now=now, decided_at=None))
+
+
+def inbox_items(rows: list[Row], policy: HandoffPolicy, now: datetime) -> list[MqlItem]:
+    """The page's MQLs, each checked against the API's shape; a row that fails it is skipped (rows.py)."""
+    return show_each(rows, lambda r: mql_item(r, policy, now), view="inbox", key=lambda r: str(r.mql_id))
 
 
 def lead_mql(row: Row, decision: Row | None, policy: HandoffPolicy, now: datetime) -> LeadMql:
@@ -51,14 +60,20 @@ def lead_mql(row: Row, decision: Row | None, policy: HandoffPolicy, now: datetim
 def lead_view(
     lead_id: str, history: list[tuple[Row, Row | None]], policy: HandoffPolicy, now: datetime
 ) -> Lead:
-    """A lead from its (non-empty) MQL history, newest episode first: the API's answer, the console's page."""
-    latest, latest_decision = history[0]
+    """A lead from its (non-empty) MQL history, newest episode first: the API's answer, the console's page.
+
+    An MQL (or decision) whose stored data it cannot show is left out (rows.py); the lead still answers.
+    """
+    _, latest_decision = history[0]
     open_mql = next((m for m, d in history if d is None), None)
+    shown = show_each(
+        history, lambda pair: lead_mql(*pair, policy, now), view="lead", key=lambda pair: str(pair[0].mql_id)
+    )
     return Lead(
         lead_id=lead_id,
         stage="mql" if latest_decision is None else latest_decision.outcome,
         open_mql_id=open_mql.mql_id if open_mql is not None else None,
-        identities=latest.data["identities"],
-        attributes=latest.data["attributes"],
-        mqls=[lead_mql(m, d, policy, now) for m, d in history],
+        identities=shown[0].identities if shown else {},
+        attributes=shown[0].attributes if shown else {},
+        mqls=shown,
     )

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from ..api.present import mql_fields
+from ..api.present import inbox_items
 from ..cursor import CursorError
 from ..decisions import (
     DecisionInput,
@@ -76,7 +76,7 @@ async def inbox(
     filters = {k: v for k, v in (("order", order), ("rule", rule), ("topic", topic), ("sla", sla)) if v}
     full = console_state(request).policy
     context = {
-        "cards": [mql_fields(r, state.policy, now=now, decided_at=None) for r in rows],
+        "cards": inbox_items(rows, state.policy, now),
         "filters": filters,
         "back": urlencode(filters),
         "next_link": f"?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None,

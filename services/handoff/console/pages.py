@@ -126,6 +126,8 @@ def error_page(request: Request, exc: Exception) -> Response:
 
 
 def age_text(seconds: float) -> str:
+    if not 0 <= seconds < 1e15:  # NaN, negative or absurd: a stored value, shown as unknown
+        return "–"
     minutes = int(seconds // 60)
     if minutes < 60:
         return f"{minutes} min"
@@ -138,8 +140,11 @@ def age_text(seconds: float) -> str:
 def when(value: datetime | str | None) -> str:
     if value is None:
         return "-"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        return str(value)[:40]  # a stored value it cannot read as a time: shown as it is
 
 
 TEMPLATES.env.filters["age"] = age_text

@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.policy import Policy
 from services.common.policy.scoring import score_at
+from services.common.policy.timemath import aware
 from services.qualifier.eventlog import DECISION_KIND, from_row
 from services.qualifier.stitching import Ledger
 from services.qualifier.tables import events
+
+from ..rows import show_each
 
 MAX_EVENTS = 2000  # a page, not an export: the newest are kept
 
@@ -44,23 +47,22 @@ async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> 
     )
     rows = (await session.execute(select(newest).order_by(newest.c.seq))).all()
     ledger = Ledger(policy)
-    out = []
-    for row in rows:
-        entry = from_row(row.event_id, row.type, row.data, row.occurred_at)
+
+    def fold(row: Any) -> TimelineEvent:
+        entry = from_row(row.event_id, row.type, row.data, aware(row.occurred_at))
         ledger.fold(entry.entry)
         applied = ledger.applied[-1].lead_id
         state = ledger.states.get(ledger.resolve(applied)) if applied else None
         score = score_at(state.scores, policy, entry.time) if state is not None else None
-        out.append(
-            TimelineEvent(
-                time=row.occurred_at,
-                kind=row.type,
-                text=describe_event(row.type, entry.name, row.data),
-                anonymous=row.type != DECISION_KIND and row.user_id is None,
-                score=score,
-            )
+        return TimelineEvent(
+            time=aware(row.occurred_at),
+            kind=row.type,
+            text=describe_event(row.type, entry.name, row.data),
+            anonymous=row.type != DECISION_KIND and row.user_id is None,
+            score=score,
         )
-    return out
+
+    return show_each(rows, fold, view="timeline", key=lambda row: str(row.event_id))
 
 
 def describe_event(kind: str, name: str | None, data: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.policy import Policy
+from services.common.policy.timemath import shifted
 
 from ..eventlog import LogEntry
 from ..stitching import DecisionRecord, Ledger
@@ -103,7 +104,7 @@ class PolicyPair:
                 outcome=decision.outcome,
                 reason_code=str(reason.get("code") or "unknown"),
                 decided_at=decision.time,
-                mql_at=decision.time - timedelta(seconds=waited),
+                mql_at=shifted(decision.time, -timedelta(seconds=waited)),
                 rule=_text(data.get("rule")),
                 policy_version=_text(data.get("policy_version")),
                 landed=landed,
@@ -134,9 +135,12 @@ def _simulated(lead_id: str, mql: Any) -> SimulatedMql:
     return SimulatedMql(lead_id=lead_id, episode=mql.episode, rule=mql.rule_name, at=mql.at, reasons=reasons)
 
 
+_LONGEST_WAIT_S = 1e13  # a stored wait past timedelta's range must not stop a simulation
+
+
 def _seconds(value: Any) -> float:
     try:
-        return max(0.0, float(value))
+        return min(max(0.0, float(value)), _LONGEST_WAIT_S)
     except (TypeError, ValueError):
         return 0.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jsonschema
@@ -127,7 +127,7 @@ async def test_clock_skew_is_corrected(
     ingest: httpx.AsyncClient, kafka_bootstrap: str, topics: Topics
 ) -> None:
     """A device whose clock is 2 hours ahead: its timestamp is moved back by the measured skew."""
-    device_now = datetime.fromisoformat("2030-01-01T12:00:00+00:00")
+    device_now = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     happened = device_now - timedelta(minutes=5)
     single = {
         "userId": "u-s",

@@ -83,6 +83,12 @@ def test_mql_model_refuses_what_the_contract_refuses(change: dict, field: str) -
         parse_mql(data)
 
 
+@pytest.mark.parametrize("edge", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"])
+def test_an_mql_at_an_instant_stored_as_infinity_is_refused(edge: str) -> None:
+    with pytest.raises(ValueError, match="qualified_at"):
+        parse_mql({**mql_data("lead-1", qualified_at=T0), "qualified_at": edge})
+
+
 def test_reason_codes_from_the_policy_files() -> None:
     policy = load_reason_codes(Settings(policy_path=POLICY))
     assert policy.version == "test-7" and policy.decision_hours == 48 and policy.due_soon_hours == 8

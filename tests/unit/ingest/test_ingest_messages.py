@@ -11,7 +11,7 @@ import pytest
 from services.common.envelope import parse_envelope
 from services.ingest.access import RateLimiter, basic_username
 from services.ingest.envelopes import to_record
-from services.ingest.messages import corrected_time, read_message
+from services.ingest.messages import FUTURE_REPLACED, SKEW_IGNORED, TimeRules, event_time, read_message
 from services.ingest.openapi import MODELS, Batch
 
 RECEIVED = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -23,24 +23,55 @@ def check(doc: object, kind: str | None = "track") -> tuple[object, list[dict[st
     return message, errors
 
 
+RULES = TimeRules()
+
+
 def test_skew_rule() -> None:
     happened = datetime(2030, 1, 1, 13, 55, tzinfo=UTC)  # device clock 2 h ahead
     sent = datetime(2030, 1, 1, 14, 0, tzinfo=UTC)
-    assert corrected_time(happened, sent, RECEIVED) == RECEIVED - timedelta(minutes=5)
-    assert corrected_time(happened, None, RECEIVED) == happened
-    assert corrected_time(None, sent, RECEIVED) == RECEIVED
+    assert event_time(happened, sent, RECEIVED, RULES) == (RECEIVED - timedelta(minutes=5), ())
+    assert event_time(happened, None, RECEIVED, RULES) == (happened, ())
+    assert event_time(None, sent, RECEIVED, RULES) == (RECEIVED, ())
 
 
-def test_time_out_of_range_is_a_field_error_not_a_crash() -> None:
+def test_an_implausible_skew_is_ignored_and_said() -> None:
+    happened = RECEIVED - timedelta(minutes=1)
+    bogus = datetime(1, 1, 1, tzinfo=UTC)
+    assert event_time(happened, bogus, RECEIVED, RULES) == (happened, (SKEW_IGNORED,))
+    days_off = RECEIVED - RULES.max_skew - timedelta(seconds=1)
+    assert event_time(happened, days_off, RECEIVED, RULES) == (happened, (SKEW_IGNORED,))
+    ahead = RECEIVED + RULES.max_skew  # a device clock three days fast: still corrected
+    assert event_time(happened, ahead, RECEIVED, RULES) == (happened - RULES.max_skew, ())
+
+
+def test_the_future_bound_and_the_floor() -> None:
+    latest = RECEIVED + RULES.max_future
+    assert event_time(latest, None, RECEIVED, RULES) == (latest, ())
+    beyond = latest + timedelta(microseconds=1)
+    assert event_time(beyond, None, RECEIVED, RULES) == (RECEIVED, (FUTURE_REPLACED,))
+    last = datetime.max.replace(tzinfo=UTC)
+    assert event_time(last, datetime(1, 1, 1, tzinfo=UTC), RECEIVED, RULES) == (
+        RECEIVED,
+        (SKEW_IGNORED, FUTURE_REPLACED),
+    )
+    assert event_time(RULES.floor, None, RECEIVED, RULES) == (RULES.floor, ())
+    assert event_time(RULES.floor - timedelta(microseconds=1), None, RECEIVED, RULES)[0] is None
+
+
+def test_times_past_python_s_range_after_correction_are_bounded_not_a_crash() -> None:
     message, errors = check(
         {
             "userId": "u",
             "event": "x",
             "timestamp": "9999-12-31T23:59:59+00:00",
-            "sentAt": "0001-01-02T00:00:00",
+            "sentAt": "2030-01-01T10:00:00Z",
         }
     )
+    assert errors == [] and message.time == RECEIVED  # type: ignore[union-attr]
+    message, errors = check({"userId": "u", "event": "x", "timestamp": "0001-01-01T00:30:00+01:00"})
     assert message is None and errors[0]["field"] == "timestamp"
+    message, errors = check({"userId": "u", "event": "x", "timestamp": "9999-12-31T23:00:00-05:00"})
+    assert errors == [] and message.time == RECEIVED  # type: ignore[union-attr]
 
 
 def test_offsets_and_naive_times() -> None:
