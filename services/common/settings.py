@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SCOPES = ("mql:read", "decisions:write", "reports:read")
+SCOPES = ("mql:read", "decisions:write", "reports:read", "webhooks:admin")
 ENV_PREFIX = "LEADSTATE_"
 
 
@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
     rate_limit_per_s: float = Field(0, ge=0, description="per write key; 0 disables")
     outbox_poll_s: float = Field(1.0, gt=0)
+
+    # Webhooks (services/handoff/webhooks/): the dispatcher's consumer group defaults to
+    # "<handoff group>-webhooks"; private addresses and plain http are for local development only.
+    webhook_group: str | None = None
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60)
+    webhook_retry_window_s: float = Field(86400.0, gt=0, description="retries stop this long after the event")
+    webhook_backoff_base_s: float = Field(5.0, gt=0)
+    webhook_backoff_max_s: float = Field(3600.0, gt=0)
+    webhook_disable_after_s: float = Field(
+        5 * 86400.0, gt=0, description="an endpoint failing continuously this long is disabled"
+    )
+    webhook_rotation_grace_s: float = Field(86400.0, ge=0, description="the old secret still signs")
+    webhook_concurrency: int = Field(32, ge=1, le=1000)
+    webhook_poll_s: float = Field(1.0, gt=0)
+    console_url: str | None = None  # the console's public address, for links in chat alerts
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -95,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None
+
+    @property
+    def webhook_consumer_group(self) -> str:
+        return self.webhook_group or f"{self.handoff_group}-webhooks"
 
     def require_database_url(self) -> str:
         if not self.database_url:
