@@ -117,7 +117,9 @@ async def subscribed(session: AsyncSession, event_type: str) -> list[Any]:
         (
             await session.execute(
                 select(t).where(
-                    t.c.enabled.is_(True), t.c.disabled_reason.is_(None), literal(event_type) == any_(t.c.events)
+                    t.c.enabled.is_(True),
+                    t.c.disabled_reason.is_(None),
+                    literal(event_type) == any_(t.c.events),
                 )
             )
         ).all()

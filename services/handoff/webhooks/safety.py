@@ -63,9 +63,9 @@ def refusal(address: IPAddress) -> str | None:
     for kind, flag in (
         ("loopback", address.is_loopback),
         ("link-local (cloud metadata lives there)", address.is_link_local),
+        ("unspecified", address.is_unspecified),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
     ):
         if flag:
@@ -92,7 +92,9 @@ async def resolve_checked(target: Target, *, allow_private: bool) -> list[IPAddr
         for address in addresses:
             reason = refusal(address)
             if reason is not None:
-                raise UnsafeUrl(f"{target.host} resolves to {reason}")
+                raise UnsafeUrl(
+                    reason if str(address) == target.host else f"{target.host} resolves to {reason}"
+                )
     if not addresses:
         raise Unresolvable(f"{target.host} does not resolve")
     return addresses
