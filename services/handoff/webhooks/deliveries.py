@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -203,7 +203,7 @@ async def replay(
 ) -> int:
     """Send again every finished delivery of the endpoint from a time or from an event on (same
     webhook-id: a receiver that already has it may drop it), in their original order."""
-    condition = d.c.created_at >= since if since is not None else None
+    condition = d.c.created_at >= since if since is not None else true()
     if event_id is not None:
         seq = await session.scalar(
             select(d.c.seq).where(d.c.endpoint_id == endpoint_id, d.c.event_id == event_id)

@@ -5,7 +5,6 @@ address that turns internal after registration is refused at connection."""
 
 from __future__ import annotations
 
-
 from sqlalchemy import update
 
 from services.handoff.webhooks.tables import webhook_endpoints
