@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -50,10 +51,37 @@ def parse_target(url: str, *, allow_private: bool) -> Target:
         raise UnsafeUrl("credentials in the URL are not accepted; put a token in the path instead")
     if parts.fragment:
         raise UnsafeUrl("the URL has a fragment (#...), which is never sent")
+    if not allow_private:
+        _refuse_internal_name(parts.hostname)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     return Target(url, parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
+
+
+INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp")
+
+
+def _refuse_internal_name(host: str) -> None:
+    """Names that only mean something inside a network are refused before any DNS question is asked."""
+    try:
+        ipaddress.ip_address(host)
+        return  # an address literal: the address check decides
+    except ValueError:
+        pass
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        raise UnsafeUrl(f"{host} is a loopback name")
+    if "." not in name:
+        raise UnsafeUrl(f"{host} is a single-label name (internal); use a public domain name")
+    if name.endswith(INTERNAL_SUFFIXES):
+        raise UnsafeUrl(f"{host} is an internal name")
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise UnsafeUrl(f"{host} is not a valid host name")
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 def refusal(address: IPAddress) -> str | None:

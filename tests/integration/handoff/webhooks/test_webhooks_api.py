@@ -125,6 +125,10 @@ async def test_bad_bodies_and_unknown_ids_answer_problems_naming_the_field(hooks
         ("https://[::ffff:127.0.0.1]/hook", "loopback"),
         ("https://0.0.0.0/hook", "unspecified"),
         ("https://100.64.0.1/hook", "public"),
+        ("https://metadata/computeMetadata/v1", "single-label"),
+        ("https://metadata.google.internal/", "internal name"),
+        ("https://printer.local/", "internal name"),
+        ("https://bad_name.example.com/", "not a valid host name"),
     ],
 )
 async def test_registration_refuses_non_https_and_internal_addresses(
