@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     webhook_rotation_grace_s: float = Field(86400.0, ge=0, description="the old secret still signs")
     webhook_concurrency: int = Field(32, ge=1, le=1000)
     webhook_poll_s: float = Field(1.0, gt=0)
+    webhook_sla_check_s: float = Field(60.0, gt=0, description="how often chat SLA reminders are looked for")
     console_url: str | None = None  # the console's public address, for links in chat alerts
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Webhooks: a consumer group of its own on lead.mql and lead.decisions, and the sender
     dispatcher = WebhookDispatcher.build(
-        settings, database=service.database, broker=service.broker, decision_hours=policy.decision_hours
+        settings, database=service.database, broker=service.broker, policy=policy
     )
     service.readiness.add("webhooks", dispatcher.check)
 

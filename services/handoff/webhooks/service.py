@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from services.common.broker import BrokerLink
 from services.common.consumer import ConsumerConfig
 from services.common.runtime import Database, Worker
 from services.common.settings import Settings
 
+from ..policy import HandoffPolicy
 from ..tables import processed
 from .deliveries import Retries
 from .dispatcher import Sender
 from .fanout import fan_out_handler
+from .reminders import remind_periodically
 from .slack import SlackCard
 
 CONSUMER_NAME = "webhooks"  # its rows in handoff.processed_events
@@ -41,11 +45,12 @@ def card_from(settings: Settings, decision_hours: float) -> SlackCard:
 class WebhookDispatcher:
     worker: Worker
     sender: Sender
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    reminders: Callable[[], Coroutine[Any, Any, None]]
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @classmethod
     def build(
-        cls, settings: Settings, *, database: Database, broker: BrokerLink, decision_hours: float
+        cls, settings: Settings, *, database: Database, broker: BrokerLink, policy: HandoffPolicy
     ) -> WebhookDispatcher:
         sender = Sender(
             database=database,
@@ -70,11 +75,20 @@ class WebhookDispatcher:
             processed=processed,
             handler=fan_out_handler(
                 window=timedelta(seconds=settings.webhook_retry_window_s),
-                card=card_from(settings, decision_hours),
+                card=card_from(settings, policy.decision_hours),
             ),
             after_commit=sender.wake,
         )
-        return cls(worker=worker, sender=sender)
+        reminders = functools.partial(
+            remind_periodically,
+            database,
+            card=card_from(settings, policy.decision_hours),
+            due_soon_hours=policy.due_soon_hours,
+            window=timedelta(seconds=settings.webhook_retry_window_s),
+            every_s=settings.webhook_sla_check_s,
+            wake=sender.wake,
+        )
+        return cls(worker=worker, sender=sender, reminders=reminders)
 
     async def check(self) -> None:
         await self.worker.check()
@@ -84,11 +98,15 @@ class WebhookDispatcher:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         self.worker.start()
-        self._task = asyncio.create_task(self.sender.run(), name="webhook-sender")
+        self._tasks = [
+            asyncio.create_task(self.sender.run(), name="webhook-sender"),
+            asyncio.create_task(self.reminders(), name="webhook-sla-reminders"),
+        ]
         try:
             yield
         finally:
             await self.worker.stop()
             await self.sender.stop()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -35,6 +35,33 @@ def _escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _link(data: dict[str, Any], card: SlackCard) -> str | None:
+    if not card.console_url:
+        return None
+    lead = quote(str(data.get("lead_id", "")), safe="")
+    return f"<{card.console_url.rstrip('/')}/console/leads/{lead}|Open the card in the console>"
+
+
+def render_reminder(data: dict[str, Any], card: SlackCard) -> bytes:
+    """An MQL due soon and still undecided: who, the rule, when it is due."""
+    rule = data.get("rule") or {}
+    due = due_at(datetime.fromisoformat(data["qualified_at"]), card.decision_hours)
+    lines = [
+        f"*Decision due soon:* {_escape(_who(data))}",
+        f"*Rule:* {_escape(str(rule.get('name', '?')))}",
+        f"*Decide by:* {due.strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+    link = _link(data, card)
+    if link:
+        lines.append(link)
+    return orjson.dumps(
+        {
+            "text": f"Decision due soon: {_who(data)} (by {due.strftime('%Y-%m-%d %H:%M UTC')})",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}],
+        }
+    )
+
+
 def render_mql(data: dict[str, Any], card: SlackCard) -> bytes:
     rule = data.get("rule") or {}
     reasons = [str(r.get("text", "")) for r in (data.get("reasons") or [])[:TOP_REASONS]]
@@ -48,9 +75,9 @@ def render_mql(data: dict[str, Any], card: SlackCard) -> bytes:
     if checks:
         lines.append(f"*Check first:* {_escape(str(checks[0]))}")
     lines.append(f"*Decide by:* {due.strftime('%Y-%m-%d %H:%M UTC')}")
-    if card.console_url:
-        link = f"{card.console_url.rstrip('/')}/console/leads/{quote(str(data.get('lead_id', '')), safe='')}"
-        lines.append(f"<{link}|Open the card in the console>")
+    link = _link(data, card)
+    if link:
+        lines.append(link)
     message = "\n".join(lines)
     return orjson.dumps(
         {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.handoff.webhooks.reminders import queue_reminders
+from services.handoff.webhooks.slack import SlackCard
 from tests.integration.handoff.data import mql_envelope
 from tests.integration.handoff.webhooks.conftest import HooksFactory
 from tests.integration.handoff.webhooks.receiver import Receiver, running_receiver
@@ -41,3 +43,42 @@ async def test_a_new_mql_becomes_one_chat_message_with_who_why_what_next_and_whe
         assert (
             "<https://leads.example.com/console/leads/lead-%3Cchat%3E|Open the card in the console>" in text
         )
+
+
+async def test_an_mql_due_soon_and_undecided_gets_one_reminder_after_its_alert(
+    hooks_app: HooksFactory,
+) -> None:
+    receiver = Receiver()
+    async with (
+        running_receiver(receiver),
+        hooks_app(webhook_allow_private=True, webhook_sla_check_s=0.2) as hooks,
+    ):
+        await hooks.register(receiver.url, format="slack")
+        policy = hooks.app.state.policy
+        due_in_h = policy.due_soon_hours / 2
+        urgent = mql_envelope(
+            "lead-urgent", qualified_at=datetime.now(UTC) - timedelta(hours=policy.decision_hours - due_in_h)
+        )
+        fresh = mql_envelope("lead-fresh", qualified_at=datetime.now(UTC) - timedelta(hours=1))
+        await publish(hooks.bootstrap, hooks.topics.mql, [urgent, fresh])
+
+        async def three() -> bool:
+            return len(receiver.accepted()) >= 3
+
+        await wait_until(three, timeout_s=30, what="two alerts and one reminder")
+        urgent_texts = [
+            r.envelope()["text"] for r in receiver.accepted() if "lead-urgent" in r.envelope()["text"]
+        ]
+        assert urgent_texts[0].startswith("New MQL:") and urgent_texts[1].startswith("Decision due soon:")
+        assert f"sla-reminder:{urgent.data['mql_id']}" in receiver.accepted_ids()
+        # once only, and none for the MQL that is not due soon
+        async with hooks.app.state.database.sessions() as session, session.begin():
+            again = await queue_reminders(
+                session,
+                now=datetime.now(UTC),
+                card=SlackCard(decision_hours=policy.decision_hours, console_url=None),
+                due_soon_hours=policy.due_soon_hours,
+                window=timedelta(hours=1),
+            )
+        assert again == 0
+        assert sum("lead-fresh" in r.envelope()["text"] for r in receiver.accepted()) == 1
