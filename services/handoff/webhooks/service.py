@@ -68,6 +68,7 @@ class WebhookDispatcher:
                 dead_letter_topic=settings.topic_dead_letter,
                 expected_types={},  # any type: those no webhook carries are skipped, not dead-lettered
                 max_records=settings.consumer_batch_max,
+                dead_letter_invalid=False,  # the handoff (lead.mql) and qualifier (lead.decisions) do
             ),
             bootstrap=settings.require_kafka_bootstrap(),
             database=database,
