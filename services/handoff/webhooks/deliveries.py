@@ -138,7 +138,13 @@ async def record(
     where = and_(d.c.seq == claimed.seq, d.c.status == "pending")
     if attempt.delivered:
         await conn.execute(update(d).where(where).values(**last, status="delivered", finished_at=now))
-        await conn.execute(update(e).where(e.c.endpoint_id == claimed.endpoint_id).values(failing_since=None))
+        # only an endpoint that was failing is written: every success locking the endpoint's row would
+        # serialise all concurrent deliveries to it
+        await conn.execute(
+            update(e)
+            .where(e.c.endpoint_id == claimed.endpoint_id, e.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
         return "delivered"
     status = "failed"
     values: dict[str, Any] = {**last, "status": "failed", "finished_at": now}

@@ -19,6 +19,7 @@ from . import deliveries, signing, transport
 from .deliveries import Claimed, Retries
 
 log = logging.getLogger(__name__)
+LINGER_S = 0.01
 
 
 @dataclass(kw_only=True)
@@ -71,8 +72,26 @@ class Sender:
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
                 except TimeoutError:
                     pass
+                await self._linger()
         finally:
             await self._client.aclose()
+
+    async def _linger(self) -> None:
+        """While most slots are busy, let a few more attempts finish before the next claim: one claim
+        (a scan of the pending heads) per finished attempt would cost more than the attempts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER_S
+        while (
+            self._in_flight
+            and self.concurrency - len(self._in_flight) < max(1, self.concurrency // 4)
+            and loop.time() < deadline
+            and not self._stopping
+        ):
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), deadline - loop.time())
+            except TimeoutError:
+                return
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
