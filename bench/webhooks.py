@@ -161,8 +161,10 @@ def run(infra: Infra, *, quick: bool) -> Outcome:
         queued = asyncio.run(_queued_at(env["LEADSTATE_DATABASE_URL"]))
         fan_out = [queued[i] - t for i, t in sent.items() if i in queued]
         burst = [mql(f"burst-{i}") for i in range(burst_n)]
+        cpu_before = service.cpu_seconds()
         asyncio.run(_publish(infra.bootstrap, topics.mql, burst, None))
         _wait_for(receiver, [e.id for e in burst], 300)
+        cpu_ms_per_delivery = (service.cpu_seconds() - cpu_before) * 1000 / burst_n
         seen = sorted(receiver.first_seen[e.id] for e in burst)
         per_s = (len(seen) - 1) / max(seen[-1] - seen[0], 1e-9)
         figures = {
@@ -171,6 +173,7 @@ def run(infra: Infra, *, quick: bool) -> Outcome:
             "event_to_row_p50_ms": percentile_ms(fan_out, 50),
             "event_to_row_p99_ms": percentile_ms(fan_out, 99),
             "deliveries_per_s": per_s,
+            "handoff_cpu_ms_per_delivery": cpu_ms_per_delivery,
             "requests": receiver.requests,
             "handoff_peak_rss_mb": service.peak_rss / 2**20,
         }
@@ -192,6 +195,7 @@ def run(infra: Infra, *, quick: bool) -> Outcome:
                     "",
                 ),
                 (f"burst x{burst_n}, distinct leads", "", "", figures["deliveries_per_s"]),
+                ("handoff CPU ms per delivery (burst)", "", "", figures["handoff_cpu_ms_per_delivery"]),
             ],
             ("phase (receiver answers in 20 ms)", "p50 ms", "p99 ms", "deliveries/s"),
         )
