@@ -19,7 +19,7 @@ from tests.integration.handoff.data import POLICY
 from tests.support import serve_app, wait_until
 
 FAST = {
-    "webhook_timeout_s": 1.0,
+    "webhook_timeout_s": 5.0,  # "hang" outlasts it; a receiver slowed by a busy machine does not
     "webhook_backoff_base_s": 0.1,
     "webhook_backoff_max_s": 1.0,
     "webhook_poll_s": 0.2,
