@@ -71,6 +71,14 @@ def upgrade() -> None:
         schema=S,
         postgresql_where=sa.text("status = 'pending'"),
     )
+    # ... and the order in which pending deliveries fall due (retries included).
+    op.create_index(
+        "ix_webhook_deliveries_due",
+        "webhook_deliveries",
+        ["next_attempt_at", "seq"],
+        schema=S,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
 
 
 def downgrade() -> None:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, true, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import and_, exists, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -83,23 +82,26 @@ async def claim(conn: AsyncConnection, *, limit: int, lease: timedelta, now: dat
     later event for a lead waits until the earlier one is delivered or failed. One claimer at a time."""
     if not await conn.scalar(select(func.pg_try_advisory_xact_lock(CLAIM_LOCK))):
         return []
-    heads = (
-        select(d.c.seq, d.c.endpoint_id, d.c.next_attempt_at, d.c.leased_until)
-        .where(d.c.status == "pending")
-        .order_by(d.c.endpoint_id, d.c.lead_id, d.c.seq)
-        .ext(distinct_on(d.c.endpoint_id, d.c.lead_id))
-        .subquery()
-    )
+    # Due rows in the order they fell due, each kept only if no earlier delivery of its (endpoint,
+    # lead) is still pending: an index walk that stops at `limit`, not a scan of every pending row.
+    earlier = d.alias("earlier")
     due = (
-        select(heads.c.seq)
-        .join(e, e.c.endpoint_id == heads.c.endpoint_id)
+        select(d.c.seq)
+        .join(e, e.c.endpoint_id == d.c.endpoint_id)
         .where(
-            heads.c.next_attempt_at <= now,
-            (heads.c.leased_until.is_(None)) | (heads.c.leased_until < now),
+            d.c.status == "pending",
+            d.c.next_attempt_at <= now,
+            (d.c.leased_until.is_(None)) | (d.c.leased_until < now),
             e.c.enabled.is_(True),
             e.c.disabled_reason.is_(None),
+            ~exists().where(
+                earlier.c.status == "pending",
+                earlier.c.endpoint_id == d.c.endpoint_id,
+                earlier.c.lead_id == d.c.lead_id,
+                earlier.c.seq < d.c.seq,
+            ),
         )
-        .order_by(heads.c.next_attempt_at, heads.c.seq)
+        .order_by(d.c.next_attempt_at, d.c.seq)
         .limit(limit)
     )
     seqs = list((await conn.execute(due)).scalars())

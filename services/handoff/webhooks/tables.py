@@ -75,4 +75,10 @@ webhook_deliveries = Table(
         "seq",
         postgresql_where=text("status = 'pending'"),
     ),
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        "seq",
+        postgresql_where=text("status = 'pending'"),
+    ),
 )
