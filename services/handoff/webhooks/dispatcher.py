@@ -55,9 +55,9 @@ class Sender:
                     claimed = await self._claim(free) if free > 0 else []
                     self.healthy, backoff = True, 0.2
                 except Exception as exc:
+                    self.healthy = False  # a bug ends the sender: readiness says so
                     if not is_transient(exc):
                         raise
-                    self.healthy = False
                     log.warning("webhook claim failed; retrying", extra={"error": str(exc)[:200]})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
@@ -74,11 +74,12 @@ class Sender:
                     pass
                 await self._linger()
         finally:
-            await self._client.aclose()
+            if not self._stopping:  # ended by a bug: attempts in flight still finish in stop()
+                log.error("webhook sender stopped unexpectedly")
 
     async def _linger(self) -> None:
         """While most slots are busy, let a few more attempts finish before the next claim: one claim
-        (a scan of the pending heads) per finished attempt would cost more than the attempts."""
+        (an index walk and a lease update) per finished attempt would cost more than the attempts."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LINGER_S
         while (
@@ -147,3 +148,6 @@ class Sender:
             await asyncio.wait(set(self._in_flight), timeout=timeout_s)
         for task in list(self._in_flight):
             task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()  # only now: an attempt in flight still used it
