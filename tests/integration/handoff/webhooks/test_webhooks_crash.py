@@ -66,3 +66,4 @@ async def test_sigkill_mid_delivery_loses_nothing(env: dict[str, str], tmp_path:
         published = [e.id for e in events if e.subject == lead]
         assert [i for i in accepted if i in published] == published, lead
     assert all(r.verifies_with(secret) for r in receiver.received)
+    assert secret not in handoff.log() and secret.removeprefix("whsec_") not in handoff.log()  # never logged
