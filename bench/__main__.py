@@ -1,4 +1,4 @@
-"""`python -m bench [baseline|ingest|qualifier|e2e|lab|all] [--quick] [--profile] [--duration S]`.
+"""`python -m bench [baseline|ingest|qualifier|e2e|lab|webhooks|all] [--quick] [--profile] [--duration S]`.
 
 Starts its own PostgreSQL and broker (or uses LEADSTATE_DATABASE_URL / LEADSTATE_KAFKA_BOOTSTRAP),
 runs the benchmarks in order, prints a table per benchmark, the targets, a final line of ratios,
@@ -26,7 +26,7 @@ from .report import (
     write_results,
 )
 
-ORDER = ("baseline", "ingest", "qualifier", "e2e", "lab")
+ORDER = ("baseline", "ingest", "qualifier", "e2e", "lab", "webhooks")
 PROFILES_DIR = RESULTS_DIR / "profiles"
 
 
@@ -48,7 +48,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_one(name: str, infra: object, args: argparse.Namespace, done: dict[str, Outcome]) -> Outcome:
-    from . import baseline, e2e, ingest, lab, qualifier
+    from . import baseline, e2e, ingest, lab, qualifier, webhooks
 
     base = done.get("baseline")
     base_metrics = base.metrics if base and base.status == "ok" else {}
@@ -70,6 +70,8 @@ def run_one(name: str, infra: object, args: argparse.Namespace, done: dict[str, 
         )
     if name == "lab":
         return lab.run(infra, quick=args.quick)  # type: ignore[arg-type]
+    if name == "webhooks":
+        return webhooks.run(infra, quick=args.quick)  # type: ignore[arg-type]
     duration = args.duration if args.duration is not None else (15.0 if args.quick else 60.0)
     return e2e.run(infra, duration_s=duration, rate=args.rate, profile=args.profile)  # type: ignore[arg-type]
 

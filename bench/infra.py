@@ -28,8 +28,8 @@ from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgr
 from services.common.kafka import ensure_topics
 from services.common.kafka_security import PLAINTEXT, client_security, connection_problem
 from services.common.migrate import upgrade
-from services.common.settings import load_settings
 from services.common.processes import private_dir
+from services.common.settings import load_settings
 from services.common.topics import Topics
 
 from .report import Skipped

@@ -75,6 +75,9 @@ class ConsumerConfig:
     max_records: int = 2000
     max_handler_attempts: int = 3
     data_validators: Mapping[str, DataValidator] = field(default_factory=dict)  # by topic
+    # False for a second group on topics whose owner already dead-letters what is not an envelope:
+    # such a message is skipped (logged), not dead-lettered twice
+    dead_letter_invalid: bool = True
 
 
 async def claim_new(session: AsyncSession, processed: Table, consumer: str, ids: Sequence[str]) -> set[str]:
@@ -205,7 +208,13 @@ class BatchConsumer:
                 )
             )
         for record, reason in rejected:
-            await self.dead_letters.send(record, reason)
+            if self.config.dead_letter_invalid:
+                await self.dead_letters.send(record, reason)
+            else:
+                log.info(
+                    "invalid message skipped (its topic's owner dead-letters it)",
+                    extra={"topic": record.topic, "offset": record.offset, "reason": reason[:200]},
+                )
         try:
             await self._apply(delivered)
         except Exception as exc:

@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -60,6 +60,7 @@ class Worker:
     handler: BatchHandler
     outbox: Outbox | None = None
     poll_s: float = 1.0
+    after_commit: Callable[[], None] | None = None  # for a worker without an outbox: told of each commit
     relay: OutboxRelay | None = field(init=False, default=None)
     _consumer: BatchConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -99,7 +100,7 @@ class Worker:
                 self.config.name,
                 guard=self.broker.guarded_write,
             ),
-            after_commit=self.relay.wake_if_added if self.relay else None,
+            after_commit=self.relay.wake_if_added if self.relay else self.after_commit,
         )
         try:
             await self._consumer.run()

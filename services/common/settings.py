@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SCOPES = ("mql:read", "decisions:write", "reports:read")
+SCOPES = ("mql:read", "decisions:write", "reports:read", "webhooks:admin")
 ENV_PREFIX = "LEADSTATE_"
 
 
@@ -70,6 +70,22 @@ class Settings(BaseSettings):
     simulation_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one simulation")
     simulation_memory_mb: int = Field(1024, ge=16, description="address space of its worker process")
     simulation_cpu_s: float = Field(600.0, ge=1, description="CPU seconds of its worker process")
+    # Webhooks (services/handoff/webhooks/): the dispatcher's consumer group defaults to
+    # "<handoff group>-webhooks"; private addresses and plain http are for local development only.
+    webhook_group: str | None = None
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60)
+    webhook_retry_window_s: float = Field(86400.0, gt=0, description="retries stop this long after the event")
+    webhook_backoff_base_s: float = Field(5.0, gt=0)
+    webhook_backoff_max_s: float = Field(3600.0, gt=0)
+    webhook_disable_after_s: float = Field(
+        5 * 86400.0, gt=0, description="an endpoint failing continuously this long is disabled"
+    )
+    webhook_rotation_grace_s: float = Field(86400.0, ge=0, description="the old secret still signs")
+    webhook_concurrency: int = Field(32, ge=1, le=1000)
+    webhook_poll_s: float = Field(1.0, gt=0)
+    webhook_sla_check_s: float = Field(60.0, gt=0, description="how often chat SLA reminders are looked for")
+    console_url: str | None = None  # the console's public address, for links in chat alerts
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -139,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None
+
+    @property
+    def webhook_consumer_group(self) -> str:
+        return self.webhook_group or f"{self.handoff_group}-webhooks"
 
     def require_database_url(self) -> str:
         if not self.database_url:

@@ -14,7 +14,7 @@ from services.common.outbox import Outbox
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
-from .api import decisions, inbox, reports, simulations
+from .api import decisions, inbox, reports, simulations, webhooks
 from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
@@ -23,6 +23,7 @@ from .mql import validate_mql
 from .policy import load_reason_codes
 from .projection import MQL_TYPES, project
 from .tables import outbox, processed
+from .webhooks.service import WebhookDispatcher
 
 MAX_BODY_BYTES = 16 * 1024  # a decision is a few hundred bytes; a note at most 4000 characters
 
@@ -30,8 +31,8 @@ DESCRIPTION = """\
 The sales API: explained MQLs in, decisions with reasons out.
 
 Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:read`, `decisions:write`,
-`reports:read`) come from `LEADSTATE_API_KEYS`. Every error is `application/problem+json` with an
-`errors` list naming each bad field.
+`reports:read`, `webhooks:admin`) come from `LEADSTATE_API_KEYS`. Every error is
+`application/problem+json` with an `errors` list naming each bad field.
 """
 
 
@@ -59,9 +60,15 @@ def create_app(settings: Settings) -> FastAPI:
         security=client_security(settings),
     )
 
+    # Webhooks: a consumer group of its own on lead.mql and lead.decisions, and the sender
+    dispatcher = WebhookDispatcher.build(
+        settings, database=service.database, broker=service.broker, policy=policy
+    )
+    service.readiness.add("webhooks", dispatcher.check)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service.running():
+        async with service.running(), dispatcher.running():
             yield
 
     app = build_app(
@@ -78,8 +85,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.database = service.database
     app.state.worker = service.worker
     app.state.outbox = decisions_outbox
+    app.state.webhooks = dispatcher
     app.state.cursors = codec_for_keys(settings.api_keys)
-    for module in (inbox, decisions, reports, simulations):
+    for module in (inbox, decisions, reports, simulations, webhooks):
         app.include_router(module.router)
     mount_console(app, settings)  # the web console at /console
     return app

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from services.common.db import create_engine
 from services.handoff import tables as handoff_tables
+from services.handoff.webhooks import tables as _webhook_tables  # noqa: F401  (maps onto handoff metadata)
 from services.qualifier import tables as qualifier_tables
 
 DIALECT = postgresql.dialect()
