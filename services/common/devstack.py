@@ -240,6 +240,8 @@ def run_dev(settings: Settings) -> int:
             LEADSTATE_WRITE_KEYS=",".join(write_keys),
             LEADSTATE_API_KEYS=json.dumps(api_keys),
         )
+        # Local receivers (http://127.0.0.1:…) are what a developer tries webhooks with; never the default.
+        env.setdefault("LEADSTATE_WEBHOOK_ALLOW_PRIVATE", "true")
 
         def restarted(name: str, process: subprocess.Popen[bytes]) -> None:
             nonlocal record
@@ -291,6 +293,7 @@ def banner(
     say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
     say(f"  broker     {bootstrap}")
     say(f"  database   {database_url}")
+    say("  webhooks   local http:// receivers allowed (LEADSTATE_WEBHOOK_ALLOW_PRIVATE, dev only)")
     say("")
     say("  write key (ingest):   " + ", ".join(write_keys))
     for key, scopes in api_keys.items():
