@@ -51,8 +51,9 @@ def test_policy_check_refuses_with_the_reason_and_line(hostile: dict[str, Path],
 
 
 def test_simulate_and_diff_refuse_before_reading_any_history(hostile: dict[str, Path]) -> None:
-    # no database is configured: the refusal comes first, from the candidate alone
-    simulate = leadstate("policy", "simulate", str(hostile["laughs.yaml"]))
+    # the database named cannot be reached: the refusal comes first, from the candidate alone
+    nowhere = {"LEADSTATE_DATABASE_URL": "postgresql://127.0.0.1:1/none"}
+    simulate = leadstate("policy", "simulate", str(hostile["laughs.yaml"]), env=nowhere)
     assert simulate.returncode == 2 and "anchors and aliases" in simulate.stderr, simulate.stderr
     diff = leadstate("policy", "diff", "policies/default.yaml", str(hostile["rules.yaml"]))
     assert diff.returncode == 2 and "more than 200 rules" in diff.stderr, diff.stderr
