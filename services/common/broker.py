@@ -1,12 +1,17 @@
 """The producer side of a service: a link that connects in the background and writes that count as
 stored only when the broker cannot have lost them.
 
-The embedded broker keeps topics in memory. After it restarts empty it still acknowledges writes to
-topics it no longer has, and loses them. So a write is guarded: before it is sent, a metadata request
-issued on the connections that will carry it must list its topics; after its acknowledgements, every one
-of those connections must still be open (a restarted broker closes them) and no write in between may have
-found a topic missing. Checking only after the acknowledgement is not enough: a topic re-created between
-a lost write and the check (by this process, another one, or the broker's auto-creation) would pass it.
+On Apache Kafka (found by asking for a producer id: offers_idempotence) the producer is idempotent and
+a write is stored once acknowledged (acks=all): the broker keeps its log across restarts. Nothing below
+runs there.
+
+Tansu, the memory-only fallback, keeps topics in memory. After it restarts empty it still acknowledges
+writes to topics it no longer has, and loses them. So a write is guarded: before it is sent, a metadata
+request issued on the connections that will carry it must list its topics; after its acknowledgements,
+every one of those connections must still be open (a restarted broker closes them) and no write in
+between may have found a topic missing. Checking only after the acknowledgement is not enough: a topic
+re-created between a lost write and the check (by this process, another one, or the broker's auto-creation)
+would pass it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,17 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
-from .kafka import TopicsMissing, ensure_topics, make_producer, missing_topics, probe_broker, start_with_retry
+from .kafka import (
+    TopicsMissing,
+    ensure_topics,
+    make_producer,
+    missing_topics,
+    offers_idempotence,
+    probe_broker,
+    start_with_retry,
+)
 
 log = logging.getLogger(__name__)
 CONFIRM_ATTEMPTS = 3
@@ -51,6 +65,7 @@ class BrokerLink:
         self._confirmed_connections: frozenset[object] = frozenset()
         self._generation = 0  # bumped whenever a topic is found missing
         self.connected = asyncio.Event()
+        self.durable = False  # Apache Kafka: idempotent producer, no guard needed (known once connected)
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -61,12 +76,16 @@ class BrokerLink:
         return self._producer
 
     def start(self) -> None:
-        """Call inside the running loop (aiokafka binds to it)."""
-        self._producer = make_producer(self.bootstrap, request_timeout_s=self.request_timeout_s)
+        """Call inside the running loop (aiokafka binds to it). The producer exists once `connected`."""
         self._task = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:
+        self.durable = await _ask_until_answered(self.bootstrap)
+        self._producer = make_producer(
+            self.bootstrap, request_timeout_s=self.request_timeout_s, idempotent=self.durable
+        )
         await start_with_retry(self.producer, what="producer")
+        log.info("producer connected", extra={"idempotent": self.durable})
         self.connected.set()
 
     async def check(self) -> None:
@@ -78,7 +97,10 @@ class BrokerLink:
     async def guarded_write(self, topics: Collection[str], *, timeout_s: float = 5.0) -> AsyncIterator[None]:
         """Send and await the acknowledgements inside; raises TopicsMissing (before or after) when the
         write may be lost, TimeoutError when the check before it takes longer than `timeout_s`. Missing
-        topics are re-created (configured partitions) for the retry."""
+        topics are re-created (configured partitions) for the retry. On Kafka the acknowledgement is all."""
+        if self.durable:
+            yield
+            return
         confirmation = await asyncio.wait_for(self._confirm(set(topics)), timeout_s)
         yield
         if confirmation.generation != self._generation or not (
@@ -136,6 +158,18 @@ class BrokerLink:
                 await self._task
         if self.connected.is_set():
             await self.producer.stop()
+
+
+async def _ask_until_answered(bootstrap: str) -> bool:
+    """offers_idempotence, retried until the broker answers (services wait for it, as start_with_retry)."""
+    delay = 0.2
+    while True:
+        try:
+            return await offers_idempotence(bootstrap)
+        except (KafkaError, OSError, StopIteration) as exc:
+            log.warning("broker not reachable for producer, retrying", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _log_failure(task: asyncio.Task[list[str]]) -> None:

@@ -1,7 +1,8 @@
 """aiokafka helpers: producer and consumer factories, topic creation, a broker probe.
 
-The embedded broker (Tansu) has no idempotent producer and no transactions, so the producer never asks
-for them: delivery guarantees come from the outbox and from de-duplication by envelope id.
+Tansu (the fallback embedded broker) has no idempotent producer and no transactions, so the producer
+asks for idempotence only where the broker offers it (Apache Kafka: see offers_idempotence); delivery
+guarantees still come from the outbox and from de-duplication by envelope id.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ import logging
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import errors as Errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.transaction import InitProducerIdRequest
 
 log = logging.getLogger(__name__)
 
 
-def make_producer(bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms: int = 2) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, *, request_timeout_s: float = 10.0, linger_ms: int = 2, idempotent: bool = False
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=idempotent,
         linger_ms=linger_ms,
         max_batch_size=1024 * 1024,
         max_request_size=4 * 1024 * 1024,
@@ -91,6 +97,30 @@ async def start_with_retry(
 async def probe_broker(producer: AIOKafkaProducer, *, timeout_s: float = 2.0) -> None:
     """Raise unless the broker answers a metadata request now."""
     await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
+
+# InitProducerId answers from a broker that has a producer-id manager, even one still loading
+_KAFKA_INIT_PID_CODES = {
+    0,
+    Errors.CoordinatorLoadInProgressError.errno,
+    Errors.CoordinatorNotAvailableError.errno,
+    Errors.NotCoordinatorError.errno,
+}
+
+
+async def offers_idempotence(bootstrap: str) -> bool:
+    """Whether the broker grants producer ids (Apache Kafka does; Tansu answers UNKNOWN_SERVER_ERROR):
+    one InitProducerId request, no transaction. Raises KafkaError/OSError when it cannot be asked."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
+    try:
+        await client.bootstrap()
+        node = next(iter(client.cluster.brokers())).nodeId
+        answer = await client.send(
+            node, InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60_000)
+        )
+        return answer.error_code in _KAFKA_INIT_PID_CODES
+    finally:
+        await client.close()
 
 
 class TopicsMissing(KafkaError):

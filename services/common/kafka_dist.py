@@ -71,9 +71,7 @@ def ensure_kafka_libs(
         mvn = shutil.which("mvn")
         if mvn is None:
             raise KafkaDistError("Maven (mvn) is not on the PATH: cannot fetch Apache Kafka's jars")
-        say(
-            f"leadstate: fetching Apache Kafka {kafka_version()} from Maven Central into {libs.parent} …"
-        )
+        say(f"leadstate: fetching Apache Kafka {kafka_version()} from Maven Central into {libs.parent} …")
         staging = Path(tempfile.mkdtemp(prefix=".libs-", dir=libs.parent))
         try:
             fetched = subprocess.run(
