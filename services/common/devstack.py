@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import IO
 
 from .auth import generate_key
+from .broker_choice import make_broker
 from .commands import topic_names
-from .embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from .embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from .kafka import ensure_topics
 from .migrate import upgrade
 from .runtime import PortInUse, ensure_port_free
@@ -167,7 +168,7 @@ def run_dev(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    broker: EmbeddedBroker | None = None
+    broker: Broker | None = None
     pg_server = None
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
@@ -193,11 +194,11 @@ def run_dev(settings: Settings) -> int:
             bootstrap = settings.kafka_bootstrap
             say(f"leadstate: using Kafka at {bootstrap} from LEADSTATE_KAFKA_BOOTSTRAP")
         else:
-            broker = EmbeddedBroker(settings.embedded_kafka_port, data_dir / "tansu.log")
-            say(f"leadstate: starting embedded broker (Tansu, memory only) on {broker.bootstrap} …")
+            broker = make_broker(settings, data_dir, say=say)
+            say(f"leadstate: starting embedded {broker.describe()} on {broker.bootstrap} …")
             broker.start()
             bootstrap = broker.bootstrap
-        wait_for_kafka(bootstrap)
+        wait_for_kafka(bootstrap, timeout_s=60)
         asyncio.run(ensure_topics(bootstrap, topic_names(settings), partitions=settings.topic_partitions))
         say("leadstate: migrating the database …")
         upgrade(database_url)
@@ -213,7 +214,7 @@ def run_dev(settings: Settings) -> int:
         for name in SERVICES:
             children[name] = spawn_service(name, env)
         wait_ready(settings, children)
-        banner(settings, bootstrap, database_url, write_keys, api_keys)
+        banner(settings, bootstrap, database_url, write_keys, api_keys, broker)
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
         dead = [n for n, c in children.items() if c.poll() is not None]
@@ -240,6 +241,7 @@ def banner(
     database_url: str,
     write_keys: list[str],
     api_keys: dict[str, list[str]],
+    broker: Broker | None = None,
 ) -> None:
     host = settings.host
     say("")
@@ -248,7 +250,7 @@ def banner(
     say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
     say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
     say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
-    say(f"  broker     {bootstrap}")
+    say(f"  broker     {bootstrap}    {broker.describe() if broker else '(LEADSTATE_KAFKA_BOOTSTRAP)'}")
     say(f"  database   {database_url}")
     say("")
     say("  write key (ingest):   " + ", ".join(write_keys))
