@@ -24,10 +24,12 @@ import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
+from services.common.broker_choice import make_broker
 from services.common.devstack import spawn_service
-from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from services.common.embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
+from services.common.settings import load_settings
 from services.common.topics import Topics
 
 from .report import Skipped
@@ -61,7 +63,7 @@ class Infra:
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="leadstate-bench-"))
         self._own_dir = work_dir is None
         self._pg = None
-        self._broker: EmbeddedBroker | None = None
+        self._broker: Broker | None = None
         self.pg_url = ""
         self.bootstrap = ""
         self.template = ""
@@ -77,10 +79,17 @@ class Infra:
         if external_kafka:
             self.bootstrap = external_kafka
         else:
-            self._broker = EmbeddedBroker(free_port(), self.work_dir / "tansu.log")
+            # the broker `make run` would start (LEADSTATE_EMBEDDED_BROKER), on free ports; Kafka's jars
+            # from the dev stack's cache, its log directory in the bench's own temp dir
+            settings = load_settings(
+                embedded_kafka_port=free_port(), embedded_kafka_controller_port=free_port()
+            )
+            cache = Path(os.environ.get("LEADSTATE_DATA_DIR") or ROOT / ".leadstate").resolve()
+            self._broker = make_broker(settings, cache, home=self.work_dir / "broker")
+            print(f"broker: {self._broker.describe()}", flush=True)
             self._broker.start()
             self.bootstrap = self._broker.bootstrap
-        wait_for_kafka(self.bootstrap)
+        wait_for_kafka(self.bootstrap, timeout_s=60)
         self.template = f"bench_template_{uuid.uuid4().hex[:8]}"
         self.sql(f'CREATE DATABASE "{self.template}"')
         upgrade(self.url_of(self.template))

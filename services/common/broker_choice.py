@@ -27,16 +27,19 @@ def kafka_unavailable(kafka_home: Path | None, cache_root: Path, say: Callable[[
     return None
 
 
-def make_broker(settings: Settings, data_dir: Path, *, say: Callable[[str], None] = print) -> Broker:
-    """The embedded broker the settings ask for, not started; its data (Kafka's log directory, the jar
-    cache) under data_dir. Raises EmbeddedError (one line) when `kafka` was asked and cannot run."""
+def make_broker(
+    settings: Settings, data_dir: Path, *, say: Callable[[str], None] = print, home: Path | None = None
+) -> Broker:
+    """The embedded broker the settings ask for, not started; the jar cache under data_dir, the broker's
+    own data and logs in `home` (default: data_dir/kafka, or data_dir/tansu.log). Raises EmbeddedError
+    (one line) when `kafka` was asked and cannot run."""
     port = settings.embedded_kafka_port
     if settings.embedded_broker != "tansu":
         why_not = kafka_unavailable(settings.kafka_home, data_dir, say)
         if why_not is None:
             return KafkaBroker(
                 port,
-                data_dir / "kafka",
+                home or data_dir / "kafka",
                 ensure_kafka_libs(data_dir, settings.kafka_home, say=say),
                 controller_port=settings.embedded_kafka_controller_port,
                 retention_hours=settings.kafka_retention_hours,
@@ -44,4 +47,4 @@ def make_broker(settings: Settings, data_dir: Path, *, say: Callable[[str], None
         if settings.embedded_broker == "kafka":
             raise EmbeddedError(f"LEADSTATE_EMBEDDED_BROKER=kafka, but {why_not}")
         say(f"leadstate: embedded Apache Kafka unavailable ({why_not}); falling back to Tansu")
-    return TansuBroker(port, data_dir / "tansu.log")
+    return TansuBroker(port, (home or data_dir) / "tansu.log")
