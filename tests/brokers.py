@@ -46,3 +46,10 @@ class BrokerKinds:
         if self.why_no_kafka:
             line += f"; NOT Apache Kafka: {self.why_no_kafka}"
         return line
+
+    def kafka_home_env(self) -> dict[str, str]:
+        """LEADSTATE_KAFKA_HOME naming the jars this session found, for a `leadstate dev` of a test."""
+        if "kafka" not in self.kinds:
+            return {}
+        home = self.kafka_home or self.kafka_cache / f"apache-kafka-{kafka_version()}"
+        return {"LEADSTATE_KAFKA_HOME": str(home)}

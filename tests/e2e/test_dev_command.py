@@ -15,6 +15,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.conftest import KINDS
 from tests.support import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +69,7 @@ def _dev_env(data_dir: Path) -> dict[str, str]:
         LEADSTATE_QUALIFIER_PORT=str(free_port()),
         LEADSTATE_EMBEDDED_KAFKA_PORT=str(free_port()),
         LEADSTATE_LOG_FORMAT="json",
+        **KINDS.kafka_home_env(),  # the session's jar cache: no download per test
     )
     return env
 
