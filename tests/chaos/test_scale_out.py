@@ -20,11 +20,20 @@ import pytest
 from services.common.kafka import ensure_topics
 from services.common.topics import Topics
 from tests.chaos.audit import SUMMARY, audit, pending_outbox, record, stored_count
-from tests.chaos.harness import Tally, connect, demo_messages, post_until_acknowledged, scale, stream_events
+from tests.chaos.harness import (
+    FULL,
+    Tally,
+    connect,
+    demo_messages,
+    post_until_acknowledged,
+    scale,
+    stream_events,
+)
 from tests.conftest import API_KEY_ALL
 from tests.support import ServiceProcess, free_port, wait_ready, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+# `make test`: on Kafka (Tansu where Kafka cannot run); `make chaos`: on both
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, *([] if FULL else [pytest.mark.kafka_first])]
 
 EVENTS = scale(3_000, 50_000)
 DECISIONS = scale(40, 1_000)
