@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka import errors as Errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.transaction import InitProducerIdRequest
+
+from .metrics import ASSIGNED_PARTITIONS, REBALANCES
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,25 @@ def make_producer(
     )
 
 
+class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Makes a group's rebalances visible: a log line and leadstate_consumer_rebalances_total."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        REBALANCES.labels(consumer=self.consumer).inc()
+        ASSIGNED_PARTITIONS.labels(consumer=self.consumer).set(len(assigned))
+        log.info("partitions assigned after a rebalance", extra={"partitions": len(assigned)})
+
+
 def make_consumer(
     bootstrap: str, topics: Iterable[str], *, group_id: str, client_id: str
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *topics,
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group_id,
         client_id=client_id,
@@ -54,6 +70,8 @@ def make_consumer(
         rebalance_timeout_ms=10_000,
         metadata_max_age_ms=5_000,
     )
+    consumer.subscribe(list(topics), listener=RebalanceLog(client_id))
+    return consumer
 
 
 async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int) -> list[str]:
