@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -125,6 +126,7 @@ def database_url(pg_url: str, template_db: str) -> Iterator[str]:
 
 
 KINDS = BrokerKinds.detect()
+BROKER_ID = re.compile(r"[\[-](kafka|tansu)[\]-]")
 ROOT = Path(__file__).resolve().parent.parent
 # broker-independent suites: on Kafka only when it can run (see the docstring)
 KAFKA_ONLY = (
@@ -142,6 +144,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return KINDS.header()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per broker: how its run went (the `[kafka]` and `[tansu]` tests)."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            found = BROKER_ID.search(getattr(report, "nodeid", "") or "")
+            counted = outcome in ("error", "skipped") or getattr(report, "when", "call") == "call"
+            if found and counted:
+                tally = counts.setdefault(found.group(1), {})
+                tally[outcome] = tally.get(outcome, 0) + 1
+    for kind, tally in sorted(counts.items()):
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in tally.items())
+        terminalreporter.write_line(f"broker {kind}: {shown}")
+    if KINDS.why_no_kafka:
+        terminalreporter.write_line(f"broker kafka: not run ({KINDS.why_no_kafka})")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
