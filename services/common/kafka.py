@@ -1,20 +1,25 @@
 """aiokafka helpers: producer and consumer factories, topic creation, a broker probe.
 
-The embedded broker (Tansu) has no idempotent producer and no transactions, so the producer never asks
-for them: delivery guarantees come from the outbox and from de-duplication by envelope id.
+Tansu (the fallback embedded broker) has no idempotent producer and no transactions, so the producer
+asks for idempotence only where the broker offers it (Apache Kafka: see offers_idempotence); delivery
+guarantees still come from the outbox and from de-duplication by envelope id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import errors as Errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.transaction import InitProducerIdRequest
 
 from .kafka_security import PLAINTEXT, KafkaSecurity
+from .metrics import ASSIGNED_PARTITIONS, REBALANCES
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +29,14 @@ def make_producer(
     *,
     request_timeout_s: float = 10.0,
     linger_ms: int = 2,
+    idempotent: bool = False,
     security: KafkaSecurity = PLAINTEXT,
 ) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         **security,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=idempotent,
         linger_ms=linger_ms,
         max_batch_size=1024 * 1024,
         max_request_size=4 * 1024 * 1024,
@@ -38,6 +44,21 @@ def make_producer(
         retry_backoff_ms=100,
         compression_type=None,
     )
+
+
+class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Makes a group's rebalances visible: a log line and leadstate_consumer_rebalances_total."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        REBALANCES.labels(consumer=self.consumer).inc()
+        ASSIGNED_PARTITIONS.labels(consumer=self.consumer).set(len(assigned))
+        log.info("partitions assigned after a rebalance", extra={"partitions": len(assigned)})
 
 
 def make_consumer(
@@ -48,8 +69,7 @@ def make_consumer(
     client_id: str,
     security: KafkaSecurity = PLAINTEXT,
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *topics,
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         **security,
         group_id=group_id,
@@ -63,6 +83,8 @@ def make_consumer(
         rebalance_timeout_ms=10_000,
         metadata_max_age_ms=5_000,
     )
+    consumer.subscribe(list(topics), listener=RebalanceLog(client_id))
+    return consumer
 
 
 async def ensure_topics(
@@ -130,6 +152,30 @@ async def start_with_retry(
 async def probe_broker(producer: AIOKafkaProducer, *, timeout_s: float = 2.0) -> None:
     """Raise unless the broker answers a metadata request now."""
     await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+
+
+# InitProducerId answers from a broker that has a producer-id manager, even one still loading
+_KAFKA_INIT_PID_CODES = {
+    0,
+    Errors.CoordinatorLoadInProgressError.errno,
+    Errors.CoordinatorNotAvailableError.errno,
+    Errors.NotCoordinatorError.errno,
+}
+
+
+async def offers_idempotence(bootstrap: str, security: KafkaSecurity = PLAINTEXT) -> bool:
+    """Whether the broker grants producer ids (Apache Kafka does; Tansu answers UNKNOWN_SERVER_ERROR):
+    one InitProducerId request, no transaction. Raises KafkaError/OSError when it cannot be asked."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000, **security)
+    try:
+        await client.bootstrap()
+        node = next(iter(client.cluster.brokers())).nodeId
+        answer = await client.send(
+            node, InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60_000)
+        )
+        return answer.error_code in _KAFKA_INIT_PID_CODES
+    finally:
+        await client.close()
 
 
 class TopicsMissing(KafkaError):

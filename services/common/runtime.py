@@ -66,6 +66,10 @@ class Worker:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
+
+    async def _run(self) -> None:
+        await self.broker.connected.wait()  # the producer exists (idempotent or not) from here on
         if self.outbox is not None:
             self.relay = OutboxRelay(
                 self.outbox,
@@ -74,11 +78,6 @@ class Worker:
                 poll_s=self.poll_s,
                 guard=self.broker.guarded_write,
             )
-        self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
-
-    async def _run(self) -> None:
-        await self.broker.connected.wait()
-        if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.config.name}-relay"))
         kafka = make_consumer(
             self.bootstrap,

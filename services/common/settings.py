@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     kafka_ssl_cert_file: Path | None = None
     kafka_ssl_key_file: Path | None = None
     kafka_ssl_key_password: SecretStr | None = None
+    embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
+    embedded_kafka_controller_port: int | None = Field(None, ge=1, le=65535, description="default: port + 1")
+    kafka_home: Path | None = None
+    kafka_retention_hours: int = Field(168, ge=1)
 
     write_keys: Annotated[tuple[str, ...], NoDecode] = ()
     api_keys: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)

@@ -204,8 +204,10 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        await consumer.topics()  # a metadata request for every topic: partitions_for_topic reads it
-        numbers = consumer.partitions_for_topic(topic) or set()
+        # a metadata request for every topic. Read its answer, not the client's cluster view: Apache
+        # Kafka's bootstrap metadata lists no topics (Tansu's lists all), and topics() does not store it.
+        cluster = await consumer._client.fetch_all_metadata()
+        numbers = cluster.partitions_for_topic(topic) or set()
         assert numbers, f"topic {topic} does not exist"
         partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
         consumer.assign(partitions)

@@ -2,11 +2,12 @@
 database, each for a while, and comes back. No service is restarted.
 
 Broker down: ingest answers 503 with Retry-After (never 200: nothing it could not store is acknowledged),
-every /readyz is 503; back: 200 again and the stream goes on. The embedded broker keeps topics and
-committed offsets in memory, so it comes back empty: Tansu creates a topic again on its first use (the
-first produce or metadata request for it), the qualifier's group starts from the earliest offset of the
-new topic, and nothing acknowledged is lost because the test (like an operator of a memory-only broker)
-lets the qualifier store what was acknowledged before the broker goes away.
+every /readyz is 503; back: 200 again and the stream goes on. Apache Kafka comes back with its log and
+the group's offsets. Tansu keeps topics and committed offsets in memory, so it comes back empty: Tansu
+creates a topic again on its first use (the first produce or metadata request for it), the qualifier's
+group starts from the earliest offset of the new topic, and nothing acknowledged is lost because the
+test (like an operator of a memory-only broker) lets the qualifier store what was acknowledged before
+the broker goes away.
 
 Database down: ingest does not need it and goes on answering 200 (the events wait on the broker); the
 qualifier and handoff report 503 on /readyz, the handoff API answers 503 with Retry-After, the
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from services.common.embedded import EmbeddedBroker, start_postgres
+from services.common.embedded import Broker, start_postgres
 from services.common.kafka import ensure_topics
 from services.common.migrate import upgrade
 from services.common.settings import Settings
@@ -81,7 +83,7 @@ async def _until_projected(url: str) -> None:
 
 
 async def test_broker_and_database_outages(
-    env: dict[str, str], topics: Topics, tmp_path: Path, broker_factory: type[EmbeddedBroker]
+    env: dict[str, str], topics: Topics, tmp_path: Path, broker_factory: Callable[[], Broker]
 ) -> None:
     broker = broker_factory()
     broker.start()
@@ -102,7 +104,7 @@ async def test_broker_and_database_outages(
 
 
 async def _outages(
-    stack: Stack, broker: EmbeddedBroker, pg: Any, pg_url: str, env: dict[str, str], topics: Topics
+    stack: Stack, broker: Broker, pg: Any, pg_url: str, env: dict[str, str], topics: Topics
 ) -> None:
     tally = Tally()
     all_ready = dict.fromkeys(SERVICES, 200)
@@ -185,8 +187,9 @@ async def _outages(
     assert set(codes.values()) == {0}, {name: stack.log(name) for name in codes}
 
 
+@pytest.mark.brokers("tansu")  # Kafka does not restart empty: test_kafka_durability.py
 async def test_events_acknowledged_across_an_empty_broker_restart_are_applied(
-    settings: Settings, topics: Topics, broker_factory: type[EmbeddedBroker], database_url: str
+    settings: Settings, topics: Topics, broker_factory: Callable[[], Broker], database_url: str
 ) -> None:
     """The memory-only broker restarts empty while clients keep retrying through ingest. Tansu then
     acknowledges writes to topics it no longer has and loses them; ingest must not pass such an

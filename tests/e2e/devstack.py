@@ -14,6 +14,7 @@ import psutil
 
 from services.common.processes import processes_using
 from services.common.reclaim import looks_like_broker
+from tests.conftest import KINDS
 from tests.support import ROOT, free_port
 
 
@@ -62,7 +63,9 @@ def dev_env(data_dir: Path) -> dict[str, str]:
         LEADSTATE_HANDOFF_PORT=str(free_port()),
         LEADSTATE_QUALIFIER_PORT=str(free_port()),
         LEADSTATE_EMBEDDED_KAFKA_PORT=str(free_port()),
+        LEADSTATE_EMBEDDED_KAFKA_CONTROLLER_PORT=str(free_port()),
         LEADSTATE_LOG_FORMAT="json",
+        **KINDS.kafka_home_env(),  # the session's jar cache: no download per test
     )
     return env
 

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.common.kafka_dist import ensure_kafka_libs
+from tests.conftest import KINDS
 from tests.support import free_port
 
-KCACHE = Path("/tmp/kcache")  # this machine's cache; on a fresh one, Maven fills it once
 MECHANISM = "SCRAM-SHA-512"
 LOG4J = """\
 appender.out.type = Console
@@ -122,7 +122,7 @@ class SecuredKafka:
         return self.directory / "kafka.log"
 
     def start(self, timeout_s: float = 120) -> SecuredKafka:
-        libs = ensure_kafka_libs(KCACHE)
+        libs = ensure_kafka_libs(KINDS.kafka_cache, KINDS.kafka_home)  # the session's jar cache
         self.ca_file, ca_key, ca_cert = make_ca(self.directory, "leadstate-test-ca")
         keystore = make_signed(self.directory / "broker.pem", ca_key, ca_cert)
         self.client_pem = make_signed(

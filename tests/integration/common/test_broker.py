@@ -1,21 +1,22 @@
-"""A guarded write counts as stored only if the broker cannot have lost it (a real Tansu restarting empty)."""
+"""A guarded write counts as stored only if the broker cannot have lost it (a real Tansu restarting empty).
+Apache Kafka keeps its log across restarts: there BrokerLink is idempotent and unguarded (the last test)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiokafka.errors import KafkaError
 
 from services.common.broker import BrokerLink
-from services.common.embedded import EmbeddedBroker
+from services.common.embedded import Broker
 from services.common.kafka import TopicsMissing, ensure_topics, missing_topics
 from tests.support import read_topic, wait_until
 
 
 @pytest.fixture
-async def broker(broker_factory: type[EmbeddedBroker]) -> AsyncIterator[EmbeddedBroker]:
+async def broker(broker_factory: Callable[[], Broker]) -> AsyncIterator[Broker]:
     own = broker_factory()
     own.start()
     yield own
@@ -33,7 +34,7 @@ async def _write(link: BrokerLink, topic: str, value: bytes) -> None:
         await (await link.producer.send(topic, value))
 
 
-async def test_a_write_on_a_listed_topic_is_stored(broker: EmbeddedBroker) -> None:
+async def test_a_write_on_a_listed_topic_is_stored(broker: Broker) -> None:
     topic = f"guard-{uuid.uuid4().hex[:8]}"
     await ensure_topics(broker.bootstrap, [topic], partitions=1)
     link = await _link(broker.bootstrap)
@@ -45,8 +46,9 @@ async def test_a_write_on_a_listed_topic_is_stored(broker: EmbeddedBroker) -> No
     assert await read_topic(broker.bootstrap, topic, expect=2) == [b"one", b"two"]
 
 
+@pytest.mark.brokers("tansu")
 async def test_a_topic_lost_in_an_empty_restart_refuses_writes_until_recreated(
-    broker: EmbeddedBroker,
+    broker: Broker,
 ) -> None:
     topic = f"guard-{uuid.uuid4().hex[:8]}"
     await ensure_topics(broker.bootstrap, [topic], partitions=1)
@@ -85,8 +87,9 @@ async def test_a_topic_lost_in_an_empty_restart_refuses_writes_until_recreated(
     assert b"after" in stored and b"before" not in stored
 
 
+@pytest.mark.brokers("tansu")
 async def test_a_restart_during_the_write_refuses_it_even_when_the_topic_is_back(
-    broker: EmbeddedBroker,
+    broker: Broker,
 ) -> None:
     """The race a check after the acknowledgement alone misses: the write reaches the restarted broker
     before the topic exists, then someone else re-creates the topic before the check looks."""
@@ -101,5 +104,15 @@ async def test_a_restart_during_the_write_refuses_it_even_when_the_topic_is_back
                 broker.start()
                 await ensure_topics(broker.bootstrap, [topic], partitions=1)  # another process's doing
                 await (await link.producer.send(topic, b"during"))
+    finally:
+        await link.close()
+
+
+async def test_the_link_knows_its_broker(broker: Broker) -> None:
+    """Idempotent and unguarded on Kafka (its log survives restarts); guarded on Tansu."""
+    link = await _link(broker.bootstrap)
+    try:
+        assert link.durable is (broker.kind == "kafka")
+        assert link.producer._txn_manager is not None if link.durable else link.producer._txn_manager is None
     finally:
         await link.close()
