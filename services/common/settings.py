@@ -6,9 +6,11 @@ A setting that cannot be parsed stops the process with one line naming the varia
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -219,7 +221,34 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
+# LEADSTATE_ variables that are not settings but are read where they are used; anything else prefixed
+# LEADSTATE_ that is not a setting is a typo, and a typo silently ignored (LEADSTATE_DATABSE_URL starting
+# an embedded database) is worse than a refusal.
+NOT_SETTINGS = {
+    "LEADSTATE_PARENT_PID": "set by `leadstate dev` on the services it starts (services/common/runtime.py)",
+    "LEADSTATE_CHAOS_FULL": "`make chaos`: the full-length fault tests (tests/chaos/harness.py)",
+    "LEADSTATE_TEST_BROKERS": "the brokers the test suite runs on (tests/brokers.py)",
+    "LEADSTATE_SCREENSHOTS": "where the console browser test saves screenshots (tests/e2e/)",
+}
+
+
+def known_variables() -> set[str]:
+    return {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | set(NOT_SETTINGS)
+
+
+def check_unknown_variables(environ: Mapping[str, str]) -> None:
+    """Refuse an environment variable prefixed LEADSTATE_ that nothing reads, naming the nearest known one."""
+    known = known_variables()
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings matches names case-insensitively
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            nearest = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {nearest[0]}?)" if nearest else " (see the README's settings table)"
+            raise SettingsError(f"{name}: not a leadstate setting{hint}")
+
+
 def load_settings(**overrides: object) -> Settings:
+    check_unknown_variables(os.environ)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
