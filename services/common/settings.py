@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
     rate_limit_per_s: float = Field(0, ge=0, description="per write key; 0 disables")
     outbox_poll_s: float = Field(1.0, gt=0)
+    # Rows kept only so a retry changes nothing (services/common/retention.py): the envelope ids a
+    # consumer applied must outlive any redelivery (the topics' retention), an Idempotency-Key's answer
+    # any client's retries.
+    processed_retention_days: float = Field(14.0, gt=0, description="processed envelope ids are kept")
+    idempotency_retention_days: float = Field(30.0, gt=0, description="Idempotency-Key answers are kept")
+    prune_every_s: float = Field(3600.0, gt=0, description="how often expired rows are deleted")
 
     # Each policy simulation of the HTTP lab runs in a worker process ended at the first of these.
     simulation_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one simulation")
@@ -146,6 +152,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _ids_outlive_the_embedded_log(self) -> Settings:
+        # Only the embedded Kafka's retention is known here; for an external one the README says so.
+        if self.embedded_kafka and self.processed_retention_days * 24 <= self.kafka_retention_hours:
+            raise ValueError(
+                "LEADSTATE_PROCESSED_RETENTION_DAYS must be longer than LEADSTATE_KAFKA_RETENTION_HOURS: "
+                "a message still on the log could be redelivered after its envelope id was pruned"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env == "production":
             if not self.write_keys:
@@ -161,6 +177,14 @@ class Settings(BaseSettings):
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None
+
+    @property
+    def processed_keep(self) -> timedelta:
+        return timedelta(days=self.processed_retention_days)
+
+    @property
+    def idempotency_keep(self) -> timedelta:
+        return timedelta(days=self.idempotency_retention_days)
 
     @property
     def webhook_consumer_group(self) -> str:

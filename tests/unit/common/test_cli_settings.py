@@ -124,3 +124,9 @@ def test_a_time_argument_that_is_not_a_time_is_one_error_line(args: tuple[str, .
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and args[-2] in errors[0], result.stderr
     assert "not an ISO date or date-time: 'garbage'" in errors[0]
+
+
+def test_processed_ids_must_outlive_the_embedded_log() -> None:
+    with pytest.raises(SettingsError, match="LEADSTATE_PROCESSED_RETENTION_DAYS must be longer"):
+        load_settings(processed_retention_days=7, kafka_retention_hours=168)
+    assert load_settings(processed_retention_days=3, kafka_bootstrap="x:9092").processed_retention_days == 3
