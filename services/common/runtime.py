@@ -12,8 +12,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
@@ -27,6 +28,7 @@ from .health import Readiness
 from .kafka import make_consumer, start_with_retry
 from .kafka_security import PLAINTEXT, KafkaSecurity
 from .outbox import Outbox, OutboxRelay
+from .retention import Retention, prune_periodically
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,28 @@ class Worker:
     outbox: Outbox | None = None
     poll_s: float = 1.0
     after_commit: Callable[[], None] | None = None  # for a worker without an outbox: told of each commit
+    # Its own processed envelope ids are deleted once older than this (None: kept), and the rows of
+    # `prune_also` by their own retention, every `prune_every_s` (services/common/retention.py).
+    processed_keep: timedelta | None = None
+    prune_also: Sequence[Retention] = ()
+    prune_every_s: float = 3600.0
     relay: OutboxRelay | None = field(init=False, default=None)
     _consumer: BatchConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run(), name=f"{self.config.name}-consumer"))
+        if self.retentions:  # after the consumer's task: stop() finds that one first
+            pruning = prune_periodically(self.database.engine, self.retentions, self.prune_every_s)
+            self._tasks.append(asyncio.create_task(pruning, name=f"{self.config.name}-pruning"))
+
+    @property
+    def retentions(self) -> list[Retention]:
+        own = []
+        if self.processed_keep is not None:
+            mine = self.processed.c.consumer == self.config.name  # a schema's consumers share the table
+            own.append(Retention(self.processed, "processed_at", self.processed_keep, where=mine))
+        return [*own, *self.prune_also]
 
     async def _run(self) -> None:
         await self.broker.connected.wait()  # the producer exists (idempotent or not) from here on
@@ -220,6 +238,9 @@ class ConsumingService:
         poll_s: float,
         topic_partitions: int = 6,
         security: KafkaSecurity = PLAINTEXT,
+        processed_keep: timedelta | None = None,
+        prune_also: Sequence[Retention] = (),
+        prune_every_s: float = 3600.0,
     ) -> ConsumingService:
         database = Database.connect(database_url)
         broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
@@ -232,6 +253,9 @@ class ConsumingService:
             handler=handler,
             outbox=outbox,
             poll_s=poll_s,
+            processed_keep=processed_keep,
+            prune_also=prune_also,
+            prune_every_s=prune_every_s,
         )
         readiness = Readiness()
         readiness.add("database", database.check)

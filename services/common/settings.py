@@ -6,10 +6,12 @@ A setting that cannot be parsed stops the process with one line naming the varia
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
     rate_limit_per_s: float = Field(0, ge=0, description="per write key; 0 disables")
     outbox_poll_s: float = Field(1.0, gt=0)
+    # Rows kept only so a retry changes nothing (services/common/retention.py): the envelope ids a
+    # consumer applied must outlive any redelivery (the topics' retention), an Idempotency-Key's answer
+    # any client's retries.
+    processed_retention_days: float = Field(14.0, gt=0, description="processed envelope ids are kept")
+    idempotency_retention_days: float = Field(30.0, gt=0, description="Idempotency-Key answers are kept")
+    prune_every_s: float = Field(3600.0, gt=0, description="how often expired rows are deleted")
 
     # Each policy simulation of the HTTP lab runs in a worker process ended at the first of these.
     simulation_timeout_s: float = Field(600.0, gt=0, description="wall-clock limit of one simulation")
@@ -144,6 +152,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _ids_outlive_the_embedded_log(self) -> Settings:
+        # Only the embedded Kafka's retention is known here; for an external one the README says so.
+        if self.embedded_kafka and self.processed_retention_days * 24 <= self.kafka_retention_hours:
+            raise ValueError(
+                "LEADSTATE_PROCESSED_RETENTION_DAYS must be longer than LEADSTATE_KAFKA_RETENTION_HOURS: "
+                "a message still on the log could be redelivered after its envelope id was pruned"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env == "production":
             if not self.write_keys:
@@ -159,6 +177,14 @@ class Settings(BaseSettings):
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None
+
+    @property
+    def processed_keep(self) -> timedelta:
+        return timedelta(days=self.processed_retention_days)
+
+    @property
+    def idempotency_keep(self) -> timedelta:
+        return timedelta(days=self.idempotency_retention_days)
 
     @property
     def webhook_consumer_group(self) -> str:
@@ -219,7 +245,34 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
+# LEADSTATE_ variables that are not settings but are read where they are used; anything else prefixed
+# LEADSTATE_ that is not a setting is a typo, and a typo silently ignored (LEADSTATE_DATABSE_URL starting
+# an embedded database) is worse than a refusal.
+NOT_SETTINGS = {
+    "LEADSTATE_PARENT_PID": "set by `leadstate dev` on the services it starts (services/common/runtime.py)",
+    "LEADSTATE_CHAOS_FULL": "`make chaos`: the full-length fault tests (tests/chaos/harness.py)",
+    "LEADSTATE_TEST_BROKERS": "the brokers the test suite runs on (tests/brokers.py)",
+    "LEADSTATE_SCREENSHOTS": "where the console browser test saves screenshots (tests/e2e/)",
+}
+
+
+def known_variables() -> set[str]:
+    return {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields} | set(NOT_SETTINGS)
+
+
+def check_unknown_variables(environ: Mapping[str, str]) -> None:
+    """Refuse an environment variable prefixed LEADSTATE_ that nothing reads, naming the nearest known one."""
+    known = known_variables()
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings matches names case-insensitively
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            nearest = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {nearest[0]}?)" if nearest else " (see the README's settings table)"
+            raise SettingsError(f"{name}: not a leadstate setting{hint}")
+
+
 def load_settings(**overrides: object) -> Settings:
+    check_unknown_variables(os.environ)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

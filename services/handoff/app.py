@@ -11,6 +11,7 @@ from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
+from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
@@ -22,7 +23,7 @@ from .cursor import codec_for_keys
 from .mql import validate_mql
 from .policy import load_reason_codes
 from .projection import MQL_TYPES, project
-from .tables import outbox, processed
+from .tables import idempotency_keys, outbox, processed
 from .webhooks.service import WebhookDispatcher
 
 MAX_BODY_BYTES = 16 * 1024  # a decision is a few hundred bytes; a note at most 4000 characters
@@ -58,6 +59,9 @@ def create_app(settings: Settings) -> FastAPI:
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,
         security=client_security(settings),
+        processed_keep=settings.processed_keep,
+        prune_also=(Retention(idempotency_keys, "created_at", settings.idempotency_keep),),
+        prune_every_s=settings.prune_every_s,
     )
 
     # Webhooks: a consumer group of its own on lead.mql and lead.decisions, and the sender

@@ -12,6 +12,7 @@ from pathlib import Path
 from services.common.devrecord import DATABASE, URLS
 from services.common.settings import Settings
 
+from .lab.commands import iso_time
 from .lab.commands import register as register_lab
 
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = verbs.add_parser("explain", help="print a lead's state and how each rule evaluates now")
     p.add_argument("lead", metavar="LEAD_ID", help="lead id, user id, email or anonymous id")
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
-    p.add_argument("--at", help="evaluate at this ISO time instead of now")
+    p.add_argument("--at", type=iso_time, help="evaluate at this ISO time instead of now")
     p.set_defaults(func=_explain, needs=(DATABASE,))
     register_lab(verbs)
     p = sub.add_parser("replay", help="rebuild lead state from the stored event log and compare")
@@ -76,8 +77,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from .explain_lead import explain_lead
 
     policy = _policy(args.policy, settings)
-    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = args.at or datetime.now(UTC)
     lines = asyncio.run(explain_lead(_database_url(settings), args.lead, policy, at))
     if lines is None:
         print(

@@ -44,6 +44,8 @@ def create_app(settings: Settings) -> FastAPI:
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,
         security=client_security(settings),
+        processed_keep=settings.processed_keep,
+        prune_every_s=settings.prune_every_s,
     )
 
     @asynccontextmanager

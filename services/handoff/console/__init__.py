@@ -12,6 +12,7 @@ from services.common.settings import Settings
 
 from ..policy import load_policy
 from . import funnel, inbox, lead, login, policy_page
+from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import key_id_of, signer_for_keys
 
@@ -28,3 +29,4 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(PageError, error_page)
     static = StaticFiles(directory=Path(__file__).with_name("static"))
     app.mount("/console/static", static, name="console-static")
+    install_console_errors(app)  # last: it wraps the problem+json handlers installed before

@@ -79,6 +79,8 @@ class WebhookDispatcher:
                 card=card_from(settings, policy.decision_hours),
             ),
             after_commit=sender.wake,
+            processed_keep=settings.processed_keep,
+            prune_every_s=settings.prune_every_s,
         )
         reminders = functools.partial(
             remind_periodically,

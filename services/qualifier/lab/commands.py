@@ -23,8 +23,8 @@ def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("candidate", type=Path, metavar="CANDIDATE.yaml")
     p.add_argument("--baseline", type=Path, help="current policy (default: LEADSTATE_POLICY_PATH)")
-    p.add_argument("--since", type=_time, help="count MQLs qualified at or after this ISO date/time")
-    p.add_argument("--until", type=_time, help="history before this ISO date/time only")
+    p.add_argument("--since", type=iso_time, help="count MQLs qualified at or after this ISO date/time")
+    p.add_argument("--until", type=iso_time, help="history before this ISO date/time only")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.add_argument("--workers", type=int, help="processes folding the log (default: up to 2 cores)")
     p.set_defaults(func=_simulate, needs=(DATABASE,))
@@ -34,7 +34,8 @@ def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=_diff)
 
 
-def _time(value: str) -> datetime:
+def iso_time(value: str) -> datetime:
+    """An argparse type: an ISO date or date-time, UTC when it names no zone; else one line, exit 2."""
     try:
         at = datetime.fromisoformat(value)
     except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from services.common.settings import Settings
@@ -30,3 +32,25 @@ async def test_database_down_is_503_not_500(settings: Settings) -> None:
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["retry-after"] == "5"
     assert ready.status_code == 503
+
+
+async def test_another_os_error_is_a_fault_not_an_outage(settings: Settings, tmp_path: Path) -> None:
+    """A policy file gone missing, or a timeout that is not the database's, is not to be retried as an
+    outage: 500 problem+json, without Retry-After."""
+    app = create_app(settings.model_copy(update={"policy_path": POLICY}))
+
+    async def missing_file() -> None:
+        (tmp_path / "gone.yaml").read_text()
+
+    async def other_timeout() -> None:
+        raise TimeoutError("a call that is not the database's")
+
+    app.add_api_route("/test/missing-file", missing_file)
+    app.add_api_route("/test/other-timeout", other_timeout)
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        answers = [await client.get("/test/missing-file"), await client.get("/test/other-timeout")]
+
+    for answer in answers:
+        assert answer.status_code == 500, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "retry-after" not in answer.headers and "database" not in answer.text
