@@ -91,16 +91,12 @@ class Broker(Protocol):
     def kill(self) -> None: ...
 
 
-class TansuBroker:
-    """A Tansu broker process on 127.0.0.1:port; stop() and start() again simulate an outage (it comes
-    back empty: memory only)."""
+class BrokerProcess:
+    """What the two embedded brokers share: one process listening on 127.0.0.1:port."""
 
-    kind = "tansu"
-    version = "0.6"
-
-    def __init__(self, port: int, log_path: Path) -> None:
-        self.port, self.log_path = port, log_path
-        self.process: subprocess.Popen[bytes] | None = None
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    stop_timeout_s = 5.0
 
     @property
     def bootstrap(self) -> str:
@@ -110,16 +106,40 @@ class TansuBroker:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM); SIGKILL only if it hangs past stop_timeout_s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(self.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or the OOM killer would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class TansuBroker(BrokerProcess):
+    """A Tansu broker process on 127.0.0.1:port; stop() and start() again simulate an outage (it comes
+    back empty: memory only)."""
+
+    kind = "tansu"
+    version = "0.6"
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port, self.log_path = port, log_path
+        self.process = None
+
     def describe(self) -> str:
         return (
             f"Tansu {self.version}: memory only, development only, every event not yet consumed is lost "
             f"on restart (log {self.log_path})"
         )
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
     def start(self, timeout_s: float = 20.0) -> None:
         if port_open("127.0.0.1", self.port):
@@ -151,16 +171,6 @@ class TansuBroker:
                 self.stop()
                 raise EmbeddedError(f"embedded broker did not listen on {self.port} within {timeout_s:.0f}s")
             time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 EmbeddedBroker = TansuBroker  # the name before Apache Kafka was embedded too

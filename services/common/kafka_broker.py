@@ -10,14 +10,12 @@ JVM's own output (a crash, a bad flag) to the log path the caller names.
 from __future__ import annotations
 
 import base64
-import os
-import signal
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from .embedded import EmbeddedError, port_open
+from .embedded import BrokerProcess, EmbeddedError, port_open
 from .kafka_dist import kafka_version
 
 # Small-machine JVM: a capped heap, the serial collector and the C1 compiler only start a broker in
@@ -59,10 +57,11 @@ logger.unified.level = WARN
 """
 
 
-class KafkaBroker:
+class KafkaBroker(BrokerProcess):
     """Apache Kafka on 127.0.0.1:port (controller on controller_port) with its data in `home`."""
 
     kind = "kafka"
+    stop_timeout_s = 30.0  # SIGTERM: Kafka flushes and closes its logs
 
     def __init__(
         self,
@@ -80,15 +79,7 @@ class KafkaBroker:
         self.log_path = home / "kafka.log"  # the broker's own log (log4j2)
         self.output_path = log_path or home / "kafka-jvm.log"  # the JVM's stdout and stderr
         self.version = kafka_version()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
+        self.process = None
 
     @property
     def data_dir(self) -> Path:
@@ -121,23 +112,6 @@ class KafkaBroker:
                 self.stop()
                 raise EmbeddedError(f"embedded Kafka did not listen on {self.port} within {timeout_s:.0f}s")
             time.sleep(0.05)
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """A clean shutdown (SIGTERM: Kafka flushes and closes its logs); SIGKILL only if it hangs."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut or the OOM killer would: what the broker acknowledged must survive."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
     def _java(self) -> list[str]:
         return [

@@ -2,14 +2,13 @@
 so a sales tool retries (with its Idempotency-Key) instead of seeing a 500.
 
 Only a failure to reach the database counts: SQLAlchemy's connection errors, asyncpg's, and a refused,
-reset, unresolvable or timed-out socket raised on the way through the database driver. Any other OSError
-(a policy file gone missing, a permission denied) is a fault of this service, answered as one (500,
-logged with its traceback), not passed off as an outage to retry."""
+reset, unresolvable, timed-out or vanished socket raised on the way through the database driver. Any
+other OSError (a policy file gone missing, a permission denied) is a fault of this service, answered as
+one (500, logged with its traceback), not passed off as an outage to retry."""
 
 from __future__ import annotations
 
 import logging
-import socket
 from types import TracebackType
 
 from asyncpg.exceptions import CannotConnectNowError, PostgresConnectionError
@@ -22,8 +21,10 @@ from services.common.problems import problem_response
 log = logging.getLogger(__name__)
 # Raised by the driver or SQLAlchemy only: always the database.
 DATABASE_ERRORS = (OperationalError, InterfaceError, PostgresConnectionError, CannotConnectNowError)
-# Raised by any socket: the database's only when the driver was on the way (see _through_the_driver).
-SOCKET_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+# Raised by any socket or file: the database's only when the driver was on the way (see
+# _through_the_driver). OSError as a whole: a stopped local PostgreSQL's Unix socket is simply gone
+# (FileNotFoundError), a remote one refuses, resets, times out or does not resolve.
+SOCKET_ERRORS = (OSError,)
 DRIVERS = ("asyncpg", "sqlalchemy")
 
 
