@@ -135,10 +135,6 @@ def start_broker(settings: Settings, data_dir: Path) -> Broker:
     return broker
 
 
-def broker_kind(broker: Broker) -> str:
-    return broker.kind
-
-
 def wait_ready(
     settings: Settings, children: dict[str, subprocess.Popen[bytes]], timeout_s: float = 90
 ) -> None:
@@ -226,7 +222,7 @@ def run_dev(settings: Settings) -> int:
             broker = start_broker(settings, data_dir)
             bootstrap = broker.bootstrap
             record = record.with_process("broker", broker.process.pid if broker.process else None)
-            record = replace(record, broker_kind=broker_kind(broker))
+            record = replace(record, broker_kind=broker.kind)
         record = replace(record, database_url=database_url, bootstrap=bootstrap)
         write_record(data_dir, record)
         security = client_security(settings)

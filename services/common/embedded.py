@@ -173,9 +173,6 @@ class TansuBroker(BrokerProcess):
             time.sleep(0.05)
 
 
-EmbeddedBroker = TansuBroker  # the name before Apache Kafka was embedded too
-
-
 def wait_for_kafka(bootstrap: str, timeout_s: float = 10.0, security: KafkaSecurity = PLAINTEXT) -> None:
     """Block until the broker answers a metadata request."""
     from .kafka import ensure_topics

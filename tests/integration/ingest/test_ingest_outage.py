@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from services.common.embedded import EmbeddedBroker
+from services.common.embedded import Broker
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
 from services.ingest.app import create_app
@@ -12,7 +14,7 @@ from tests.conftest import WRITE_KEY
 from tests.support import read_envelopes, serve_app, wait_ready, wait_until
 
 
-async def test_broker_outage_then_recovery(settings: Settings, broker_factory: type[EmbeddedBroker]) -> None:
+async def test_broker_outage_then_recovery(settings: Settings, broker_factory: Callable[..., Broker]) -> None:
     broker = broker_factory()
     broker.start()
     await ensure_topics(broker.bootstrap, [settings.topic_events], partitions=1)
