@@ -87,10 +87,20 @@ def make_consumer(
     return consumer
 
 
+# A compacted topic keeps at least the latest message per key (Kafka; Tansu ignores topic configs).
+COMPACTED = {"cleanup.policy": "compact"}
+
+
 async def ensure_topics(
-    bootstrap: str, names: Iterable[str], *, partitions: int, security: KafkaSecurity = PLAINTEXT
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    security: KafkaSecurity = PLAINTEXT,
+    compacted: Collection[str] = (),
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet (those named in `compacted` compacted); returns the
+    names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **security)
     await admin.start()
     try:
@@ -99,7 +109,15 @@ async def ensure_topics(
         if wanted:
             try:
                 await admin.create_topics(
-                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
+                    [
+                        NewTopic(
+                            n,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs=COMPACTED if n in compacted else {},
+                        )
+                        for n in wanted
+                    ]
                 )
             except TopicAlreadyExistsError:
                 pass

@@ -172,7 +172,10 @@ async def shared_qualifier(module_env: dict[str, str]) -> AsyncIterator[Qualifie
             patch.setenv(key, value)
         settings = load_settings()
     topics = Topics(
-        *(module_env[f"LEADSTATE_TOPIC_{k}"] for k in ("EVENTS", "MQL", "DECISIONS", "DEAD_LETTER"))
+        *(
+            module_env[f"LEADSTATE_TOPIC_{k}"]
+            for k in ("EVENTS", "MQL", "DECISIONS", "DEAD_LETTER", "LEAD_STATE")
+        )
     )
     app = create_app(settings)
     db = await connect(module_env["LEADSTATE_DATABASE_URL"])
