@@ -19,9 +19,13 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LEAD = lead_id_for("user:u1")
 
 
-def entry(n: int, minutes: float, kind: str, **body: object) -> Entry:
+def minutes(m: float) -> datetime:
+    return T0 + timedelta(minutes=m)
+
+
+def entry(n: int, at: float, kind: str, **body: object) -> Entry:
     message = {"type": kind, "userId": "u1", **body}
-    return activity_from_message(f"e{n}", message, T0 + timedelta(minutes=minutes))
+    return activity_from_message(f"e{n}", message, minutes(at))
 
 
 def script() -> list[Entry]:
@@ -33,7 +37,7 @@ def script() -> list[Entry]:
         entry(3, 2, "track", event="Content Downloaded", properties={"asset_id": "guide-crm-integration"}),
         entry(4, 12, "page", properties={"path": "/blog/b"}),  # 12 minutes: carries e3's change
         entry(5, 13, "track", event="Seminar Attended", properties={"seminar_id": "sem-mql-design"}),  # MQL
-        DecisionRecord(event_id="d1", lead_id=LEAD, outcome="sql", episode=1, time=T0 + timedelta(minutes=14)),
+        DecisionRecord(event_id="d1", lead_id=LEAD, outcome="sql", episode=1, time=minutes(14)),
     ]
 
 
@@ -63,8 +67,9 @@ def test_the_rule_publishes_stage_changes_at_once_and_holds_other_changes_back(p
         ("mql", ["stage", "top_interests"]),  # a stage change: 1 minute after is fine
         ("sql", ["stage"]),
     ]
-    assert [d["updated_at"] for d in data] == [(T0 + timedelta(minutes=m)).isoformat() for m in (0, 12, 13, 14)]
-    assert data[0]["fit"] == {"industry": "manufacturing", "title": "Marketing Manager", "title_level": "manager"}
+    assert [d["updated_at"] for d in data] == [minutes(m).isoformat() for m in (0, 12, 13, 14)]
+    fit = {"industry": "manufacturing", "title": "Marketing Manager", "title_level": "manager"}
+    assert data[0]["fit"] == fit
     assert data[0]["score_band"] == "cold" and data[1]["score_band"] == "warm"
     assert [t["topic"] for t in data[1]["top_interests"]] == ["data-integration"]
     assert [t["topic"] for t in data[2]["top_interests"]] == ["lead-management", "data-integration"]
