@@ -61,6 +61,37 @@ class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned after a rebalance", extra={"partitions": len(assigned)})
 
 
+class FirstJoinNoise(logging.Filter):
+    """aiokafka logs "Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError" as
+    ERROR when a group first looks up its coordinator on a fresh Apache Kafka: the broker is still
+    creating `__consumer_offsets`, and aiokafka retries until it is there. That transient answer is
+    lowered to INFO, and dropped where the logger does not log INFO (the services log aiokafka from
+    WARNING up); any other lookup failure stays an ERROR."""
+
+    TRANSIENT = (Errors.CoordinatorNotAvailableError, Errors.CoordinatorLoadInProgressError)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and isinstance(record.msg, str)
+            and record.msg.startswith("Group Coordinator Request failed")
+            and isinstance(record.args, tuple)
+            and any(isinstance(a, self.TRANSIENT) for a in record.args)
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return GROUP_COORDINATOR_LOG.isEnabledFor(logging.INFO)
+        return True
+
+
+GROUP_COORDINATOR_LOG = logging.getLogger("aiokafka.consumer.group_coordinator")
+
+
+def quiet_first_join() -> None:
+    """Install FirstJoinNoise once (idempotent); every consumer-group member is made by make_consumer."""
+    if not any(isinstance(f, FirstJoinNoise) for f in GROUP_COORDINATOR_LOG.filters):
+        GROUP_COORDINATOR_LOG.addFilter(FirstJoinNoise())
+
+
 def make_consumer(
     bootstrap: str,
     topics: Iterable[str],
@@ -84,6 +115,7 @@ def make_consumer(
         metadata_max_age_ms=5_000,
     )
     consumer.subscribe(list(topics), listener=RebalanceLog(client_id))
+    quiet_first_join()
     return consumer
 
 
