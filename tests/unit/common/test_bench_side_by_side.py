@@ -40,4 +40,6 @@ def test_figures_side_by_side_with_their_ratio() -> None:
     assert ["hop", "p99", "20.0", "50.0", "2.5"] in body
     assert ["e2e", "broker_one_hop_ms.p99", "10.0", "30.0", "3"] in body
     assert not any(row[0] == "lab" or row[1] in ("p99_by_quarter", "broker") for row in body)
-    assert ratio_line(per_broker, ["p99"]) == "brokers tansu/kafka: hop.p99=2.50 e2e.broker_one_hop_ms.p99=3.00"
+    assert (
+        ratio_line(per_broker, ["p99"]) == "brokers tansu/kafka: hop.p99=2.50 e2e.broker_one_hop_ms.p99=3.00"
+    )
