@@ -55,7 +55,11 @@ async def _endpoint(request: Request, webhook_id: str) -> Any:
         try:
             return await endpoints.get(session, webhook_id)
         except endpoints.UnknownEndpoint:
-            raise PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.") from None
+            raise _unknown(webhook_id) from None
+
+
+def _unknown(webhook_id: str) -> PageError:
+    return PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.")
 
 
 @router.get("/webhooks")
@@ -120,7 +124,7 @@ async def set_enabled(
         try:
             await endpoints.change(session, webhook_id, {"enabled": enabled == "true"}, now=datetime.now(UTC))
         except endpoints.UnknownEndpoint:
-            raise PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.") from None
+            raise _unknown(webhook_id) from None
     return redirect("/console/webhooks")
 
 
@@ -134,7 +138,7 @@ async def rotate(
         try:
             row = await endpoints.rotate_secret(session, webhook_id, now=datetime.now(UTC), grace=grace)
         except endpoints.UnknownEndpoint:
-            raise PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.") from None
+            raise _unknown(webhook_id) from None
     secret = {"id": row.endpoint_id, "value": row.secret, "previous_until": row.previous_until}
     return await _page(request, user, secret=secret)
 
