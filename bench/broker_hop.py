@@ -18,7 +18,7 @@ from services.common.kafka import ensure_topics, make_consumer, make_producer
 from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 
 from .infra import CpuMeter, Infra
-from .report import by_window, percentile_ms
+from .report import Outcome, by_window, fmt, percentile_ms, table
 
 GROUP = 10
 PAD = b"x" * 1000
@@ -90,3 +90,25 @@ def measure(infra: Infra, *, duration_s: float, rate: float) -> dict[str, object
         "p99_by_quarter": by_window(timed, p=99),
         "broker_cores": cores,
     }
+
+
+def run(infra: Infra, *, duration_s: float, rate: float) -> Outcome:
+    """`python -m bench hop`: the one-hop figures alone (the e2e benchmark measures them first too)."""
+    hop = measure(infra, duration_s=duration_s, rate=rate)
+    quarters = " / ".join(fmt(q) for q in hop["p99_by_quarter"])  # type: ignore[attr-defined]
+    print(
+        table(
+            [
+                [
+                    f"{rate:g}/s for {duration_s:g} s",
+                    hop["messages"],
+                    hop["p50"],
+                    hop["p99"],
+                    hop["broker_cores"],
+                ]
+            ],
+            ["one hop", "messages", "p50 ms", "p99 ms", "broker cores"],
+        )
+    )
+    print(f"p99 by quarter: {quarters} ms")
+    return Outcome("hop", metrics=hop)

@@ -244,7 +244,7 @@ def broker_factory(broker_kind: str) -> Iterator[Callable[..., Broker]]:
 def topics(kafka_bootstrap: str) -> Topics:
     suffix = uuid.uuid4().hex[:8]
     names = Topics.suffixed(suffix)
-    asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3))
+    asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3, compacted=names.compacted()))
     return names
 
 
@@ -260,6 +260,7 @@ def settings_env(database_url: str, kafka_bootstrap: str, topics: Topics) -> dic
         "LEADSTATE_TOPIC_MQL": topics.mql,
         "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
         "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
+        "LEADSTATE_TOPIC_LEAD_STATE": topics.state,
         "LEADSTATE_QUALIFIER_GROUP": f"qualifier-{suffix}",
         "LEADSTATE_HANDOFF_GROUP": f"handoff-{suffix}",
         "LEADSTATE_OUTBOX_POLL_S": "0.2",

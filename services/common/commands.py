@@ -83,16 +83,24 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         if problem := asyncio.run(connection_problem(bootstrap, security)):
             print(f"leadstate migrate: cannot create the topics: {problem}", file=sys.stderr)
             return 1
-        names, partitions = topic_names(settings), settings.topic_partitions
-        created = asyncio.run(ensure_topics(bootstrap, names, partitions=partitions, security=security))
+        names, partitions = settings_topics(settings), settings.topic_partitions
+        created = asyncio.run(
+            ensure_topics(
+                bootstrap, names.all(), partitions=partitions, security=security, compacted=names.compacted()
+            )
+        )
         print(f"leadstate: topics created: {', '.join(created) or 'none (all existed)'}")
     return 0
 
 
-def topic_names(settings: Settings) -> list[str]:
+def settings_topics(settings: Settings) -> Topics:
     return Topics(
-        settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter
-    ).all()
+        settings.topic_events,
+        settings.topic_mql,
+        settings.topic_decisions,
+        settings.topic_dead_letter,
+        settings.topic_lead_state,
+    )
 
 
 def _contracts(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,7 +20,7 @@ from typing import IO
 
 from .auth import generate_key
 from .broker_choice import make_broker
-from .commands import topic_names
+from .commands import settings_topics
 from .devrecord import DevRecord, remove_record, write_record
 from .embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from .kafka import ensure_topics
@@ -227,9 +227,14 @@ def run_dev(settings: Settings) -> int:
         write_record(data_dir, record)
         security = client_security(settings)
         wait_for_kafka(bootstrap, timeout_s=60, security=security)
+        topics = settings_topics(settings)
         asyncio.run(
             ensure_topics(
-                bootstrap, topic_names(settings), partitions=settings.topic_partitions, security=security
+                bootstrap,
+                topics.all(),
+                partitions=settings.topic_partitions,
+                security=security,
+                compacted=topics.compacted(),
             )
         )
         say("leadstate: migrating the database …")

@@ -61,6 +61,37 @@ class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned after a rebalance", extra={"partitions": len(assigned)})
 
 
+class FirstJoinNoise(logging.Filter):
+    """aiokafka logs "Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError" as
+    ERROR when a group first looks up its coordinator on a fresh Apache Kafka: the broker is still
+    creating `__consumer_offsets`, and aiokafka retries until it is there. That transient answer is
+    lowered to INFO, and dropped where the logger does not log INFO (the services log aiokafka from
+    WARNING up); any other lookup failure stays an ERROR."""
+
+    TRANSIENT = (Errors.CoordinatorNotAvailableError, Errors.CoordinatorLoadInProgressError)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and isinstance(record.msg, str)
+            and record.msg.startswith("Group Coordinator Request failed")
+            and isinstance(record.args, tuple)
+            and any(isinstance(a, self.TRANSIENT) for a in record.args)
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return GROUP_COORDINATOR_LOG.isEnabledFor(logging.INFO)
+        return True
+
+
+GROUP_COORDINATOR_LOG = logging.getLogger("aiokafka.consumer.group_coordinator")
+
+
+def quiet_first_join() -> None:
+    """Install FirstJoinNoise once (idempotent); every consumer-group member is made by make_consumer."""
+    if not any(isinstance(f, FirstJoinNoise) for f in GROUP_COORDINATOR_LOG.filters):
+        GROUP_COORDINATOR_LOG.addFilter(FirstJoinNoise())
+
+
 def make_consumer(
     bootstrap: str,
     topics: Iterable[str],
@@ -84,13 +115,24 @@ def make_consumer(
         metadata_max_age_ms=5_000,
     )
     consumer.subscribe(list(topics), listener=RebalanceLog(client_id))
+    quiet_first_join()
     return consumer
 
 
+# A compacted topic keeps at least the latest message per key (Kafka; Tansu ignores topic configs).
+COMPACTED = {"cleanup.policy": "compact"}
+
+
 async def ensure_topics(
-    bootstrap: str, names: Iterable[str], *, partitions: int, security: KafkaSecurity = PLAINTEXT
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    security: KafkaSecurity = PLAINTEXT,
+    compacted: Collection[str] = (),
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet (those named in `compacted` compacted); returns the
+    names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **security)
     await admin.start()
     try:
@@ -99,7 +141,15 @@ async def ensure_topics(
         if wanted:
             try:
                 await admin.create_topics(
-                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
+                    [
+                        NewTopic(
+                            n,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs=COMPACTED if n in compacted else {},
+                        )
+                        for n in wanted
+                    ]
                 )
             except TopicAlreadyExistsError:
                 pass

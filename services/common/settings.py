@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     topic_mql: str = "lead.mql"
     topic_decisions: str = "lead.decisions"
     topic_dead_letter: str = "lead.deadletter"
+    topic_lead_state: str = Field("lead.state", description="lead.updated; compacted on Kafka")
     topic_partitions: int = Field(6, ge=1, le=1000)
 
     qualifier_group: str = "leadstate-qualifier"

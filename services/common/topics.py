@@ -1,4 +1,4 @@
-"""The four topics of a deployment, named in settings; tests and benchmarks use fresh suffixed ones."""
+"""The topics of a deployment, named in settings; tests and benchmarks use fresh suffixed ones."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ class Topics:
     mql: str
     decisions: str
     dead_letter: str
+    state: str  # lead.updated: the latest per lead is what counts, so Kafka compacts it
 
     @classmethod
     def suffixed(cls, suffix: str) -> Topics:
-        return cls(f"events-{suffix}", f"mql-{suffix}", f"decisions-{suffix}", f"deadletter-{suffix}")
+        return cls(
+            f"events-{suffix}",
+            f"mql-{suffix}",
+            f"decisions-{suffix}",
+            f"deadletter-{suffix}",
+            f"state-{suffix}",
+        )
 
     def all(self) -> list[str]:
-        return [self.events, self.mql, self.decisions, self.dead_letter]
+        return [self.events, self.mql, self.decisions, self.dead_letter, self.state]
+
+    def compacted(self) -> list[str]:
+        return [self.state]

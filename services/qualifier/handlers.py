@@ -18,6 +18,7 @@ from services.common.consumer import Delivered
 from services.common.outbox import Outbox
 from services.common.policy import Policy
 
+from .changelog import Changelog
 from .decisions import DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
@@ -42,18 +43,22 @@ class Qualify:
     policy: Policy
     outbox: Outbox
     topic_mql: str
+    topic_state: str  # lead.updated (services/qualifier/changelog.py)
 
     async def __call__(self, session: AsyncSession, batch: list[Delivered]) -> None:
         started = time.perf_counter()
         entries = applied_order([from_envelope(d.envelope) for d in batch])
         read = time.perf_counter()
         ledger = await load_ledger(session, self.policy, entries)
+        changes = await Changelog.load(session, self.policy, list(ledger.states))
         loaded = time.perf_counter()
         for entry in entries:
             ledger.fold(entry.entry)
+            changes.observe(ledger)
         folded = time.perf_counter()
         await save_ledger(session, ledger, entries)
         await self._emit(session, ledger.fired)
+        await changes.save(session, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (
             ("read", read - started),

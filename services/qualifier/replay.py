@@ -3,7 +3,9 @@
 The log is folded in the order the worker applied it (`seq`), with the worker's own stitching and fold,
 so under the same policy the answer equals the live state; under another policy it shows what that
 policy would have done. By default nothing is written; `write` replaces leads, identities and the MQL
-register in one transaction (no MQL is re-emitted: the outbox is left alone).
+register in one transaction (no MQL is re-emitted: the outbox is left alone). The lead-state changelog
+is folded along (changelog.py): the views it would have published are compared with
+`qualifier.lead_changelog`, and written back with the rest.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy
 
+from .changelog import Changelog
 from .eventlog import from_row
 from .mql import mql_data, mql_row
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
-from .tables import events, identities, leads, mqls
+from .tables import events, identities, lead_changelog, leads, mqls
 
 PAGE = 5000
 
@@ -36,7 +39,9 @@ class Difference:
 @dataclass
 class Rebuilt:
     ledger: Ledger
+    changelog: Changelog
     events: int = 0
+    updates: int = 0  # lead.updated events the log makes
     mqls: dict[str, dict[str, Any]] = field(default_factory=dict)  # mql_id -> register row
     differences: list[Difference] = field(default_factory=list)
 
@@ -51,7 +56,7 @@ class Rebuilt:
 async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
     """Fold the whole log in memory and compare with the stored leads and MQL register."""
     ledger = Ledger(policy)
-    result = Rebuilt(ledger)
+    result = Rebuilt(ledger, Changelog(policy))
     stream = await conn.stream(
         select(events.c.event_id, events.c.type, events.c.data, events.c.occurred_at).order_by(events.c.seq)
     )
@@ -59,8 +64,11 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
         async for part in stream.partitions(PAGE):
             for row in part:
                 ledger.fold(from_row(row.event_id, row.type, row.data, row.occurred_at).entry)
+                result.changelog.observe(ledger)
                 result.events += 1
             ledger.applied.clear()  # the worker stores these; a replay only needs the states
+            result.updates += len(result.changelog.envelopes)
+            result.changelog.envelopes.clear()  # counted, not kept: a replay publishes nothing
     for fired in ledger.fired:
         data = mql_data(fired.lead_id, fired.mql)
         result.mqls[data["mql_id"]] = mql_row(data, fired.mql)
@@ -98,6 +106,16 @@ async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:
     for mql_id in sorted(registered.keys() & replayed.keys()):
         if registered[mql_id] != replayed[mql_id]:
             out.append(Difference(registered[mql_id][0], f"MQL {mql_id} fired under another rule"))
+    published = {
+        r.lead_id: (r.view, r.published_at)
+        for r in await conn.execute(
+            select(lead_changelog.c.lead_id, lead_changelog.c.view, lead_changelog.c.published_at)
+        )
+    }
+    again = {k: (p.view, p.at) for k, p in result.changelog.published.items()}
+    for lead_id in sorted(published.keys() | again.keys()):
+        if published.get(lead_id) != again.get(lead_id):
+            out.append(Difference(lead_id, "last lead.updated differs"))
     return out
 
 
@@ -107,6 +125,7 @@ async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
     await conn.execute(delete(leads))
     await conn.execute(delete(identities))
     await conn.execute(delete(mqls))
+    await conn.execute(delete(lead_changelog))
     rows = [
         lead_row(state, ledger.resolve(lead_id) if lead_id in ledger.merged_into else None)
         for lead_id, state in ledger.states.items()
@@ -118,12 +137,20 @@ async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
         await conn.execute(insert(identities), ids[start : start + PAGE])
     if result.mqls:
         await conn.execute(insert(mqls), list(result.mqls.values()))
+    views = [
+        {"lead_id": k, "view": p.view, "published_at": p.at} for k, p in result.changelog.published.items()
+    ]
+    for start in range(0, len(views), PAGE):
+        await conn.execute(insert(lead_changelog), views[start : start + PAGE])
 
 
 async def lock_for_rewrite(conn: AsyncConnection) -> None:
     """Hold the worker off (its next batch waits) while the state is rebuilt and replaced."""
     await conn.execute(
-        text("LOCK TABLE qualifier.leads, qualifier.identities, qualifier.mqls IN EXCLUSIVE MODE")
+        text(
+            "LOCK TABLE qualifier.leads, qualifier.identities, qualifier.mqls, qualifier.lead_changelog "
+            "IN EXCLUSIVE MODE"
+        )
     )
 
 
@@ -148,6 +175,7 @@ async def replay_summary(database_url: str, policy: Policy, *, write: bool) -> t
         f"({', '.join(f'{n} {stage}' for stage, n in sorted(stages.items()))})",
         f"MQLs: {len(result.mqls)}"
         + "".join(f"\n  {rule}: {n}" for rule, n in sorted(result.mqls_per_rule().items())),
+        f"lead.updated events: {result.updates}",
     ]
     if result.differences:
         lines.append(f"differences from the stored state: {len(result.differences)}")

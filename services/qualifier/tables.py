@@ -61,5 +61,15 @@ mqls = Table(
     Column("created_at", DateTime(timezone=True)),
 )
 
+# The view last published on lead.state per lead (services/qualifier/changelog.py): what the next
+# change is compared with, and when, in event time.
+lead_changelog = Table(
+    "lead_changelog",
+    metadata,
+    Column("lead_id", Text, primary_key=True),
+    Column("view", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
 outbox = outbox_table(metadata, SCHEMA)
 processed = processed_table(metadata, SCHEMA)

@@ -39,7 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
             data_validators={settings.topic_decisions: check_decision},
         ),
         processed=processed,
-        handler=Qualify(policy, mql_outbox, settings.topic_mql),
+        handler=Qualify(policy, mql_outbox, settings.topic_mql, topic_state=settings.topic_lead_state),
         outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,

@@ -3,18 +3,15 @@ Every route needs the `webhooks:admin` scope. The secret appears only in the ans
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
-from services.common.envelope import new_envelope
 from services.common.problems import Problem
 
-from ..webhooks import deliveries, endpoints, signing, transport
+from ..webhooks import deliveries, endpoints
 from ..webhooks.safety import UnsafeUrl, check_url
 from ..webhooks.schemas import (
     Deliveries,
@@ -31,6 +28,7 @@ from ..webhooks.schemas import (
     WebhookCreated,
     Webhooks,
 )
+from ..webhooks.testing import send_test
 from .deps import Caller, SessionDep, require
 from .schemas import AUTH_PROBLEMS, problems
 
@@ -44,7 +42,7 @@ def _settings(request: Request) -> Any:
     return request.app.state.settings
 
 
-async def _checked_url(request: Request, url: str) -> str:
+async def checked_url(request: Request, url: str) -> str:
     try:
         await check_url(url, allow_private=_settings(request).webhook_allow_private)
     except UnsafeUrl as exc:
@@ -52,7 +50,7 @@ async def _checked_url(request: Request, url: str) -> str:
     return url
 
 
-def _slack_events(format_: str, events: list[str]) -> None:
+def check_slack_events(format_: str, events: list[str]) -> None:
     if format_ == "slack" and set(events) != {"lead.mql"}:
         message = 'a slack endpoint takes lead.mql only (events: ["lead.mql"])'
         raise Problem(422, message, errors=[{"field": "events", "message": message}])
@@ -75,8 +73,8 @@ async def _found(session: SessionDep, webhook_id: str) -> Any:
 async def create_webhook(
     request: Request, body: WebhookCreate, caller: WebhookAdmin, session: SessionDep
 ) -> WebhookCreated:
-    _slack_events(body.format, list(body.events))
-    url = await _checked_url(request, body.url)
+    check_slack_events(body.format, list(body.events))
+    url = await checked_url(request, body.url)
     now = datetime.now(UTC)
     new = endpoints.NewEndpoint(url, list(body.events), body.format, body.description, body.enabled)
     async with session.begin():
@@ -108,9 +106,9 @@ async def update_webhook(
     current = await _found(session, webhook_id)
     await session.rollback()  # the read above opened a transaction; the change takes its own
     if "events" in changes:
-        _slack_events(current.format, changes["events"])
+        check_slack_events(current.format, changes["events"])
     if "url" in changes:
-        await _checked_url(request, changes["url"])
+        await checked_url(request, changes["url"])
     now = datetime.now(UTC)
     async with session.begin():
         try:
@@ -171,33 +169,9 @@ async def rotate_secret(
 async def test_webhook(request: Request, webhook_id: str, _: WebhookAdmin, session: SessionDep) -> TestResult:
     row = await _found(session, webhook_id)
     await session.rollback()
-    settings = _settings(request)
-    now = datetime.now(UTC)
-    envelope = new_envelope(
-        "leadstate.webhook.test.v1",
-        {"webhook": row.endpoint_id, "message": "a test delivery from leadstate"},
-        source="handoff",
-        subject=None,
-        time=now,
-        id_="test_" + uuid.uuid4().hex,
-    )
-    body = envelope.to_bytes()
-    if row.format == "slack":
-        body = orjson.dumps({"text": "leadstate test message: new MQLs will be posted here."})
-    headers = signing.headers(endpoints.signing_secrets(row, now), envelope.id, int(now.timestamp()), body)
-    async with transport.new_client() as client:
-        attempt = await transport.post(
-            client,
-            row.url,
-            body,
-            headers,
-            allow_private=settings.webhook_allow_private,
-            timeout_s=settings.webhook_timeout_s,
-        )
-    async with session.begin():
-        await deliveries.record_test(session, row.endpoint_id, envelope.id, body, attempt, now=now)
+    webhook_id, attempt = await send_test(session, row, _settings(request), now=datetime.now(UTC))
     return TestResult(
-        webhook_id=envelope.id,
+        webhook_id=webhook_id,
         delivered=attempt.delivered,
         status_code=attempt.status_code,
         error=attempt.error,

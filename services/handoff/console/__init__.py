@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from services.common.settings import Settings
 
 from ..policy import load_policy
-from . import funnel, inbox, lead, login, policy_page
+from . import funnel, inbox, lead, login, policy_page, webhooks_page
 from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import key_id_of, signer_for_keys
@@ -23,7 +23,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         scopes_by_key_id={key_id_of(k): frozenset(v) for k, v in settings.api_keys.items()},
         policy=load_policy(settings),
     )
-    for module in (login, inbox, lead, funnel, policy_page):
+    for module in (login, inbox, lead, funnel, policy_page, webhooks_page):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageError, error_page)

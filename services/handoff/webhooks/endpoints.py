@@ -14,7 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .signing import new_secret
 from .tables import webhook_endpoints as t
 
-EVENT_TYPES = {"lead.mql": "leadstate.lead.mql.v1", "lead.decision": "leadstate.lead.decision.v1"}
+EVENT_TYPES = {
+    "lead.mql": "leadstate.lead.mql.v1",
+    "lead.decision": "leadstate.lead.decision.v1",
+    "lead.updated": "leadstate.lead.updated.v1",  # lead.state: services/qualifier/changelog.py
+}
 FORMATS = ("standard", "slack")
 
 

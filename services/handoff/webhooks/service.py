@@ -1,5 +1,6 @@
-"""The webhook dispatcher inside the handoff process: a consumer group of its own on lead.mql and
-lead.decisions (fan-out into delivery rows) and the sender. Built from the settings in one place."""
+"""The webhook dispatcher inside the handoff process: a consumer group of its own on lead.mql,
+lead.decisions and lead.state (fan-out into delivery rows) and the sender. Built from the settings in
+one place."""
 
 from __future__ import annotations
 
@@ -63,12 +64,12 @@ class WebhookDispatcher:
         worker = Worker(
             config=ConsumerConfig(
                 name=CONSUMER_NAME,
-                topics=(settings.topic_mql, settings.topic_decisions),
+                topics=(settings.topic_mql, settings.topic_decisions, settings.topic_lead_state),
                 group_id=settings.webhook_consumer_group,
                 dead_letter_topic=settings.topic_dead_letter,
                 expected_types={},  # any type: those no webhook carries are skipped, not dead-lettered
                 max_records=settings.consumer_batch_max,
-                dead_letter_invalid=False,  # the handoff (lead.mql) and qualifier (lead.decisions) do
+                dead_letter_invalid=False,  # the handoff (lead.mql), qualifier (lead.decisions) do
             ),
             bootstrap=settings.require_kafka_bootstrap(),
             database=database,

@@ -63,7 +63,7 @@ def envelope_of(entry: LogEntry) -> Envelope:
 async def store(database_url: str, history: History, live: Policy) -> None:
     """Batch by batch through the worker's handler, in the order the log was applied."""
     engine = create_engine(database_url, pool_size=1)
-    handler = Qualify(live, Outbox(outbox), "lead.mql")
+    handler = Qualify(live, Outbox(outbox), "lead.mql", topic_state="lead.state")
     try:
         sessions = session_factory(engine)
         for start in range(0, len(history.entries), BATCH):

@@ -109,8 +109,14 @@ class Qualifier:
 
     async def mqls(self, lead_id: str, *, expect: int, timeout_s: float = 20) -> list[Envelope]:
         """The MQL envelopes of one lead on lead.mql (the topic is shared by a module's tests)."""
+        return await self.on_topic(self.topics.mql, lead_id, expect=expect, timeout_s=timeout_s)
+
+    async def on_topic(
+        self, topic: str, lead_id: str, *, expect: int, timeout_s: float = 20
+    ) -> list[Envelope]:
+        """The envelopes keyed by one lead on a topic, in order."""
         consumer = AIOKafkaConsumer(
-            self.topics.mql, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest", group_id=None
+            topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest", group_id=None
         )
         await consumer.start()
         found: list[Envelope] = []
@@ -125,7 +131,7 @@ class Qualifier:
                     break
         finally:
             await consumer.stop()
-        assert len(found) == expect, f"expected {expect} MQLs of {lead_id}, got {len(found)}"
+        assert len(found) == expect, f"expected {expect} events of {lead_id} on {topic}, got {len(found)}"
         return found
 
 
@@ -157,7 +163,7 @@ def module_env(pg_url: str, template_db: str, kafka_bootstrap: str) -> Iterator[
     _sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     suffix = uuid.uuid4().hex[:8]
     names = Topics.suffixed(suffix)
-    asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3))
+    asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3, compacted=names.compacted()))
     yield settings_env(
         make_url(pg_url).set(database=name).render_as_string(hide_password=False), kafka_bootstrap, names
     )
@@ -172,7 +178,10 @@ async def shared_qualifier(module_env: dict[str, str]) -> AsyncIterator[Qualifie
             patch.setenv(key, value)
         settings = load_settings()
     topics = Topics(
-        *(module_env[f"LEADSTATE_TOPIC_{k}"] for k in ("EVENTS", "MQL", "DECISIONS", "DEAD_LETTER"))
+        *(
+            module_env[f"LEADSTATE_TOPIC_{k}"]
+            for k in ("EVENTS", "MQL", "DECISIONS", "DEAD_LETTER", "LEAD_STATE")
+        )
     )
     app = create_app(settings)
     db = await connect(module_env["LEADSTATE_DATABASE_URL"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from sqlalchemy import text
+
 from services.common.db import create_engine
 from services.common.envelope import Envelope, new_envelope
 from services.common.policy_file import settings_policy
@@ -72,10 +74,14 @@ async def test_two_instances_agree_with_replay(
     try:
         async with engine.connect() as conn:
             result = await rebuild(conn, settings_policy(settings))
+            updates = await conn.scalar(
+                text("SELECT count(*) FROM qualifier.outbox WHERE topic = :t"), {"t": topics.state}
+            )
     finally:
         await engine.dispose()
     assert result.events == len(envelopes)
-    assert result.differences == []
+    assert result.differences == []  # the last lead.updated view of every lead too
+    assert result.updates == updates > 0  # the log makes the lead.updated events the group made
     assert set(result.mqls) == set(ids)
     assert {k: (r["rule"], r["episode"]) for k, r in result.mqls.items()} == {
         e.id: (e.data["rule"]["name"], e.data["episode"]) for e in emitted

@@ -56,7 +56,8 @@ async def test_page_views_alone_never_make_an_mql(shared_qualifier: Qualifier) -
 
     lead_id = lead_id_for("user:u-pages")
     assert await q.registered(lead_id) == 0
-    assert await q.count("SELECT count(*) FROM qualifier.outbox WHERE key = $1", lead_id) == 0
+    no_mql = "SELECT count(*) FROM qualifier.outbox WHERE key = $1 AND topic = $2"
+    assert await q.count(no_mql, lead_id, q.topics.mql) == 0  # (its lead.updated rows are on lead.state)
     lead = await q.lead(lead_id)
     state = json.loads(lead["state"])
     assert lead["stage"] == "known" and state["counts"]["page_view"] == 12  # scored, known, not an MQL

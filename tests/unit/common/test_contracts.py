@@ -29,7 +29,7 @@ def test_asyncapi_names_the_default_topics_and_existing_schemas() -> None:
     doc = yaml.safe_load((CONTRACTS / "asyncapi.yaml").read_text())
     addresses = {c["address"] for c in doc["channels"].values()}
     defaults = Settings.model_fields
-    names = ("topic_events", "topic_mql", "topic_decisions", "topic_dead_letter")
+    names = ("topic_events", "topic_mql", "topic_decisions", "topic_dead_letter", "topic_lead_state")
     assert addresses == {defaults[name].default for name in names}
     for channel in doc["channels"].values():
         for message in channel["messages"].values():

@@ -1,0 +1,162 @@
+"""The webhooks page (scope `webhooks:admin`): the endpoints with their state and recent deliveries;
+create one (its secret shown this once), pause or enable, rotate the secret, send a test. The same
+checks and functions as the /v1/webhooks API (URL safety, slack events, endpoints, send_test)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from services.common.problems import Problem
+
+from ..api.webhooks import check_slack_events, checked_url
+from ..webhooks import deliveries, endpoints
+from ..webhooks.schemas import Delivery, Webhook
+from ..webhooks.testing import send_test
+from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+WebhookAdminUser = Annotated[ConsoleUser, Depends(require("webhooks:admin"))]
+RECENT = 10  # deliveries shown per endpoint
+MAX_URL, MAX_DESCRIPTION = 2000, 500  # as the API
+
+
+async def _page(request: Request, user: ConsoleUser, *, status: int = 200, **notes: Any) -> Response:
+    now = datetime.now(UTC)
+    async with request.app.state.database.sessions() as session:
+        rows = await endpoints.list_all(session)
+        hooks = [
+            {
+                "hook": Webhook.of(row, now),
+                "deliveries": [
+                    Delivery.of(d)
+                    for d in await deliveries.list_for(
+                        session, row.endpoint_id, status=None, limit=RECENT, before=None
+                    )
+                ],
+            }
+            for row in rows
+        ]
+    context = {
+        "hooks": hooks,
+        "event_types": list(endpoints.EVENT_TYPES),
+        "formats": endpoints.FORMATS,
+        "form": notes.pop("form", {}),
+        **notes,
+    }
+    return render(request, "webhooks.html", context, user=user, status=status)
+
+
+async def _endpoint(request: Request, webhook_id: str) -> Any:
+    async with request.app.state.database.sessions() as session:
+        try:
+            return await endpoints.get(session, webhook_id)
+        except endpoints.UnknownEndpoint:
+            raise _unknown(webhook_id) from None
+
+
+def _unknown(webhook_id: str) -> PageError:
+    return PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.")
+
+
+@router.get("/webhooks")
+async def webhooks_page(request: Request, user: WebhookAdminUser) -> Response:
+    return await _page(request, user)
+
+
+@router.post("/webhooks")
+async def create_endpoint(
+    request: Request,
+    user: WebhookAdminUser,
+    csrf: Annotated[str, Form()] = "",
+    url: Annotated[str, Form()] = "",
+    events: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies form defaults)
+    format: Annotated[str, Form()] = "standard",
+    description: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    form = {"url": url, "events": events, "format": format, "description": description}
+    url = url.strip()
+    problem = _invalid(url, events, format, description)
+    if problem is None:
+        try:
+            check_slack_events(format, events)
+            await checked_url(request, url)
+        except Problem as exc:
+            problem = exc.detail
+    if problem is not None:
+        return await _page(request, user, status=422, error=problem, form=form)
+    now = datetime.now(UTC)
+    new = endpoints.NewEndpoint(url, events, format, description.strip() or None, True)
+    async with request.app.state.database.sessions() as session, session.begin():
+        row = await endpoints.create(session, new, created_by=user.session.key_id, now=now)
+    return await _page(request, user, secret={"id": row.endpoint_id, "value": row.secret})
+
+
+def _invalid(url: str, events: list[str], format_: str, description: str) -> str | None:
+    if not url or len(url) > MAX_URL:
+        return f"url: give the receiver's address (at most {MAX_URL} characters)."
+    unknown = [e for e in events if e not in endpoints.EVENT_TYPES]
+    if not events or unknown:
+        return f"events: pick one or more of {', '.join(endpoints.EVENT_TYPES)}."
+    if format_ not in endpoints.FORMATS:
+        return f"format: one of {', '.join(endpoints.FORMATS)}."
+    if len(description) > MAX_DESCRIPTION:
+        return f"description: at most {MAX_DESCRIPTION} characters."
+    return None
+
+
+@router.post("/webhooks/{webhook_id}/enabled")
+async def set_enabled(
+    request: Request,
+    webhook_id: str,
+    user: WebhookAdminUser,
+    csrf: Annotated[str, Form()] = "",
+    enabled: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    if enabled not in ("true", "false"):
+        raise PageError(422, "Enable or pause", "enabled: true or false.")
+    async with request.app.state.database.sessions() as session, session.begin():
+        try:
+            await endpoints.change(session, webhook_id, {"enabled": enabled == "true"}, now=datetime.now(UTC))
+        except endpoints.UnknownEndpoint:
+            raise _unknown(webhook_id) from None
+    return redirect("/console/webhooks")
+
+
+@router.post("/webhooks/{webhook_id}/secret")
+async def rotate(
+    request: Request, webhook_id: str, user: WebhookAdminUser, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(user, csrf)
+    grace = timedelta(seconds=request.app.state.settings.webhook_rotation_grace_s)
+    async with request.app.state.database.sessions() as session, session.begin():
+        try:
+            row = await endpoints.rotate_secret(session, webhook_id, now=datetime.now(UTC), grace=grace)
+        except endpoints.UnknownEndpoint:
+            raise _unknown(webhook_id) from None
+    secret = {"id": row.endpoint_id, "value": row.secret, "previous_until": row.previous_until}
+    return await _page(request, user, secret=secret)
+
+
+@router.post("/webhooks/{webhook_id}/test")
+async def test(
+    request: Request, webhook_id: str, user: WebhookAdminUser, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(user, csrf)
+    row = await _endpoint(request, webhook_id)
+    async with request.app.state.database.sessions() as session:
+        sent_id, attempt = await send_test(session, row, request.app.state.settings, now=datetime.now(UTC))
+    tested = {
+        "id": row.endpoint_id,
+        "webhook_id": sent_id,
+        "delivered": attempt.delivered,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "latency_ms": attempt.latency_ms,
+    }
+    return await _page(request, user, tested=tested)

@@ -1,0 +1,172 @@
+"""The lead-state changelog: `leadstate.lead.updated.v1` on `lead.state` (compacted, key = lead id).
+
+A CRM keeps "leadstate stage / score band / top interests" fields in sync from it without polling. The
+rule (README, "Lead-state changelog"): after each entry of the log is folded, the lead's *view* (stage,
+score band, top interests, fit attributes) is compared with the view last published for it:
+- anonymous leads publish nothing (a CRM has no record to update);
+- a changed stage is published at once;
+- any other change is published only when at least MIN_INTERVAL of event time has passed since the
+  lead's last update; a change inside the interval waits for the lead's next entry after it.
+A page view that moves the score inside its band changes nothing. Only event time counts (never the
+wall clock nor the batch boundaries), so a replay of the log in the worker's order gives the same events.
+
+`next_update` is the pure part; `Changelog` carries the published views of one batch's leads between
+the table `qualifier.lead_changelog` and the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.envelope import Envelope, new_envelope
+from services.common.outbox import Outbox
+from services.common.policy import LeadState, Policy
+from services.common.policy.scoring import score_at, value_at
+
+from .stitching import Ledger
+from .tables import lead_changelog
+
+UPDATED_TYPE = "leadstate.lead.updated.v1"
+MIN_INTERVAL = timedelta(minutes=10)
+TOP_INTERESTS = 3
+# Score bands: the score's place matters to a CRM list, not its second decimal.
+SCORE_BANDS = ((30.0, "hot"), (10.0, "warm"), (0.0, "cold"))
+FIT_KEYS = ("industry", "title", "title_level", "company", "company_size", "company_size_band")
+
+
+@dataclass(frozen=True)
+class Published:
+    view: dict[str, Any]
+    at: datetime
+
+
+def score_band(score: float) -> str:
+    return next((name for floor, name in SCORE_BANDS if score >= floor), "cold")
+
+
+def view_of(state: LeadState, policy: Policy, at: datetime) -> dict[str, Any]:
+    """What a change is judged on: equal views mean nothing worth telling a CRM happened."""
+    half_life = policy.scoring.half_life_days
+    ranked = sorted(
+        ((value_at(d, at, half_life), topic) for topic, d in state.interests.items()),
+        key=lambda vt: (-vt[0], vt[1]),
+    )
+    return {
+        "stage": state.stage,
+        "score_band": score_band(score_at(state.scores, policy, at)),
+        "top_interests": [topic for value, topic in ranked[:TOP_INTERESTS] if value > 0],
+        "fit": {k: state.attributes[k] for k in FIT_KEYS if state.attributes.get(k) is not None},
+    }
+
+
+def next_update(
+    published: Published | None, state: LeadState, policy: Policy, at: datetime
+) -> Published | None:
+    """The view to publish now after an entry at `at`, or None (nothing changed, or rate-limited)."""
+    if not state.known:
+        return None
+    view = view_of(state, policy, at)
+    if published is None:
+        return Published(view, at)
+    if view == published.view:
+        return None
+    if view["stage"] != published.view["stage"] or at >= published.at + MIN_INTERVAL:
+        return Published(view, at)
+    return None
+
+
+def updated_data(state: LeadState, policy: Policy, update: Published, before: Published | None) -> dict:
+    half_life = policy.scoring.half_life_days
+    interests = {t: value_at(state.interests[t], update.at, half_life) for t in update.view["top_interests"]}
+    changed = [k for k in update.view if before is None or before.view[k] != update.view[k]]
+    return {
+        "lead_id": state.lead_id,
+        "user_id": state.user_id,
+        "email": state.email,
+        "stage": update.view["stage"],
+        "episode": state.episode,
+        "score": score_at(state.scores, policy, update.at),
+        "score_band": update.view["score_band"],
+        "top_interests": [
+            {"topic": t, "label": policy.topics.get(t, t), "score": round(v, 2)} for t, v in interests.items()
+        ],
+        "fit": update.view["fit"],
+        "changed": changed,
+        "policy_version": policy.version,
+        "updated_at": update.at.isoformat(),
+    }
+
+
+def update_id_for(lead_id: str, event_id: str) -> str:
+    """A function of the lead and the entry that caused it: a redelivery or replay makes the same id."""
+    return "lu_" + hashlib.sha1(f"{lead_id}/{event_id}".encode()).hexdigest()[:24]
+
+
+@dataclass
+class Changelog:
+    """The published views of the leads one batch touches, and the updates the batch makes."""
+
+    policy: Policy
+    published: dict[str, Published] = field(default_factory=dict)
+    envelopes: list[Envelope] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, policy: Policy, lead_ids: list[str]) -> Changelog:
+        log = cls(policy)
+        if lead_ids:
+            t = lead_changelog
+            rows = await session.execute(
+                select(t.c.lead_id, t.c.view, t.c.published_at).where(t.c.lead_id.in_(lead_ids))
+            )
+            log.published = {r.lead_id: Published(r.view, r.published_at) for r in rows}
+        return log
+
+    def observe(self, ledger: Ledger) -> None:
+        """After the ledger folded one more entry: publish its lead's view if the rule says so."""
+        applied = ledger.applied[-1]
+        if applied.lead_id is None:
+            return
+        state = ledger.states[ledger.resolve(applied.lead_id)]
+        event_id, at = applied.entry.event_id, applied.entry.time
+        before = self.published.get(state.lead_id)
+        update = next_update(before, state, self.policy, at)
+        if update is None:
+            return
+        self.published[state.lead_id] = update
+        self.touched.add(state.lead_id)
+        data = updated_data(state, self.policy, update, before)
+        self.envelopes.append(
+            new_envelope(
+                UPDATED_TYPE,
+                data,
+                source="qualifier",
+                subject=state.lead_id,
+                time=at,
+                id_=update_id_for(state.lead_id, event_id),
+            )
+        )
+
+    async def save(self, session: AsyncSession, outbox: Outbox, topic: str) -> None:
+        if not self.touched:
+            return
+        rows = [
+            {"lead_id": k, "view": self.published[k].view, "published_at": self.published[k].at}
+            for k in sorted(self.touched)
+        ]
+        stmt = insert(lead_changelog)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["lead_id"],
+                set_={"view": stmt.excluded.view, "published_at": stmt.excluded.published_at},
+            ),
+            rows,
+        )
+        await outbox.add(session, topic, self.envelopes)
