@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -18,3 +22,9 @@ class Topics:
 
     def all(self) -> list[str]:
         return [self.events, self.mql, self.decisions, self.dead_letter]
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return Topics(
+        settings.topic_events, settings.topic_mql, settings.topic_decisions, settings.topic_dead_letter
+    ).all()
