@@ -167,7 +167,7 @@ ENTRY_FRAMES = frozenset(
         "services/cli.py:<module>",
         "services/cli.py:main",
         "services/common/runtime.py:serve",
-        "services/common/commands.py:_service",
+        "services/stack/commands.py:_service",
     }
 )
 _SITE = re.compile(r"(?:site-packages|dist-packages|lib/python3\.\d+)/(?P<pkg>[A-Za-z0-9_]+)")

@@ -20,7 +20,6 @@ from typing import IO
 
 from .auth import generate_key
 from .broker_choice import make_broker
-from .commands import settings_topics
 from .devrecord import DevRecord, remove_record, write_record
 from .embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from .kafka import ensure_topics
@@ -32,6 +31,7 @@ from .reclaim import reclaim_previous_run
 from .runtime import PARENT_PID_ENV, PortInUse, ensure_port_free
 from .settings import SCOPES, Settings
 from .supervisor import Supervisor
+from .topics import settings_topics
 
 SERVICES = ("ingest", "qualifier", "handoff")
 

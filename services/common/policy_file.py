@@ -4,6 +4,7 @@ start-up with its reasons."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.settings import Settings, SettingsError
@@ -38,7 +39,15 @@ def read_policy_text(path: Path) -> str:
         raise PolicyError([PolicyIssue(line=line, path="", message="not UTF-8 text")], str(path)) from None
 
 
-def read_policy(path: Path) -> Policy:
+@dataclass(frozen=True)
+class PolicyDocument:
+    """A policy with the text it was loaded from (a simulation's baseline is the policy the process runs)."""
+
+    text: str
+    policy: Policy
+
+
+def read_policy_document(path: Path) -> PolicyDocument:
     """Raises SettingsError (one line per problem, with line numbers) when unreadable or invalid."""
     path = resolve_path(path)
     try:
@@ -48,9 +57,14 @@ def read_policy(path: Path) -> Policy:
     except PolicyError as exc:
         raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
     try:
-        return load_policy(text, str(path))
+        return PolicyDocument(text, load_policy(text, str(path)))
     except PolicyError as exc:
         raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
+
+
+def read_policy(path: Path) -> Policy:
+    """Raises SettingsError (one line per problem, with line numbers) when unreadable or invalid."""
+    return read_policy_document(path).policy
 
 
 def settings_policy(settings: Settings) -> Policy:

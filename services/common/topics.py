@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,14 @@ class Topics:
 
     def compacted(self) -> list[str]:
         return [self.state]
+
+
+def settings_topics(settings: Settings) -> Topics:
+    """The topics a deployment's settings name."""
+    return Topics(
+        settings.topic_events,
+        settings.topic_mql,
+        settings.topic_decisions,
+        settings.topic_dead_letter,
+        settings.topic_lead_state,
+    )

@@ -11,6 +11,7 @@ from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
+from services.common.policy_file import read_policy_document
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
@@ -21,7 +22,7 @@ from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .mql import validate_mql
-from .policy import load_reason_codes
+from .policy import reason_codes_of
 from .projection import MQL_TYPES, project
 from .tables import idempotency_keys, outbox, processed
 from .webhooks.service import WebhookDispatcher
@@ -39,7 +40,9 @@ Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:rea
 
 def create_app(settings: Settings) -> FastAPI:
     # The reason codes and SLA come from the qualifier's policy file; a bad one refuses to start.
-    policy = load_reason_codes(settings)
+    # Read once per process: a simulation's baseline is the policy this process runs.
+    document = read_policy_document(settings.policy_path)
+    policy = reason_codes_of(document.policy)
     decisions_outbox = Outbox(outbox)
     service = ConsumingService.build(
         database_url=settings.require_database_url(),
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_unavailable_handler(app)
     app.state.settings = settings
     app.state.policy = policy
+    app.state.policy_document = document
     app.state.database = service.database
     app.state.worker = service.worker
     app.state.outbox = decisions_outbox

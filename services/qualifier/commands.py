@@ -78,7 +78,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
     policy = _policy(args.policy, settings)
     at = args.at or datetime.now(UTC)
-    lines = asyncio.run(explain_lead(_database_url(settings), args.lead, policy, at))
+    lines = asyncio.run(explain_lead(settings.require_database_url(), args.lead, policy, at))
     if lines is None:
         print(
             f"leadstate: no lead {args.lead!r} (tried lead id, user id, email, anonymous id)", file=sys.stderr
@@ -92,7 +92,9 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from .replay import replay_summary
 
     policy = _policy(args.policy, settings)
-    lines, differences = asyncio.run(replay_summary(_database_url(settings), policy, write=args.write))
+    lines, differences = asyncio.run(
+        replay_summary(settings.require_database_url(), policy, write=args.write)
+    )
     print("\n".join(lines))
     return 0 if args.write or not differences else 3
 
@@ -104,8 +106,3 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         print("leadstate: --leads must be at least 1", file=sys.stderr)
         return 2
     return post_demo(args, settings)
-
-
-def _database_url(settings: Settings) -> str:
-    """Configured, or the running `leadstate dev`'s (services/cli.py attaches it, or stops with one line)."""
-    return settings.require_database_url()

@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse
 
 from services.common.policy import PolicyError, load_policy
 from services.common.policy.limits import MAX_DOCUMENT_BYTES
-from services.common.policy_file import read_policy_text, resolve_path
 from services.common.problems import Problem
 
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
@@ -92,8 +91,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
         ) from None
     settings = request.app.state.settings
-    baseline_yaml = read_policy_text(resolve_path(settings.policy_path))
-    baseline = load_policy(baseline_yaml, str(settings.policy_path))
+    baseline = request.app.state.policy_document  # loaded at start-up: the policy the service runs
     if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
         raise Problem(409, message, errors=[{"field": "history", "message": message}])
@@ -101,7 +99,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         session,
         candidate_yaml=candidate_yaml,
         candidate_version=candidate.version,
-        baseline_version=baseline.version,
+        baseline_version=baseline.policy.version,
         by=caller.key_id,
     )
     state = request.app.state
@@ -113,7 +111,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             state.simulation_gate,
             job_id,
             database_url=settings.require_database_url(),
-            baseline_yaml=baseline_yaml,
+            baseline_yaml=baseline.text,
             candidate_yaml=candidate_yaml,
             limits=simulation_limits(settings),
         )

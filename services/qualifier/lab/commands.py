@@ -75,7 +75,6 @@ def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from ..commands import _database_url
     from .render import render
     from .simulate import simulate
     from .source import EmptyHistory
@@ -93,7 +92,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = asyncio.run(
             simulate(
-                _database_url(settings),
+                settings.require_database_url(),
                 base_text,
                 cand_text,
                 since=args.since,

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.common.contracts import CONTRACTS
+from services.stack.contracts import CONTRACTS
 from tests.conftest import WRITE_KEY, Topics
 from tests.support import read_envelopes, read_topic
 

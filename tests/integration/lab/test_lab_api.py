@@ -55,6 +55,22 @@ async def test_post_then_poll_until_the_report(recorded: Recorded, handoff) -> N
     assert report["rejections"]["no_longer_sent"] > 0 and report["sql_rate"]["candidate"]["rate"] is not None
 
 
+async def test_the_baseline_is_the_policy_the_service_runs(
+    recorded: Recorded, settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The policy file is read once at start-up: editing it later changes neither the running service nor
+    a simulation's baseline (a baseline re-read on every POST could differ from the live policy)."""
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(LOOSE.read_bytes())
+    app = create_app(settings.model_copy(update={"policy_path": path}))
+    path.write_bytes(FOCUSED.read_bytes())  # edited after start-up: not what the service runs
+    headers = {"Authorization": f"Bearer {API_KEY_ALL}"}
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        answer = await client.post("/v1/policy/simulations", content=FOCUSED.read_bytes(), headers=YAML)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["baseline_version"] == "2025.9-loose"
+
+
 async def test_invalid_candidate_is_422_naming_the_rule(handoff) -> None:  # type: ignore[no-untyped-def]
     client, _ = handoff
     answer = await client.post(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from services.common.contracts import CONTRACTS, generated, render
+from services.stack.contracts import CONTRACTS, generated, render
 
 
 @pytest.mark.parametrize("name", sorted(generated()))

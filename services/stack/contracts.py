@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .envelope import Envelope
-from .settings import Settings
+from services.common.envelope import Envelope
+from services.common.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"

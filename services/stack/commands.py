@@ -1,4 +1,5 @@
-"""Platform sub-commands: dev, ingest, qualifier, handoff, migrate."""
+"""Platform sub-commands: dev, ingest, qualifier, handoff, migrate, contracts: the wiring that knows
+which app each service sub-command starts."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import argparse
 import asyncio
 import sys
 
-from .devrecord import BROKER, DATABASE
-from .settings import Settings
-from .topics import Topics
+from services.common.devrecord import BROKER, DATABASE
+from services.common.settings import Settings
+from services.common.topics import settings_topics
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,14 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
-    from .devstack import run_dev
+    from services.common.devstack import run_dev
 
     return run_dev(settings)
 
 
 def _service(args: argparse.Namespace, settings: Settings) -> int:
-    from .logs import configure_logging
-    from .runtime import PortInUse, serve
+    from services.common.logs import configure_logging
+    from services.common.runtime import PortInUse, serve
 
     configure_logging(args.service, level=settings.log_level, fmt=settings.log_format, env=settings.env)
     if args.service == "ingest":
@@ -71,13 +72,13 @@ def _service(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from .migrate import upgrade
+    from services.common.migrate import upgrade
 
     upgrade(settings.require_database_url())
     print("leadstate: database migrated")
     if args.topics:
-        from .kafka import ensure_topics
-        from .kafka_security import client_security, connection_problem
+        from services.common.kafka import ensure_topics
+        from services.common.kafka_security import client_security, connection_problem
 
         bootstrap, security = settings.require_kafka_bootstrap(), client_security(settings)
         if problem := asyncio.run(connection_problem(bootstrap, security)):
@@ -91,16 +92,6 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"leadstate: topics created: {', '.join(created) or 'none (all existed)'}")
     return 0
-
-
-def settings_topics(settings: Settings) -> Topics:
-    return Topics(
-        settings.topic_events,
-        settings.topic_mql,
-        settings.topic_decisions,
-        settings.topic_dead_letter,
-        settings.topic_lead_state,
-    )
 
 
 def _contracts(args: argparse.Namespace, settings: Settings) -> int:
