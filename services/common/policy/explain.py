@@ -34,7 +34,11 @@ def explain(
     checks = rule_checks(rule, state, policy, at)
     if rule.score_min is None:
         checks.append(check_score(None, state, policy, at))
-    reasons = [{"text": c.text, "evidence": [e.to_dict() for e in c.evidence]} for c in checks if c.ok]
+    reasons = [
+        {"code": c.code, "params": c.params, "text": c.text, "evidence": [e.to_dict() for e in c.evidence]}
+        for c in checks
+        if c.ok
+    ]
     interests = sorted(
         ((t, value_at(d, at, policy.scoring.half_life_days)) for t, d in state.interests.items()),
         key=lambda tw: (-tw[1], tw[0]),
