@@ -33,6 +33,10 @@ class Label(str):
         label.texts = dict(texts)
         return label
 
+    def __getnewargs__(self) -> tuple[dict[str, str]]:  # type: ignore[override]
+        # pickled into the lab's simulation workers: rebuilt from the texts, not from the one string
+        return (self.texts,)
+
     def in_language(self, language: str) -> str:
         return self.texts.get(language) or str(self)
 
