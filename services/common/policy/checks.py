@@ -6,6 +6,7 @@ A policy is reviewed by people: one run should list every problem, each with the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -76,11 +77,7 @@ class Checker:
         return Label(texts) if len(texts) == len(value) else None
 
     def labels(self, value: Any, path: str, rule: str | None = None) -> list[str] | None:
-        if not isinstance(value, list) or not value:
-            self.error(path, f"must be a non-empty list, got {_kind(value)}", rule)
-            return None
-        out = [self.label(item, f"{path}[{i}]", rule) for i, item in enumerate(value)]
-        return [t for t in out if t is not None] if all(t is not None for t in out) else None
+        return self.texts(value, path, rule, item=self.label)
 
     def number(
         self, value: Any, path: str, *, minimum: float = 0, strict: bool = False, rule: str | None = None
@@ -98,11 +95,18 @@ class Checker:
         self.error(path, f"must be a whole number >= 1, got {value!r}", rule)
         return None
 
-    def texts(self, value: Any, path: str, rule: str | None = None) -> list[str] | None:
+    def texts(
+        self,
+        value: Any,
+        path: str,
+        rule: str | None = None,
+        item: Callable[[Any, str, str | None], str | None] | None = None,
+    ) -> list[str] | None:
         if not isinstance(value, list) or not value:
             self.error(path, f"must be a non-empty list, got {_kind(value)}", rule)
             return None
-        out = [self.text(item, f"{path}[{i}]", rule) for i, item in enumerate(value)]
+        read = item or self.text
+        out = [read(v, f"{path}[{i}]", rule) for i, v in enumerate(value)]
         return [t for t in out if t is not None] if all(t is not None for t in out) else None
 
     def member(
