@@ -52,10 +52,15 @@ def _en_items(verb: str, p: Mapping[str, Any]) -> str:
     )
 
 
+def _score(p: Mapping[str, Any], head: str, sep: str, parts: str, minimum: str) -> str:
+    """The score reason from one language's pieces (`{}` in `parts` and `minimum` take the values)."""
+    listed = sep.join(f"{k} {v:g}" for k, v in p["components"].items() if v)
+    text = f"{head} {p['value']:g}" + (parts.format(listed) if listed else "")
+    return text if p.get("min") is None else text + minimum.format(f"{p['min']:g}")
+
+
 def _en_score(p: Mapping[str, Any], _t: Labels) -> str:
-    parts = ", ".join(f"{k} {v:g}" for k, v in p["components"].items() if v)
-    text = f"Engagement score {p['value']:g}" + (f" ({parts})" if parts else "")
-    return text if p.get("min") is None else f"{text}, at least {p['min']:g} required"
+    return _score(p, "Engagement score", ", ", " ({})", ", at least {} required")
 
 
 def _en_size(p: Mapping[str, Any], _t: Labels) -> str:
@@ -104,10 +109,8 @@ def _ja_items(template: str, p: Mapping[str, Any], t: Labels) -> str:
     )
 
 
-def _ja_score(p: Mapping[str, Any], t: Labels) -> str:
-    parts = "、".join(f"{k} {v:g}" for k, v in p["components"].items() if v)
-    text = f"エンゲージメントスコア {p['value']:g}" + (f"（内訳：{parts}）" if parts else "")
-    return text if p.get("min") is None else f"{text}。条件は{p['min']:g}以上"
+def _ja_score(p: Mapping[str, Any], _t: Labels) -> str:
+    return _score(p, "エンゲージメントスコア", "、", "（内訳：{}）", "。条件は{}以上")
 
 
 def _ja_size(p: Mapping[str, Any], _t: Labels) -> str:
