@@ -100,10 +100,27 @@ class Settings(BaseSettings):
     webhook_sla_check_s: float = Field(60.0, gt=0, description="how often chat SLA reminders are looked for")
     console_url: str | None = None  # the console's public address, for links in chat alerts
 
+    # Languages and local time (issue 20): the console's fallback language, the languages the
+    # deployment's policy texts must be given in (`leadstate policy check`), the viewer's time zone.
+    default_language: Literal["ja", "en"] = "ja"
+    languages: Annotated[tuple[Literal["ja", "en"], ...], NoDecode] = ("ja", "en")
+    timezone: str = "Asia/Tokyo"
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 
-    @field_validator("write_keys", "cors_origins", mode="before")
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Tokyo)") from exc
+        return value
+
+    @field_validator("write_keys", "cors_origins", "languages", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -53,6 +53,7 @@ def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-d
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.policy import PolicyError, describe_policy, load_policy
+    from services.common.policy.explain import missing_languages
     from services.common.policy_file import read_policy_text, resolve_path
 
     path = resolve_path(args.file)
@@ -70,6 +71,13 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     sql, not_sql = policy.reason_codes("sql"), policy.reason_codes("rejected")
     hours = policy.sla.decision_hours
     print(f"  reason codes: {len(sql)} SQL, {len(not_sql)} not-SQL; decision SLA {hours:g} h")
+    lacking = missing_languages(policy, settings.languages)
+    for line in lacking:
+        print(f"  missing language: {line}")
+    if lacking:
+        print(
+            f"  {len(lacking)} texts lack a language this deployment uses ({', '.join(settings.languages)})"
+        )
     return 0
 
 

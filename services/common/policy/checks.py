@@ -6,10 +6,12 @@ A policy is reviewed by people: one run should list every problem, each with the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from .model import PolicyIssue
+from .model import Label, PolicyIssue
+from .reasons import LANGUAGES
 
 _LAST_STEP = re.compile(r"(\.[^.\[\]]+|\[\d+\])$")
 
@@ -58,6 +60,25 @@ class Checker:
         self.error(path, f"must be a non-empty string, got {_kind(value)}", rule)
         return None
 
+    def label(self, value: Any, path: str, rule: str | None = None) -> str | None:
+        """A plain string, or one per language: `{ja: 予算なし, en: No budget}` (a `Label`)."""
+        if not isinstance(value, dict):
+            return self.text(value, path, rule)
+        if not value:
+            self.error(path, "must name at least one language (ja, en)", rule)
+            return None
+        texts: dict[str, str] = {}
+        for lang, text in value.items():
+            if lang not in LANGUAGES:
+                known = ", ".join(LANGUAGES)
+                self.error(f"{path}.{lang}", f"unknown language {lang!r} (known: {known})", rule)
+            elif (t := self.text(text, f"{path}.{lang}", rule)) is not None:
+                texts[str(lang)] = t
+        return Label(texts) if len(texts) == len(value) else None
+
+    def labels(self, value: Any, path: str, rule: str | None = None) -> list[str] | None:
+        return self.texts(value, path, rule, item=self.label)
+
     def number(
         self, value: Any, path: str, *, minimum: float = 0, strict: bool = False, rule: str | None = None
     ) -> float | None:
@@ -74,11 +95,18 @@ class Checker:
         self.error(path, f"must be a whole number >= 1, got {value!r}", rule)
         return None
 
-    def texts(self, value: Any, path: str, rule: str | None = None) -> list[str] | None:
+    def texts(
+        self,
+        value: Any,
+        path: str,
+        rule: str | None = None,
+        item: Callable[[Any, str, str | None], str | None] | None = None,
+    ) -> list[str] | None:
         if not isinstance(value, list) or not value:
             self.error(path, f"must be a non-empty list, got {_kind(value)}", rule)
             return None
-        out = [self.text(item, f"{path}[{i}]", rule) for i, item in enumerate(value)]
+        read = item or self.text
+        out = [read(v, f"{path}[{i}]", rule) for i, v in enumerate(value)]
         return [t for t in out if t is not None] if all(t is not None for t in out) else None
 
     def member(

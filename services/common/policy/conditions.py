@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .lead import Evidence, LeadState
 from .model import (
@@ -31,6 +32,9 @@ class Check:
     ok: bool
     text: str  # what holds when ok, what is missing otherwise
     evidence: tuple[Evidence, ...] = field(default=())
+    # A reason as data (`reasons.py` renders it in any language); set on the checks that hold.
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def check_behaviour(b: Behaviour, state: LeadState, since: datetime | None) -> list[Check]:
@@ -59,6 +63,8 @@ def _leaf(b: Behaviour, signals: list[Evidence], window: str) -> Check:
                 True,
                 "; ".join(f"{verb} the seminar {_name(s)}{_about(s)} on {_day(s)}" for s in hits),
                 tuple(hits),
+                b.kind,
+                {"items": _items(hits)},
             )
         return Check(False, f"needs {b.min} seminar(s) {verb.lower()} {where}{window}, has {len(hits)}")
     if isinstance(b, DownloadsOnOneTopic):
@@ -74,7 +80,13 @@ def _leaf(b: Behaviour, signals: list[Evidence], window: str) -> Check:
         topic, hits = best
         if len(hits) >= b.min:
             listed = ", ".join(f"{_name(s)} ({_day(s)})" for s in hits)
-            return Check(True, f"Downloaded {len(hits)} assets on {topic}: {listed}", tuple(hits))
+            return Check(
+                True,
+                f"Downloaded {len(hits)} assets on {topic}: {listed}",
+                tuple(hits),
+                "downloads_on_topic",
+                {"count": len(hits), "topic": topic, "items": _items(hits)},
+            )
         has = f"{len(hits)} on {topic}" if topic else "none"
         return Check(
             False, f"needs {b.min} downloads on one topic {_topics_text(b.topics)}{window}, has {has}"
@@ -93,14 +105,24 @@ def _leaf(b: Behaviour, signals: list[Evidence], window: str) -> Check:
         what = f"of {', '.join(b.assets)}" if b.assets else _topics_text(b.topics)
         if len(hits) >= b.min:
             return Check(
-                True, "; ".join(f"Downloaded {_name(s)}{_about(s)} on {_day(s)}" for s in hits), tuple(hits)
+                True,
+                "; ".join(f"Downloaded {_name(s)}{_about(s)} on {_day(s)}" for s in hits),
+                tuple(hits),
+                "content_downloaded",
+                {"items": _items(hits)},
             )
         return Check(False, f"needs {b.min} download(s) {what}{window}, has {len(hits)}")
     if isinstance(b, PageVisited):
         hits = [s for s in signals if s.kind == "page_view" and s.path and b.matches(s.path)]
         pages = " or ".join(b.paths)
         if len(hits) >= b.min:
-            return Check(True, f"Visited {pages} {len(hits)} time(s), last on {_day(hits[-1])}", tuple(hits))
+            return Check(
+                True,
+                f"Visited {pages} {len(hits)} time(s), last on {_day(hits[-1])}",
+                tuple(hits),
+                "page_visited",
+                {"paths": list(b.paths), "count": len(hits), "last": _day(hits[-1])},
+            )
         return Check(False, f"needs {b.min} visit(s) to {pages}{window}, has {len(hits)}")
     if isinstance(b, FormSubmitted):
         hits = [
@@ -112,12 +134,20 @@ def _leaf(b: Behaviour, signals: list[Evidence], window: str) -> Check:
                 True,
                 "; ".join(f"Submitted the form {s.form_id or _name(s)} on {_day(s)}" for s in hits),
                 tuple(hits),
+                "form_submitted",
+                {"items": [{"form": s.form_id or _name(s), "day": _day(s)} for s in hits]},
             )
         return Check(False, f"needs {b.min} form submission(s){which}{window}, has {len(hits)}")
     if isinstance(b, NamedEvent):
         hits = [s for s in signals if s.kind == b.name]
         if len(hits) >= b.min:
-            return Check(True, f"Did '{b.name}' {len(hits)} time(s), last on {_day(hits[-1])}", tuple(hits))
+            return Check(
+                True,
+                f"Did '{b.name}' {len(hits)} time(s), last on {_day(hits[-1])}",
+                tuple(hits),
+                "event_done",
+                {"event": b.name, "count": len(hits), "last": _day(hits[-1])},
+            )
         return Check(False, f"needs '{b.name}' {b.min} time(s){window}, has {len(hits)}")
     raise TypeError(f"unknown behaviour condition {b!r}")
 
@@ -131,14 +161,23 @@ def check_attributes(a: Attributes, state: LeadState, policy: Policy) -> list[Ch
         label = "a target industry" if a.industry_is_target else f"one of {', '.join(allowed)}"
         proof = _source(sources, "industry")
         if industry in allowed:
-            out.append(Check(True, f"Works in {industry} ({label})", proof))
+            params = {"industry": industry, "target": a.industry_is_target, "allowed": list(allowed)}
+            out.append(Check(True, f"Works in {industry} ({label})", proof, "industry", params))
         else:
             out.append(Check(False, f"needs {label} ({', '.join(allowed)}), has {industry or 'none'}", proof))
     if a.title_level_at_least is not None:
         need, title, level = a.title_level_at_least, attrs.get("title"), attrs.get("title_level")
         proof = _source(sources, "title")
         if fit.level_rank(level) >= fit.level_rank(need):
-            out.append(Check(True, f"Title '{title}' is at level {level} ({need} or above required)", proof))
+            out.append(
+                Check(
+                    True,
+                    f"Title '{title}' is at level {level} ({need} or above required)",
+                    proof,
+                    "title_level",
+                    {"title": title, "level": level, "required": need},
+                )
+            )
         else:
             has = (
                 f"{level} ('{title}')"
@@ -152,7 +191,13 @@ def check_attributes(a: Attributes, state: LeadState, policy: Policy) -> list[Ch
         size_text = f"{size} employees, band {band}" if size is not None else f"band {band}"
         if band in a.company_size_in:
             out.append(
-                Check(True, f"Company size {size_text} (one of {', '.join(a.company_size_in)})", proof)
+                Check(
+                    True,
+                    f"Company size {size_text} (one of {', '.join(a.company_size_in)})",
+                    proof,
+                    "company_size",
+                    {"size": size, "band": band, "allowed": list(a.company_size_in)},
+                )
             )
         else:
             has = size_text if band or size is not None else "unknown"
@@ -166,11 +211,18 @@ def check_score(minimum: float | None, state: LeadState, policy: Policy, at: dat
     value = score_at(state.scores, policy, at)
     parts = ", ".join(f"{k} {v:g}" for k, v in score_components(state.scores, policy, at).items() if v)
     text = f"Engagement score {value:g}" + (f" ({parts})" if parts else "")
+    components = {k: v for k, v in score_components(state.scores, policy, at).items() if v}
+    params: dict[str, Any] = {"value": value, "components": components, "min": minimum}
     if minimum is None:
-        return Check(True, text)
+        return Check(True, text, (), "score", params)
     if value >= minimum:
-        return Check(True, f"{text}, at least {minimum:g} required")
+        return Check(True, f"{text}, at least {minimum:g} required", (), "score", params)
     return Check(False, f"needs engagement score {minimum:g} or more, has {value:g}")
+
+
+def _items(hits: list[Evidence]) -> list[dict[str, Any]]:
+    """Each piece of content as data: its name as sales knows it, its topic and its day."""
+    return [{"name": _name(s)[1:-1], "topic": s.topic, "day": _day(s)} for s in hits]
 
 
 def _distinct(items: list[Evidence], key: str) -> list[Evidence]:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import time as LocalTime
 from typing import Any
 
+from .business_hours import WEEKDAYS, BusinessHours
 from .checks import Checker
 from .limits import MAX_PATTERNS
 from .model import (
@@ -163,7 +165,7 @@ def _topics(c: Checker, raw: Any) -> dict[str, str] | None:
     for topic, label in raw.items():
         if not _CODE.match(str(topic).replace("-", "_")):
             c.error(f"topics.{topic}", f"topic id {topic!r} must be lower-case words joined by '-' or '_'")
-        elif (text := c.text(label, f"topics.{topic}")) is not None:
+        elif (text := c.label(label, f"topics.{topic}")) is not None:
             out[str(topic)] = text
     return out
 
@@ -256,7 +258,7 @@ def _reasons(c: Checker, raw: Any) -> tuple[tuple[ReasonCode, ...] | None, tuple
             e = c.mapping(item, path, allowed={"code", "label"}, required={"code", "label"})
             if e is None or "code" not in e or "label" not in e:
                 continue
-            code, label = c.text(e["code"], f"{path}.code"), c.text(e["label"], f"{path}.label")
+            code, label = c.text(e["code"], f"{path}.code"), c.label(e["label"], f"{path}.label")
             if code and not _CODE.match(code):
                 c.error(f"{path}.code", f"reason code {code!r} must be lower_snake_case")
             elif code in seen:
@@ -269,7 +271,7 @@ def _reasons(c: Checker, raw: Any) -> tuple[tuple[ReasonCode, ...] | None, tuple
 
 
 def _sla(c: Checker, raw: Any) -> Sla | None:
-    m = c.mapping(raw, "sla", allowed={"decision_hours", "due_soon_hours"})
+    m = c.mapping(raw, "sla", allowed={"decision_hours", "due_soon_hours", "business_hours"})
     if m is None:
         return None
     hours = c.number(m.get("decision_hours", 48), "sla.decision_hours", strict=True)
@@ -278,7 +280,39 @@ def _sla(c: Checker, raw: Any) -> Sla | None:
         return None
     if soon >= hours:
         c.error("sla.due_soon_hours", "must be smaller than decision_hours")
-    return Sla(decision_hours=hours, due_soon_hours=soon)
+    business = _business_hours(c, m["business_hours"]) if m.get("business_hours") is not None else None
+    return Sla(decision_hours=hours, due_soon_hours=soon, business_hours=business)
+
+
+def _business_hours(c: Checker, raw: Any) -> BusinessHours | None:
+    """`{days: [mon, ...], start: "09:00", end: "18:00", holidays: JP}`; each key has that default."""
+    path = "sla.business_hours"
+    m = c.mapping(raw, path, allowed={"days", "start", "end", "holidays"})
+    if m is None:
+        return None
+    bh = BusinessHours()
+    days = c.texts(m.get("days", list(bh.days)), f"{path}.days")
+    ok = days is not None and all(c.member(d, WEEKDAYS, "weekday", f"{path}.days") for d in days)
+    start = _clock(c, m.get("start", "09:00"), f"{path}.start")
+    end = _clock(c, m.get("end", "18:00"), f"{path}.end")
+    country = m.get("holidays", bh.holidays)
+    if country is not None and not (isinstance(country, str) and re.fullmatch(r"[A-Z]{2}", country)):
+        c.error(f"{path}.holidays", f"must be a two-letter country code such as JP, got {country!r}")
+        ok = False
+    if start is not None and end is not None and start >= end:
+        c.error(f"{path}.end", "must be later than start")
+        ok = False
+    if not ok or start is None or end is None or days is None:
+        return None
+    return BusinessHours(days=tuple(days), start=start, end=end, holidays=country)
+
+
+def _clock(c: Checker, raw: Any, path: str) -> LocalTime | None:
+    text = str(raw)
+    if (m := re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)) is None:
+        c.error(path, f"must be a local time HH:MM, got {raw!r}")
+        return None
+    return LocalTime(int(m[1]), int(m[2]))
 
 
 def _recycle(c: Checker, raw: Any) -> Recycle | None:

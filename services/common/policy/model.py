@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from .business_hours import BusinessHours
 from .patterns import Matcher, glob_matcher, title_matcher
 
 # Activity kinds the core knows without the policy naming them.
@@ -16,6 +17,36 @@ STANDARD_KINDS = ("page_view", "content_download", "seminar_registered", "semina
 
 STAGES = ("anonymous", "known", "mql", "sql", "recycled", "rejected")
 OUTCOMES = ("sql", "rejected", "recycled")
+
+
+class Label(str):
+    """Words the policy gives in one or more languages (`{ja: 予算なし, en: No budget}`).
+
+    It is the English (else the first given) text wherever a plain string is expected, so every reader
+    that predates languages keeps working; `in_language` picks a language, falling back the same way.
+    """
+
+    texts: dict[str, str]
+
+    def __new__(cls, texts: dict[str, str]) -> Label:
+        label = super().__new__(cls, texts.get("en") or next(iter(texts.values())))
+        label.texts = dict(texts)
+        return label
+
+    def __getnewargs__(self) -> tuple[dict[str, str]]:  # type: ignore[override]
+        # pickled into the lab's simulation workers: rebuilt from the texts, not from the one string
+        return (self.texts,)
+
+    def in_language(self, language: str) -> str:
+        return self.texts.get(language) or str(self)
+
+    def missing(self, languages: tuple[str, ...]) -> list[str]:
+        return [lang for lang in languages if lang not in self.texts]
+
+
+def in_language(text: str, language: str) -> str:
+    """A policy text in `language`; a plain string (one language only) is returned as it is."""
+    return text.in_language(language) if isinstance(text, Label) else text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +225,7 @@ class ReasonCode:
 class Sla:
     decision_hours: float = 48
     due_soon_hours: float = 8
+    business_hours: BusinessHours | None = None  # None: the hours are clock hours
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,8 +49,8 @@ def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
         if name in names:
             r.err(f"{path}.name", "rule name is used twice")
         names.add(name or "")
-        description = c.text(m.get("description"), f"{path}.description", name)
-        checks = c.texts(m.get("next_checks"), f"{path}.next_checks", name)
+        description = c.label(m.get("description"), f"{path}.description", name)
+        checks = c.labels(m.get("next_checks"), f"{path}.next_checks", name)
         when = (
             c.mapping(m.get("when"), f"{path}.when", allowed={"behaviour", "attributes", "score"}, rule=name)
             if "when" in m

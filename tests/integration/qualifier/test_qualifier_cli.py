@@ -55,6 +55,21 @@ def test_policy_check_prints_each_rule_as_a_sentence(tmp_path: Path) -> None:
     assert "Rule 'seminar-attendee' makes a known lead an MQL when it attended a seminar" in done.stdout
 
 
+def test_policy_check_reports_texts_missing_a_language_the_deployment_uses(tmp_path: Path) -> None:
+    done = leadstate("policy", "check", "policies/default.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "missing language" not in done.stdout  # the shipped policy speaks ja and en everywhere
+    text = (ROOT / "policies" / "default.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "policy.yaml"
+    path.write_text(text.replace("label: {ja: 予算なし, en: No budget}", "label: {en: No budget}"), "utf-8")
+    done = leadstate("policy", "check", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "missing language: reason no_budget: no ja text" in done.stdout
+    assert "1 texts lack a language this deployment uses (ja, en)" in done.stdout
+    english_only = leadstate("policy", "check", str(path), env={"LEADSTATE_LANGUAGES": "en"})
+    assert "missing language" not in english_only.stdout, english_only.stdout
+
+
 def test_policy_check_refuses_a_score_only_rule_naming_the_line(tmp_path: Path) -> None:
     path, line = score_only_policy(tmp_path)
     done = leadstate("policy", "check", str(path))

@@ -36,7 +36,7 @@ def test_behaviour_reason_codes_and_sla():
     assert any(
         s.startswith("Rule 'topic-researcher' behaviour: downloaded 2") and "3 different" in s for s in out
     )
-    out = changed("    - {code: no_budget, label: No budget}\n", "")
+    out = changed("    - {code: no_budget, label: {ja: 予算なし, en: No budget}}\n", "")
     assert "not-SQL reason 'no_budget' removed (No budget)." in out
     out = changed("  decision_hours: 48", "  decision_hours: 24")
     assert any(s.startswith("Decision SLA: 48 h") and "-> 24 h" in s for s in out)
