@@ -11,6 +11,7 @@ from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
+from services.common.policy_file import settings_policy_file
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
@@ -21,7 +22,7 @@ from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .mql import validate_mql
-from .policy import load_reason_codes
+from .policy import handoff_policy
 from .projection import MQL_TYPES, project
 from .tables import idempotency_keys, outbox, processed
 from .webhooks.service import WebhookDispatcher
@@ -38,8 +39,10 @@ Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:rea
 
 
 def create_app(settings: Settings) -> FastAPI:
-    # The reason codes and SLA come from the qualifier's policy file; a bad one refuses to start.
-    policy = load_reason_codes(settings)
+    # The policy file is read once per process: the reason codes and SLA come from it, the console
+    # shows its rules; a bad one refuses to start.
+    policy_file = settings_policy_file(settings)
+    policy = handoff_policy(policy_file.policy)
     decisions_outbox = Outbox(outbox)
     service = ConsumingService.build(
         database_url=settings.require_database_url(),
@@ -93,5 +96,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.cursors = codec_for_keys(settings.api_keys)
     for module in (inbox, decisions, reports, simulations, webhooks):
         app.include_router(module.router)
-    mount_console(app, settings)  # the web console at /console
+    mount_console(app, settings, policy_file.policy)  # the web console at /console
     return app
