@@ -21,6 +21,7 @@ from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
+from .decisions import Decider
 from .mql import validate_mql
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
@@ -91,9 +92,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.policy = policy
     app.state.database = service.database
     app.state.worker = service.worker
-    app.state.outbox = decisions_outbox
     app.state.webhooks = dispatcher
     app.state.cursors = codec_for_keys(settings.api_keys)
+
+    def wake_relay() -> None:  # the relay exists once the service runs
+        if service.worker.relay is not None:
+            service.worker.relay.wake()
+
+    app.state.decider = Decider(
+        sessions=service.database.sessions,
+        outbox=decisions_outbox,
+        topic=settings.topic_decisions,
+        policy=policy,
+        wake_relay=wake_relay,
+    )
     for module in (inbox, decisions, reports, simulations, webhooks):
         app.include_router(module.router)
     mount_console(app, settings, policy_file.policy)  # the web console at /console
