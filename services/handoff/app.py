@@ -25,6 +25,7 @@ from .decisions import Decider
 from .mql import validate_mql
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
+from .state import HandoffState
 from .tables import idempotency_keys, outbox, processed
 from .webhooks.service import WebhookDispatcher
 
@@ -88,23 +89,27 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
     install_unavailable_handler(app)
-    app.state.settings = settings
-    app.state.policy = policy
-    app.state.database = service.database
-    app.state.worker = service.worker
-    app.state.webhooks = dispatcher
-    app.state.cursors = codec_for_keys(settings.api_keys)
 
     def wake_relay() -> None:  # the relay exists once the service runs
         if service.worker.relay is not None:
             service.worker.relay.wake()
 
-    app.state.decider = Decider(
+    decider = Decider(
         sessions=service.database.sessions,
         outbox=decisions_outbox,
         topic=settings.topic_decisions,
         policy=policy,
         wake_relay=wake_relay,
+    )
+    app.state.handoff = HandoffState(
+        settings=settings,
+        policy_file=policy_file,
+        policy=policy,
+        database=service.database,
+        worker=service.worker,
+        decider=decider,
+        webhooks=dispatcher,
+        cursors=codec_for_keys(settings.api_keys),
     )
     for module in (inbox, decisions, reports, simulations, webhooks):
         app.include_router(module.router)

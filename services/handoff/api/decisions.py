@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from services.common.problems import Problem
 
 from ..decisions import Decide, IdempotencyKeyReused, NoOpenMql, UnknownLead, UnknownReason, decide
+from ..state import handoff_state
 from .deps import DecisionWriter, MqlReader, PolicyDep
 from .schemas import AUTH_PROBLEMS, Decision, DecisionRequest, LeadId, Reason, ReasonCodes, problems
 
@@ -63,7 +64,7 @@ async def post_decision(
     asked = Decide(lead_id=lead_id, outcome=body.outcome, reason=body.reason, note=body.note)
     try:
         recorded = await decide(
-            request.app.state.decider,
+            handoff_state(request).decider,
             asked,
             decided_by=body.decided_by,
             caller=caller.key_id,

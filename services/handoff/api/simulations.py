@@ -21,6 +21,7 @@ from services.common.policy_file import read_policy_text, resolve_path
 from services.common.problems import Problem
 
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
+from ..state import handoff_state
 from .deps import ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, problems
 
@@ -91,7 +92,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         raise Problem(
             422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
         ) from None
-    settings = request.app.state.settings
+    settings = handoff_state(request).settings
     baseline_yaml = read_policy_text(resolve_path(settings.policy_path))
     baseline = load_policy(baseline_yaml, str(settings.policy_path))
     if await history_is_empty(session):
@@ -104,13 +105,11 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         baseline_version=baseline.version,
         by=caller.key_id,
     )
-    state = request.app.state
-    if not hasattr(state, "simulation_gate"):  # one simulation at a time per process: the rest queue
-        state.simulation_gate, state.simulation_tasks = asyncio.Semaphore(1), set()
+    state = handoff_state(request)
     task = asyncio.create_task(
         run_job(
             state.database.sessions,
-            state.simulation_gate,
+            state.simulations.gate,
             job_id,
             database_url=settings.require_database_url(),
             baseline_yaml=baseline_yaml,
@@ -118,8 +117,8 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             limits=simulation_limits(settings),
         )
     )
-    state.simulation_tasks.add(task)  # held, so the task is not garbage-collected while it runs
-    task.add_done_callback(state.simulation_tasks.discard)
+    state.simulations.tasks.add(task)
+    task.add_done_callback(state.simulations.tasks.discard)
     job = await read_job(session, job_id)
     location = f"/v1/policy/simulations/{job_id}"
     return JSONResponse(

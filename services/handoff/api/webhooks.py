@@ -14,6 +14,7 @@ from starlette.responses import Response
 from services.common.envelope import new_envelope
 from services.common.problems import Problem
 
+from ..state import handoff_state
 from ..webhooks import deliveries, endpoints, signing, transport
 from ..webhooks.safety import UnsafeUrl, check_url
 from ..webhooks.schemas import (
@@ -41,7 +42,7 @@ INVALID = problems({413: "The body is too large", 422: "Invalid body: each bad f
 
 
 def _settings(request: Request) -> Any:
-    return request.app.state.settings
+    return handoff_state(request).settings
 
 
 async def _checked_url(request: Request, url: str) -> str:
@@ -248,7 +249,5 @@ async def replay(
         except deliveries.UnknownEvent:
             message = "no delivery of this event to this endpoint"
             raise Problem(422, message, errors=[{"field": "event_id", "message": message}]) from None
-    dispatcher = getattr(request.app.state, "webhooks", None)
-    if dispatcher is not None:
-        dispatcher.sender.wake()
+    handoff_state(request).webhooks.sender.wake()
     return Replayed(replayed=count)

@@ -28,6 +28,7 @@ from ..decisions import (
 )
 from ..inbox import InboxQuery, inbox_page
 from ..sla import SLA_STATES
+from ..state import handoff_state
 from .pages import MqlReaderUser, PageError, UserDep, check_csrf, console_state, redirect, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -56,7 +57,7 @@ async def inbox(
     cursor: str | None = None,
     decided: str | None = None,
 ) -> Response:
-    state = request.app.state
+    state = handoff_state(request)
     query = InboxQuery(
         order=_choice("order", order, ("oldest", "newest")) or "oldest",  # type: ignore[arg-type]
         rule=_choice("rule", rule, None),
@@ -113,7 +114,7 @@ async def decide(
     asked = Decide(lead_id=lead_id, outcome=outcome, reason=reason, note=note.strip() or None)
     try:
         await decide_flow(
-            request.app.state.decider,
+            handoff_state(request).decider,
             asked,
             decided_by=user.session.name,
             caller=user.session.key_id,

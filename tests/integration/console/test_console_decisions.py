@@ -52,7 +52,7 @@ async def test_a_decision_from_the_card_is_recorded_published_and_counted(consol
         lead = await browser.get("/console/leads/lead-decide")
         assert lead.status_code == 200 and "frozen until April" in lead.text and "Ken Mori" in lead.text
 
-    async with console.app.state.database.engine.connect() as conn:
+    async with console.app.state.handoff.database.engine.connect() as conn:
         row = (await conn.execute(select(decisions))).one()
     assert (row.lead_id, row.outcome, row.reason_code, row.decided_by) == (
         "lead-decide",

@@ -27,7 +27,7 @@ SQL = {
 
 
 async def _count(handoff, table) -> int:  # type: ignore[no-untyped-def]
-    async with handoff.app.state.database.engine.connect() as conn:
+    async with handoff.app.state.handoff.database.engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(table)))
 
 
