@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from services.common.db import connect
 from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.qualifier.demo import generate_audience
 
-from .infra import PARTITIONS, Infra, connect
+from .infra import PARTITIONS, Infra
 from .report import Outcome, table
 
 INSERT_BATCH = 2000

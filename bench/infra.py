@@ -19,11 +19,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
 from services.common.broker_choice import make_broker
+from services.common.db import connect
 from services.common.devstack import spawn_service
 from services.common.embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
@@ -45,18 +45,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def connect(url: str, database: str | None = None):  # type: ignore[no-untyped-def]
-    """asyncpg straight from a SQLAlchemy-style URL (pgserver's use a unix socket in ?host=)."""
-    parsed = make_url(url)
-    return asyncpg.connect(
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=database or parsed.database or "postgres",
-    )
 
 
 class Infra:
@@ -105,7 +93,7 @@ class Infra:
 
     def sql(self, *statements: str, database: str = "postgres") -> None:
         async def run() -> None:
-            conn = await connect(self.pg_url, database)
+            conn = await connect(self.pg_url, database=database)
             try:
                 for statement in statements:
                     await conn.execute(statement)

@@ -24,10 +24,11 @@ from typing import Any
 
 import psutil
 
+from services.common.db import connect
 from services.qualifier.demo import generate_audience_with_truth, simulate_sales_outcome
 from services.qualifier.stitching import lead_id_for
 
-from .infra import Infra, connect
+from .infra import Infra
 from .report import Check, Outcome, table
 
 START = datetime(2025, 1, 6, tzinfo=UTC)

@@ -38,10 +38,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from services.common.embedded import Broker, TansuBroker, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.kafka_broker import KafkaBroker
@@ -66,20 +66,9 @@ EXTERNAL_DB = os.environ.get("LEADSTATE_DATABASE_URL")
 EXTERNAL_KAFKA = os.environ.get("LEADSTATE_KAFKA_BOOTSTRAP")
 
 
-def _admin_connect(url: str, database: str = "postgres"):  # type: ignore[no-untyped-def]
-    parsed = make_url(url)
-    return asyncpg.connect(
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=database,
-    )
-
-
 def _sql(url: str, *statements: str) -> None:
     async def run() -> None:
-        conn = await _admin_connect(url)
+        conn = await connect(url, database="postgres")
         try:
             for statement in statements:
                 await conn.execute(statement)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from services.common.db import Database
 from services.common.policy_file import PolicyFile
-from services.common.runtime import Database, Worker
+from services.common.runtime import Worker
 from services.common.settings import Settings
 
 from .cursor import CursorCodec

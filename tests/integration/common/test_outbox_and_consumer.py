@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import BatchConsumer, ConsumerConfig, DeadLetters, Delivered
+from services.common.db import Database
 from services.common.envelope import new_envelope
 from services.common.kafka import make_consumer, make_producer
 from services.common.outbox import Outbox, OutboxRelay
-from services.common.runtime import Database
 from services.qualifier.tables import outbox as qualifier_outbox
 from services.qualifier.tables import processed
 from tests.conftest import Topics

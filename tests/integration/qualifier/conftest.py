@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from services.common.envelope import Envelope, new_envelope, parse_envelope
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, load_settings
@@ -127,13 +128,6 @@ class Qualifier:
             await consumer.stop()
         assert len(found) == expect, f"expected {expect} MQLs of {lead_id}, got {len(found)}"
         return found
-
-
-async def connect(database_url: str) -> asyncpg.Connection:
-    url = make_url(database_url)
-    return await asyncpg.connect(
-        user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-    )
 
 
 @pytest.fixture
