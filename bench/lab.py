@@ -33,7 +33,7 @@ from .report import Check, Outcome, table
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "tests/unit/qualifier/lab_policies/loose.yaml"
+BASELINE = ROOT / "policies/examples/loose.yaml"
 CANDIDATE = ROOT / "policies/default.yaml"
 COLUMNS = ("event_id", "lead_id", "type", "name", "occurred_at", "user_id", "anonymous_id", "data", "seq")
 

@@ -25,7 +25,7 @@ from services.qualifier.stitching import DecisionRecord
 from services.qualifier.tables import outbox
 from tests.support import ROOT
 
-POLICIES = ROOT / "tests/unit/qualifier/lab_policies"
+POLICIES = ROOT / "policies/examples"
 LOOSE = POLICIES / "loose.yaml"  # the line before sales agreed on one: the baseline here
 FOCUSED = ROOT / "policies/default.yaml"  # aimed at the leads' true intent: the candidate
 SCORE_ONLY = POLICIES / "score_only.yaml"
