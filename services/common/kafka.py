@@ -46,7 +46,7 @@ def make_producer(
     )
 
 
-class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+class RebalanceLog(ConsumerRebalanceListener):
     """Makes a group's rebalances visible: a log line and leadstate_consumer_rebalances_total."""
 
     def __init__(self, consumer: str) -> None:

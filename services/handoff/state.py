@@ -42,4 +42,4 @@ class HandoffState:
 
 
 def handoff_state(request: Request) -> HandoffState:
-    return request.app.state.handoff  # type: ignore[no-any-return]
+    return request.app.state.handoff

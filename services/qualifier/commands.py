@@ -16,7 +16,7 @@ from .lab.commands import iso_time
 from .lab.commands import register as register_lab
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     policy = sub.add_parser("policy", help="check, explain, simulate or diff MQL policies")
     verbs = policy.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("check", help="validate a policy file and print each rule as a sentence")
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_demo, needs=(URLS,))
 
 
-def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
+def _policy(path: Path | None, settings: Settings):
     """The --policy file, else LEADSTATE_POLICY_PATH; a SettingsError naming which when it does not load."""
     from services.common.policy_file import PolicyFileError, read_policy_file, settings_policy
 

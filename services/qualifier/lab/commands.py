@@ -16,7 +16,7 @@ EXIT_INVALID = 2  # an invalid or unreadable policy file, as `policy check`
 EXIT_EMPTY = 1
 
 
-def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "simulate",
         help="what a candidate policy would have done on the stored history, joined with sales decisions",
@@ -43,7 +43,7 @@ def iso_time(value: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]
+def _load_both(old_path: Path, new_path: Path):
     """Both policy files read, or None after printing why (each with its lines)."""
     from services.common.policy_file import PolicyFileError, read_policy_file
 
