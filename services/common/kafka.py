@@ -190,13 +190,3 @@ async def missing_topics(
     """The topics the broker does not list right now (fresh metadata, no auto-creation)."""
     cluster = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
     return set(topics) - cluster.topics()
-
-
-async def broker_reachable(bootstrap: str, *, timeout_s: float = 2.0) -> bool:
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout_s)
-    except (OSError, TimeoutError, ValueError):
-        return False
-    writer.close()
-    return True

@@ -20,9 +20,9 @@ from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.eventlog import LogEntry
 from services.qualifier.handlers import Qualify
-from services.qualifier.lab.history import History, recorded_history
 from services.qualifier.stitching import DecisionRecord
 from services.qualifier.tables import outbox
+from tests.history import History, recorded_history
 from tests.support import ROOT
 
 POLICIES = ROOT / "policies/examples"

@@ -12,10 +12,10 @@ import pytest
 from services.common.policy import Policy, PolicyError, load_policy
 from services.qualifier.demo import SALES_OUTCOMES, generate_audience_with_truth, simulate_sales_outcome
 from services.qualifier.lab.fold import fold_entries
-from services.qualifier.lab.history import History, recorded_history
 from services.qualifier.lab.join import wilson
 from services.qualifier.lab.render import render
 from services.qualifier.lab.report import build_report
+from tests.history import History, recorded_history
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 HERE = POLICIES / "examples"
