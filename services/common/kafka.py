@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka import errors as Errors
@@ -110,6 +111,7 @@ async def ensure_topics(
 
 # Why the broker cannot be used right now (kafka_security.connection_problem), None when it can.
 Preflight = Callable[[], Awaitable[str | None]]
+T = TypeVar("T")
 
 
 async def start_with_retry(
@@ -119,11 +121,24 @@ async def start_with_retry(
     attempts: int = 0,
     preflight: Preflight | None = None,
 ) -> None:
-    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal).
+    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal)."""
+    await until_answered(client.start, what=what, attempts=attempts, preflight=preflight)
 
-    With a `preflight`, the client starts only once the broker accepts a connection (TLS, credentials):
-    its reason for refusing is logged once, and again only when it changes, instead of aiokafka's error
-    line per attempt, and a wrong password or certificate costs one line, not a crash or a log flood."""
+
+async def until_answered(
+    ask: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    attempts: int = 0,
+    preflight: Preflight | None = None,
+    errors: tuple[type[BaseException], ...] = (KafkaError, OSError),
+) -> T:
+    """`ask()`'s answer, retried (backing off to 5 s) while the broker does not answer; attempts=0 retries
+    forever (services wait for the broker), else the last error is raised after that many tries.
+
+    With a `preflight`, `ask` runs only once the broker accepts a connection (TLS, credentials): its reason
+    for refusing is logged once, and again only when it changes, instead of aiokafka's error line per
+    attempt, and a wrong password or certificate costs one line, not a crash or a log flood."""
     delay = 0.2
     tries = 0
     said: str | None = None
@@ -132,11 +147,11 @@ async def start_with_retry(
         try:
             problem = await preflight() if preflight else None
             if problem is None:
-                await client.start()
+                answer = await ask()
                 if said is not None:
                     log.info("connected to the broker for %s", what)
-                return
-        except (KafkaError, OSError) as exc:
+                return answer
+        except errors as exc:
             if attempts and tries >= attempts:
                 raise
             problem = f"{type(exc).__name__}: {exc}"
