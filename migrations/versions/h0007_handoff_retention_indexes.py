@@ -8,6 +8,8 @@ Create Date: 2026-12-02
 
 from alembic import op
 
+from services.common.tables import create_processed_retention_index, drop_processed_retention_index
+
 revision = "h0007"
 down_revision = "h0004"
 branch_labels = None
@@ -17,13 +19,7 @@ S = "handoff"
 
 
 def upgrade() -> None:
-    op.create_index(
-        "processed_events_consumer_processed_at",
-        "processed_events",
-        ["consumer", "processed_at"],
-        schema=S,
-        if_not_exists=True,
-    )
+    create_processed_retention_index(S)
     op.create_index(
         "idempotency_keys_created_at", "idempotency_keys", ["created_at"], schema=S, if_not_exists=True
     )
@@ -31,4 +27,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("idempotency_keys_created_at", table_name="idempotency_keys", schema=S)
-    op.drop_index("processed_events_consumer_processed_at", table_name="processed_events", schema=S)
+    drop_processed_retention_index(S)

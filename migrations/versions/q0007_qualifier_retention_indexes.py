@@ -6,7 +6,7 @@ Revises: q0003
 Create Date: 2026-12-02
 """
 
-from alembic import op
+from services.common.tables import create_processed_retention_index, drop_processed_retention_index
 
 revision = "q0007"
 down_revision = "q0003"
@@ -17,14 +17,8 @@ S = "qualifier"
 
 
 def upgrade() -> None:
-    op.create_index(
-        "processed_events_consumer_processed_at",
-        "processed_events",
-        ["consumer", "processed_at"],
-        schema=S,
-        if_not_exists=True,
-    )
+    create_processed_retention_index(S)
 
 
 def downgrade() -> None:
-    op.drop_index("processed_events_consumer_processed_at", table_name="processed_events", schema=S)
+    drop_processed_retention_index(S)
