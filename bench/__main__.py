@@ -17,6 +17,10 @@ import os
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .infra import Infra
 
 from .report import (
     RESULTS_DIR,
@@ -60,35 +64,35 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_one(name: str, infra: object, args: argparse.Namespace, done: dict[str, Outcome]) -> Outcome:
+def run_one(name: str, infra: Infra, args: argparse.Namespace, done: dict[str, Outcome]) -> Outcome:
     from . import baseline, broker_hop, e2e, ingest, lab, qualifier, webhooks
 
     base = done.get("baseline")
     base_metrics = base.metrics if base and base.status == "ok" else {}
     if name == "baseline":
-        return baseline.run(infra, quick=args.quick, profile=args.profile)  # type: ignore[arg-type]
+        return baseline.run(infra, quick=args.quick, profile=args.profile)
     if name == "ingest":
         return ingest.run(
             infra,
             quick=args.quick,
-            profile=args.profile,  # type: ignore[arg-type]
+            profile=args.profile,
             produce_rate=base_metrics.get("produce_msgs_per_s"),
         )
     if name == "qualifier":
         return qualifier.run(
             infra,
             quick=args.quick,
-            profile=args.profile,  # type: ignore[arg-type]
+            profile=args.profile,
             insert_rate=base_metrics.get("insert_rows_per_s"),
         )
     if name == "lab":
-        return lab.run(infra, quick=args.quick)  # type: ignore[arg-type]
+        return lab.run(infra, quick=args.quick)
     if name == "webhooks":
-        return webhooks.run(infra, quick=args.quick)  # type: ignore[arg-type]
+        return webhooks.run(infra, quick=args.quick)
     duration = args.duration if args.duration is not None else (15.0 if args.quick else 60.0)
     if name == "hop":
-        return broker_hop.run(infra, duration_s=duration, rate=args.rate)  # type: ignore[arg-type]
-    return e2e.run(infra, duration_s=duration, rate=args.rate, profile=args.profile)  # type: ignore[arg-type]
+        return broker_hop.run(infra, duration_s=duration, rate=args.rate)
+    return e2e.run(infra, duration_s=duration, rate=args.rate, profile=args.profile)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,14 +172,14 @@ def run_suite(wanted: list[str], args: argparse.Namespace) -> list[Outcome] | No
             outcomes[name] = outcome
             if outcome.checks:
                 print(checks_table(outcome.checks))
-            for service, lines in outcome.profiles.items():
+            for profiled, lines in outcome.profiles.items():
                 if lines:
                     # collapsed stacks: speedscope.app or flamegraph.pl draw them
-                    (PROFILES_DIR / f"{name}-{service}.txt").write_text("\n".join(lines) + "\n")
+                    (PROFILES_DIR / f"{name}-{profiled}.txt").write_text("\n".join(lines) + "\n")
                     summary = summarize_profile(lines)
-                    outcome.profiles[service] = profile_lines(summary)
-                    print(f"profile of {service} (py-spy, on-CPU samples):")
-                    print("\n".join(outcome.profiles[service]))
+                    outcome.profiles[profiled] = profile_lines(summary)
+                    print(f"profile of {profiled} (py-spy, on-CPU samples):")
+                    print("\n".join(outcome.profiles[profiled]))
             sys.stdout.flush()
     finally:
         infra.stop()

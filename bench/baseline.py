@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from services.common.db import connect
 from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.qualifier.demo import generate_audience
 
-from .infra import PARTITIONS, Infra, connect
+from .infra import PARTITIONS, Infra
 from .report import Outcome, table
 
 INSERT_BATCH = 2000
@@ -73,7 +74,7 @@ def event_rows(count: int) -> list[tuple[str, str, str, str | None, datetime, st
     ]
 
 
-async def insert_rates(database_url: str, rows: list[tuple]) -> tuple[float, float]:  # type: ignore[type-arg]
+async def insert_rates(database_url: str, rows: list[tuple]) -> tuple[float, float]:
     """(batched INSERT rows/s, COPY rows/s) on one connection, each into a fresh table."""
     conn = await connect(database_url)
     try:
@@ -106,7 +107,7 @@ def best_produce(infra: Infra, count: int) -> float:
     )
 
 
-def best_inserts(infra: Infra, rows: list[tuple]) -> tuple[float, float]:  # type: ignore[type-arg]
+def best_inserts(infra: Infra, rows: list[tuple]) -> tuple[float, float]:
     runs = [asyncio.run(insert_rates(infra.fresh_database(), rows)) for _ in range(TRIES)]
     return max(r[0] for r in runs), max(r[1] for r in runs)
 

@@ -142,7 +142,8 @@ async def drive(
     messages: list[dict[str, Any]],
     rate: float,
 ) -> tuple[Ledger, LoadResult, list[str]]:
-    ledger, stop, errors = Ledger(), asyncio.Event(), []
+    ledger, stop = Ledger(), asyncio.Event()
+    errors: list[str] = []
     url = f"{ingest.base_url}/v1/batch"
     requests = batch_requests(url, messages, BATCH)
 

@@ -6,11 +6,9 @@ with their RSS sampled and, on request, profiled with py-spy."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,19 +17,16 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import asyncpg
 import psutil
-from sqlalchemy.engine import make_url
 
 from services.common.broker_choice import make_broker
-from services.common.devstack import spawn_service
 from services.common.embedded import Broker, EmbeddedError, start_postgres, wait_for_kafka
 from services.common.kafka import ensure_topics
 from services.common.kafka_security import PLAINTEXT, client_security, connection_problem
-from services.common.migrate import upgrade
 from services.common.processes import private_dir
 from services.common.settings import load_settings
 from services.common.topics import Topics
+from testbed import ServiceProcess, create_template, free_port, fresh_database, run_sql, service_env, url_of
 
 from .report import Skipped
 
@@ -39,24 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 6
 WRITE_KEY = "wk_bench_" + uuid.uuid4().hex
 API_KEY = "ak_bench_" + uuid.uuid4().hex
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def connect(url: str, database: str | None = None):  # type: ignore[no-untyped-def]
-    """asyncpg straight from a SQLAlchemy-style URL (pgserver's use a unix socket in ?host=)."""
-    parsed = make_url(url)
-    return asyncpg.connect(
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=database or parsed.database or "postgres",
-    )
 
 
 class Infra:
@@ -95,29 +72,17 @@ class Infra:
             self._broker.start()
             self.bootstrap = self._broker.bootstrap
             wait_for_kafka(self.bootstrap, timeout_s=60)
-        self.template = f"bench_template_{uuid.uuid4().hex[:8]}"
-        self.sql(f'CREATE DATABASE "{self.template}"')
-        upgrade(self.url_of(self.template))
+        self.template = create_template(self.pg_url, "bench")
         return self
 
     def url_of(self, database: str) -> str:
-        return make_url(self.pg_url).set(database=database).render_as_string(hide_password=False)
+        return url_of(self.pg_url, database)
 
     def sql(self, *statements: str, database: str = "postgres") -> None:
-        async def run() -> None:
-            conn = await connect(self.pg_url, database)
-            try:
-                for statement in statements:
-                    await conn.execute(statement)
-            finally:
-                await conn.close()
-
-        asyncio.run(run())
+        run_sql(self.pg_url, *statements, database=database)
 
     def fresh_database(self) -> str:
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        self.sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return self.url_of(name)
+        return fresh_database(self.pg_url, self.template, "bench")
 
     def fresh_topics(self, label: str) -> Topics:
         suffix = f"{label}-{uuid.uuid4().hex[:6]}"
@@ -127,22 +92,12 @@ class Infra:
         return topics
 
     def service_env(self, database_url: str, topics: Topics) -> dict[str, str]:
-        suffix = topics.events.removeprefix("events-")
+        api_keys = {API_KEY: ["mql:read", "decisions:write", "reports:read"]}
         return {
-            "LEADSTATE_DATABASE_URL": database_url,
-            "LEADSTATE_KAFKA_BOOTSTRAP": self.bootstrap,
-            "LEADSTATE_WRITE_KEYS": WRITE_KEY,
-            "LEADSTATE_API_KEYS": json.dumps({API_KEY: ["mql:read", "decisions:write", "reports:read"]}),
-            "LEADSTATE_TOPIC_EVENTS": topics.events,
-            "LEADSTATE_TOPIC_MQL": topics.mql,
-            "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
-            "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
-            "LEADSTATE_QUALIFIER_GROUP": f"qualifier-{suffix}",
-            "LEADSTATE_HANDOFF_GROUP": f"handoff-{suffix}",
+            **service_env(database_url, self.bootstrap, topics, write_key=WRITE_KEY, api_keys=api_keys),
             "LEADSTATE_INGEST_PORT": str(free_port()),
             "LEADSTATE_QUALIFIER_PORT": str(free_port()),
             "LEADSTATE_HANDOFF_PORT": str(free_port()),
-            "LEADSTATE_LOG_FORMAT": "json",
             "LEADSTATE_LOG_LEVEL": "WARNING",
         }
 
@@ -180,24 +135,23 @@ class Infra:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
-class Service:
-    """`python -m services.cli <command>` with its peak RSS sampled every 100 ms."""
+class Service(ServiceProcess):
+    """A service process with its peak RSS sampled every 100 ms, and py-spy on demand."""
 
     def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
-        self.command, self.env = command, {**os.environ, **env}
         self.port = int(env[f"LEADSTATE_{command.upper()}_PORT"])
+        super().__init__(command, env, log_dir, log_name=f"{command}-{self.port}.log")
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{command}-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
         self.peak_rss = 0
         self._sampling = False
         self._profiler: subprocess.Popen[bytes] | None = None
         self._profile_path = log_dir / f"{command}-{self.port}.pyspy.txt"
 
-    def start(self) -> None:
-        self.process = spawn_service(self.command, self.env, log_path=self.log_path, cwd=ROOT)
+    def start(self) -> Service:
+        super().start()
         self._sampling = True
         threading.Thread(target=self._sample_rss, daemon=True).start()
+        return self
 
     def _sample_rss(self) -> None:
         assert self.process is not None
@@ -279,18 +233,13 @@ class Service:
         except OSError:
             return []
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:
         self._sampling = False
         if self._profiler is not None:
             self.stop_profile()
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is None:
+            return 0
+        return super().stop(sig, timeout_s)
 
 
 def start_infra() -> Infra:

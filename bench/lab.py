@@ -24,15 +24,16 @@ from typing import Any
 
 import psutil
 
+from services.common.db import connect
 from services.qualifier.demo import generate_audience_with_truth, simulate_sales_outcome
 from services.qualifier.stitching import lead_id_for
 
-from .infra import Infra, connect
+from .infra import Infra
 from .report import Check, Outcome, table
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "tests/unit/qualifier/lab_policies/loose.yaml"
+BASELINE = ROOT / "policies/examples/loose.yaml"
 CANDIDATE = ROOT / "policies/default.yaml"
 COLUMNS = ("event_id", "lead_id", "type", "name", "occurred_at", "user_id", "anonymous_id", "data", "seq")
 

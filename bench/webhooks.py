@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 
+from services.common.db import connect
 from services.common.envelope import Envelope, new_envelope
 from services.common.kafka import make_producer
 
-from .infra import API_KEY, Infra, connect
+from .infra import API_KEY, Infra
 from .report import Outcome, percentile_ms, table
 
 ANSWER_AFTER_S = 0.020

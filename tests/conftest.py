@@ -30,7 +30,6 @@ keeping what it acknowledged is Kafka's (tests/chaos/test_kafka_durability.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -38,7 +37,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -46,12 +44,11 @@ from services.common.embedded import Broker, TansuBroker, start_postgres, wait_f
 from services.common.kafka import ensure_topics
 from services.common.kafka_broker import KafkaBroker
 from services.common.kafka_dist import ensure_kafka_libs
-from services.common.migrate import upgrade
 from services.common.processes import private_dir
 from services.common.settings import Settings, load_settings
 from services.common.topics import Topics
+from testbed import create_template, drop_database, free_port, fresh_database, service_env
 from tests.brokers import BrokerKinds
-from tests.support import free_port
 
 WRITE_KEY = "wk_test_" + uuid.uuid4().hex
 API_KEY_ALL = "ak_all_" + uuid.uuid4().hex
@@ -64,29 +61,6 @@ API_KEYS = {
 }
 EXTERNAL_DB = os.environ.get("LEADSTATE_DATABASE_URL")
 EXTERNAL_KAFKA = os.environ.get("LEADSTATE_KAFKA_BOOTSTRAP")
-
-
-def _admin_connect(url: str, database: str = "postgres"):  # type: ignore[no-untyped-def]
-    parsed = make_url(url)
-    return asyncpg.connect(
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=database,
-    )
-
-
-def _sql(url: str, *statements: str) -> None:
-    async def run() -> None:
-        conn = await _admin_connect(url)
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 def _private_dir(prefix: str) -> Path:
@@ -109,20 +83,17 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def template_db(pg_url: str) -> Iterator[str]:
-    name = f"ls_template_{uuid.uuid4().hex[:10]}"
-    _sql(pg_url, f'CREATE DATABASE "{name}"')
-    upgrade(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
+    name = create_template(pg_url, "ls")
     yield name
-    _sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_url, name)
 
 
 @pytest.fixture
 def database_url(pg_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for this test."""
-    name = f"ls_test_{uuid.uuid4().hex[:12]}"
-    _sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    _sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = fresh_database(pg_url, template_db, "ls_test")
+    yield url
+    drop_database(pg_url, str(make_url(url).database))
 
 
 KINDS = BrokerKinds.detect()
@@ -250,21 +221,9 @@ def topics(kafka_bootstrap: str) -> Topics:
 
 def settings_env(database_url: str, kafka_bootstrap: str, topics: Topics) -> dict[str, str]:
     """The environment a service process of this test runs with."""
-    suffix = topics.events.removeprefix("events-")
     return {
-        "LEADSTATE_DATABASE_URL": database_url,
-        "LEADSTATE_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LEADSTATE_WRITE_KEYS": WRITE_KEY,
-        "LEADSTATE_API_KEYS": json.dumps(API_KEYS),
-        "LEADSTATE_TOPIC_EVENTS": topics.events,
-        "LEADSTATE_TOPIC_MQL": topics.mql,
-        "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
-        "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
-        "LEADSTATE_TOPIC_LEAD_STATE": topics.state,
-        "LEADSTATE_QUALIFIER_GROUP": f"qualifier-{suffix}",
-        "LEADSTATE_HANDOFF_GROUP": f"handoff-{suffix}",
+        **service_env(database_url, kafka_bootstrap, topics, write_key=WRITE_KEY, api_keys=API_KEYS),
         "LEADSTATE_OUTBOX_POLL_S": "0.2",
-        "LEADSTATE_LOG_FORMAT": "json",
     }
 
 

@@ -1,12 +1,9 @@
-"""Helpers the tests share: free ports, an in-process uvicorn server, topic readers, service processes."""
+"""Helpers the tests share: an in-process uvicorn server, topic readers; free ports and service processes
+come from testbed/, which the benchmarks use too."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,17 +15,13 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from services.common.devstack import spawn_service
 from services.common.envelope import Envelope, parse_envelope
 from services.common.kafka import make_producer
+from testbed import ServiceProcess, free_port
+
+__all__ = ["ServiceProcess", "free_port"]  # with the helpers below; tests import them from here
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_until(
@@ -142,29 +135,3 @@ async def publish(
                 await p.send_and_wait(topic, e, key=raw_key)
             else:
                 await p.send_and_wait(topic, e.to_bytes(), key=e.key())
-
-
-class ServiceProcess:
-    """`leadstate <command>` as a real process, as compose runs it."""
-
-    def __init__(self, command: str, env: dict[str, str], log_dir: Path) -> None:
-        self.command, self.env = command, {**os.environ, **env}
-        self.log_path = log_dir / f"{command}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ServiceProcess:
-        self.process = spawn_service(self.command, self.env, log_path=self.log_path, cwd=ROOT)
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")

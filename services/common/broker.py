@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -34,6 +34,7 @@ from .kafka import (
     offers_idempotence,
     probe_broker,
     start_with_retry,
+    until_answered,
 )
 from .kafka_security import PLAINTEXT, KafkaSecurity, connection_problem
 
@@ -89,7 +90,13 @@ class BrokerLink:
         self._task = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:
-        self.durable = await _ask_until_answered(self.bootstrap, self.security, self.preflight)
+        # Whether the broker offers idempotence decides the producer's settings: ask until it answers.
+        self.durable = await until_answered(
+            lambda: offers_idempotence(self.bootstrap, self.security),
+            what="producer",
+            preflight=self.preflight,
+            errors=(KafkaError, OSError, StopIteration),
+        )
         self._producer = make_producer(
             self.bootstrap,
             request_timeout_s=self.request_timeout_s,
@@ -176,28 +183,6 @@ class BrokerLink:
                 await self._task
         if self.connected.is_set():
             await self.producer.stop()
-
-
-async def _ask_until_answered(
-    bootstrap: str, security: KafkaSecurity, preflight: Callable[[], Awaitable[str | None]]
-) -> bool:
-    """offers_idempotence, retried until the broker answers (services wait for it, as start_with_retry);
-    the reason it cannot be asked (credentials, TLS, unreachable) is logged once, and again only when it
-    changes."""
-    delay = 0.2
-    said: str | None = None
-    while True:
-        try:
-            problem = await preflight()
-            if problem is None:
-                return await offers_idempotence(bootstrap, security)
-        except (KafkaError, OSError, StopIteration) as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        if problem != said:
-            log.warning("cannot use the broker for producer, retrying: %s", problem)
-            said = problem
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
 
 
 def _log_failure(task: asyncio.Task[list[str]]) -> None:

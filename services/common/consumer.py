@@ -138,7 +138,7 @@ class BatchConsumer:
         processed: Table,
         handler: BatchHandler,
         dead_letters: DeadLetters,
-        after_commit: Callable[[], None] | None = None,
+        after_commit: Callable[[], object] | None = None,
     ) -> None:
         self.config, self.consumer, self.sessions = config, consumer, sessions
         self.processed, self.handler, self.dead_letters = processed, handler, dead_letters

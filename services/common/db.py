@@ -1,7 +1,12 @@
-"""The async SQLAlchemy engine and sessions; created by each service's wiring, never at import time."""
+"""The database: the async SQLAlchemy engine and sessions (created by each service's wiring, never at
+import time), and `connect()`, the one plain asyncpg connection from a URL (the password, a unix socket in
+`?host=`, the port and the database all come from the URL)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -35,3 +40,33 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+async def connect(url: str, *, database: str | None = None) -> asyncpg.Connection:
+    """An asyncpg connection to the URL's database (or `database` on the same server, e.g. `postgres`
+    to create one). pgserver's URLs name a unix socket in `?host=`."""
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=database or parsed.database or "postgres",
+    )
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 5) -> Database:
+        engine = create_engine(url, pool_size=pool_size)
+        return cls(engine, session_factory(engine))
+
+    async def check(self) -> None:
+        await ping(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -110,10 +110,12 @@ def ensure_database(url: str, name: str = "leadstate") -> str:
     import asyncpg
     from sqlalchemy.engine import make_url
 
+    from .db import connect
+
     parsed = make_url(url)
 
     async def create() -> None:
-        conn = await asyncpg.connect(user=parsed.username, host=parsed.query.get("host"), database="postgres")
+        conn = await connect(url, database="postgres")
         try:
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
                 await conn.execute(f'CREATE DATABASE "{name}"')

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka import errors as Errors
@@ -46,7 +47,7 @@ def make_producer(
     )
 
 
-class RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+class RebalanceLog(ConsumerRebalanceListener):
     """Makes a group's rebalances visible: a log line and leadstate_consumer_rebalances_total."""
 
     def __init__(self, consumer: str) -> None:
@@ -160,6 +161,7 @@ async def ensure_topics(
 
 # Why the broker cannot be used right now (kafka_security.connection_problem), None when it can.
 Preflight = Callable[[], Awaitable[str | None]]
+T = TypeVar("T")
 
 
 async def start_with_retry(
@@ -169,11 +171,24 @@ async def start_with_retry(
     attempts: int = 0,
     preflight: Preflight | None = None,
 ) -> None:
-    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal).
+    """Start an aiokafka client, waiting for the broker; attempts=0 waits forever (services self-heal)."""
+    await until_answered(client.start, what=what, attempts=attempts, preflight=preflight)
 
-    With a `preflight`, the client starts only once the broker accepts a connection (TLS, credentials):
-    its reason for refusing is logged once, and again only when it changes, instead of aiokafka's error
-    line per attempt, and a wrong password or certificate costs one line, not a crash or a log flood."""
+
+async def until_answered(
+    ask: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    attempts: int = 0,
+    preflight: Preflight | None = None,
+    errors: tuple[type[BaseException], ...] = (KafkaError, OSError),
+) -> T:
+    """`ask()`'s answer, retried (backing off to 5 s) while the broker does not answer; attempts=0 retries
+    forever (services wait for the broker), else the last error is raised after that many tries.
+
+    With a `preflight`, `ask` runs only once the broker accepts a connection (TLS, credentials): its reason
+    for refusing is logged once, and again only when it changes, instead of aiokafka's error line per
+    attempt, and a wrong password or certificate costs one line, not a crash or a log flood."""
     delay = 0.2
     tries = 0
     said: str | None = None
@@ -182,11 +197,11 @@ async def start_with_retry(
         try:
             problem = await preflight() if preflight else None
             if problem is None:
-                await client.start()
+                answer = await ask()
                 if said is not None:
                     log.info("connected to the broker for %s", what)
-                return
-        except (KafkaError, OSError) as exc:
+                return answer
+        except errors as exc:
             if attempts and tries >= attempts:
                 raise
             problem = f"{type(exc).__name__}: {exc}"
@@ -240,13 +255,3 @@ async def missing_topics(
     """The topics the broker does not list right now (fresh metadata, no auto-creation)."""
     cluster = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
     return set(topics) - cluster.topics()
-
-
-async def broker_reachable(bootstrap: str, *, timeout_s: float = 2.0) -> bool:
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout_s)
-    except (OSError, TimeoutError, ValueError):
-        return False
-    writer.close()
-    return True

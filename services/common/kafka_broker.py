@@ -13,6 +13,7 @@ import base64
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .embedded import BrokerProcess, EmbeddedError, port_open
@@ -72,8 +73,17 @@ class KafkaBroker(BrokerProcess):
         controller_port: int | None = None,
         retention_hours: int = 168,
         log_path: Path | None = None,
+        listeners: Mapping[str, tuple[int, str]] | None = None,
+        properties: Mapping[str, str] | None = None,
+        format_args: Sequence[str] = (),
     ) -> None:
+        """`listeners`: more client listeners, name -> (port, security protocol), beside the PLAINTEXT
+        one on `port` (which stays the inter-broker listener); `properties` are added to (or override)
+        server.properties; `format_args` go to the storage format (e.g. `--add-scram`)."""
         self.port, self.home, self.libs = port, home, libs
+        self.listeners = dict(listeners or {})
+        self.properties = dict(properties or {})
+        self.format_args = list(format_args)
         self.controller_port = controller_port or port + 1
         self.retention_hours = retention_hours
         self.log_path = home / "kafka.log"  # the broker's own log (log4j2)
@@ -125,15 +135,21 @@ class KafkaBroker(BrokerProcess):
     def _write_config(self) -> Path:
         (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log_path))
         controller = f"127.0.0.1:{self.controller_port}"
+        extra = {name: f"{name}://127.0.0.1:{port}" for name, (port, _) in self.listeners.items()}
+        protocols = [f"{name}:{protocol}" for name, (_, protocol) in self.listeners.items()]
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": controller,
-            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
+            "listeners": ",".join(
+                [f"PLAINTEXT://{self.bootstrap}", *extra.values(), f"CONTROLLER://{controller}"]
+            ),
+            "advertised.listeners": ",".join([f"PLAINTEXT://{self.bootstrap}", *extra.values()]),
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(
+                ["PLAINTEXT:PLAINTEXT", *protocols, "CONTROLLER:PLAINTEXT"]
+            ),
             "log.dirs": str(self.data_dir),
             "num.partitions": "6",
             "auto.create.topics.enable": "true",
@@ -150,6 +166,7 @@ class KafkaBroker(BrokerProcess):
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",
             "log.segment.bytes": str(128 * 1024 * 1024),
+            **self.properties,
         }
         path = self.home / "server.properties"
         path.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
@@ -158,7 +175,14 @@ class KafkaBroker(BrokerProcess):
     def _format(self, config: Path) -> None:
         """Format the log directory once: a new cluster id and the single voter (--standalone)."""
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        storage_tool = ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id]
+        storage_tool = [
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            *self.format_args,
+            "-t",
+            cluster_id,
+        ]
         with open(self.output_path, "ab") as out:
             formatted = subprocess.run(
                 [*self._java(), *storage_tool, "-c", str(config)],

@@ -88,7 +88,7 @@ async def run_limited(func: Callable[..., Any], *args: Any, limits: Limits) -> A
 
 def _receive(reader: Connection) -> tuple[str, Any] | None:
     try:
-        return reader.recv()  # type: ignore[no-any-return]
+        return reader.recv()
     except (EOFError, OSError):  # the child died while it was writing
         return None
 

@@ -109,16 +109,19 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._added_seen = 0
+        self.passes = 0  # publishing passes completed: what a test waits on instead of sleeping
 
     def wake(self) -> None:
         self._wake.set()
 
-    def wake_if_added(self) -> None:
+    def wake_if_added(self) -> bool:
         """After a consumer's commit: only a batch that added rows is worth a publishing round (four
-        statements), the poll finds anything else."""
-        if self.outbox.added != self._added_seen:
-            self._added_seen = self.outbox.added
-            self._wake.set()
+        statements), the poll finds anything else. True when it woke the relay."""
+        if self.outbox.added == self._added_seen:
+            return False
+        self._added_seen = self.outbox.added
+        self._wake.set()
+        return True
 
     async def run(self) -> None:
         backoff = 0.2
@@ -128,6 +131,7 @@ class OutboxRelay:
                 while await self.outbox.publish_pending(self.engine, self.producer, guard=self.guard):
                     pass
                 backoff = 0.2
+                self.passes += 1
                 if time.monotonic() >= next_prune:
                     await self.outbox.prune(self.engine, keep_days=KEEP_SENT_DAYS)
                     next_prune = time.monotonic() + PRUNE_EVERY_S

@@ -1,6 +1,7 @@
 """Reading MQL policy files (LEADSTATE_POLICY_PATH, or one named on the command line): never further
-than a policy's maximum size, and parsed only by the policy core's one safe loader. A bad file stops
-start-up with its reasons."""
+than a policy's maximum size, and parsed only by the policy core's one safe loader. This is the one
+reader: services call `settings_policy` once at start-up and pass the result on; the CLI verbs call
+`read_policy_file` and print a PolicyFileError as one message."""
 
 from __future__ import annotations
 
@@ -13,6 +14,25 @@ from .policy import Policy, PolicyError, PolicyIssue, load_policy
 from .policy.limits import MAX_DOCUMENT_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class PolicyFileError(Exception):
+    """A policy file that cannot be read or is not a valid policy; the message names the file (and,
+    for an invalid one, every problem with its line)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyFile:
+    """A policy as read from its file: the text (what a simulation's baseline replays), where it came
+    from, and the loaded policy."""
+
+    path: Path
+    text: str
+    policy: Policy
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
 
 
 def resolve_path(path: Path) -> Path:
@@ -39,33 +59,26 @@ def read_policy_text(path: Path) -> str:
         raise PolicyError([PolicyIssue(line=line, path="", message="not UTF-8 text")], str(path)) from None
 
 
-@dataclass(frozen=True)
-class PolicyDocument:
-    """A policy with the text it was loaded from (a simulation's baseline is the policy the process runs)."""
-
-    text: str
-    policy: Policy
-
-
-def read_policy_document(path: Path) -> PolicyDocument:
-    """Raises SettingsError (one line per problem, with line numbers) when unreadable or invalid."""
+def read_policy_file(path: Path) -> PolicyFile:
+    """The file read and loaded; PolicyFileError when it cannot be read or is not a valid policy."""
     path = resolve_path(path)
     try:
         text = read_policy_text(path)
+        return PolicyFile(path=path, text=text, policy=load_policy(text, str(path)))
     except OSError as exc:
-        raise SettingsError(f"LEADSTATE_POLICY_PATH: cannot read {path}: {exc.strerror}") from None
+        raise PolicyFileError(f"cannot read {path}: {exc.strerror}") from None
     except PolicyError as exc:
-        raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
+        raise PolicyFileError(f"{path} is not a valid policy:\n{exc}") from None
+
+
+def settings_policy_file(settings: Settings) -> PolicyFile:
+    """LEADSTATE_POLICY_PATH read; a SettingsError naming the variable when it is unreadable or invalid
+    (the CLI turns that into one message and exit code 2)."""
     try:
-        return PolicyDocument(text, load_policy(text, str(path)))
-    except PolicyError as exc:
-        raise SettingsError(f"LEADSTATE_POLICY_PATH: {path} is not a valid policy:\n{exc}") from None
-
-
-def read_policy(path: Path) -> Policy:
-    """Raises SettingsError (one line per problem, with line numbers) when unreadable or invalid."""
-    return read_policy_document(path).policy
+        return read_policy_file(settings.policy_path)
+    except PolicyFileError as exc:
+        raise SettingsError(f"LEADSTATE_POLICY_PATH: {exc}") from None
 
 
 def settings_policy(settings: Settings) -> Policy:
-    return read_policy(settings.policy_path)
+    return settings_policy_file(settings).policy

@@ -1,4 +1,4 @@
-"""What a service process needs at run time: a database, a worker
+"""What a service process needs at run time: a worker
 that runs a batch consumer and an outbox relay, and a uvicorn runner with a clear port-in-use error."""
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from datetime import timedelta
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .broker import BrokerLink
 from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
-from .db import create_engine, ping, session_factory
+from .db import Database
 from .health import Readiness
 from .kafka import make_consumer, start_with_retry
 from .kafka_security import PLAINTEXT, KafkaSecurity
@@ -31,23 +30,6 @@ from .outbox import Outbox, OutboxRelay
 from .retention import Retention, prune_periodically
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Database:
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-
-    @classmethod
-    def connect(cls, url: str, *, pool_size: int = 5) -> Database:
-        engine = create_engine(url, pool_size=pool_size)
-        return cls(engine, session_factory(engine))
-
-    async def check(self) -> None:
-        await ping(self.engine)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 @dataclass(kw_only=True)

@@ -189,10 +189,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def embedded_database(self) -> bool:
-        return self.database_url is None
-
-    @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None
 

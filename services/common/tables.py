@@ -53,3 +53,25 @@ def create_common_tables(schema: str) -> None:
     outbox_table(metadata, schema)
     processed_table(metadata, schema)
     metadata.create_all(op.get_bind())
+
+
+PROCESSED_RETENTION_INDEX = "processed_events_consumer_processed_at"
+
+
+def create_processed_retention_index(schema: str) -> None:
+    """For a migration: the index the retention pass deletes processed envelope ids by (consumer, time)."""
+    from alembic import op
+
+    op.create_index(
+        PROCESSED_RETENTION_INDEX,
+        "processed_events",
+        ["consumer", "processed_at"],
+        schema=schema,
+        if_not_exists=True,
+    )
+
+
+def drop_processed_retention_index(schema: str) -> None:
+    from alembic import op
+
+    op.drop_index(PROCESSED_RETENTION_INDEX, table_name="processed_events", schema=schema)

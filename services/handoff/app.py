@@ -11,7 +11,7 @@ from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
-from services.common.policy_file import read_policy_document
+from services.common.policy_file import settings_policy_file
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
@@ -21,9 +21,11 @@ from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
+from .decisions import Decider
 from .mql import validate_mql
-from .policy import reason_codes_of
+from .policy import handoff_policy
 from .projection import MQL_TYPES, project
+from .state import HandoffState
 from .tables import idempotency_keys, outbox, processed
 from .webhooks.service import WebhookDispatcher
 
@@ -39,10 +41,10 @@ Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:rea
 
 
 def create_app(settings: Settings) -> FastAPI:
-    # The reason codes and SLA come from the qualifier's policy file; a bad one refuses to start.
-    # Read once per process: a simulation's baseline is the policy this process runs.
-    document = read_policy_document(settings.policy_path)
-    policy = reason_codes_of(document.policy)
+    # The policy file is read once per process: the reason codes and SLA come from it, the console
+    # shows its rules; a bad one refuses to start.
+    policy_file = settings_policy_file(settings)
+    policy = handoff_policy(policy_file.policy)
     decisions_outbox = Outbox(outbox)
     service = ConsumingService.build(
         database_url=settings.require_database_url(),
@@ -87,15 +89,29 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
     install_unavailable_handler(app)
-    app.state.settings = settings
-    app.state.policy = policy
-    app.state.policy_document = document
-    app.state.database = service.database
-    app.state.worker = service.worker
-    app.state.outbox = decisions_outbox
-    app.state.webhooks = dispatcher
-    app.state.cursors = codec_for_keys(settings.api_keys)
+
+    def wake_relay() -> None:  # the relay exists once the service runs
+        if service.worker.relay is not None:
+            service.worker.relay.wake()
+
+    decider = Decider(
+        sessions=service.database.sessions,
+        outbox=decisions_outbox,
+        topic=settings.topic_decisions,
+        policy=policy,
+        wake_relay=wake_relay,
+    )
+    app.state.handoff = HandoffState(
+        settings=settings,
+        policy_file=policy_file,
+        policy=policy,
+        database=service.database,
+        worker=service.worker,
+        decider=decider,
+        webhooks=dispatcher,
+        cursors=codec_for_keys(settings.api_keys),
+    )
     for module in (inbox, decisions, reports, simulations, webhooks):
         app.include_router(module.router)
-    mount_console(app, settings)  # the web console at /console
+    mount_console(app, settings, policy_file.policy)  # the web console at /console
     return app

@@ -1,4 +1,6 @@
-"""`record_decision`: one transaction that locks the lead's open MQL, stores the decision, writes the
+"""`decide`: the one decide flow the API and the console share (reason lookup, note limit, idempotency,
+the relay woken after a new decision); each of them only translates its outcome. `record_decision`: one
+transaction that locks the lead's open MQL, stores the decision, writes the
 `leadstate.lead.decision.v1` event to the outbox and remembers the Idempotency-Key's answer.
 
 Two concurrent decisions on one MQL: the row lock serialises them and the second finds no open MQL
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,22 +23,44 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.envelope import new_envelope
 from services.common.outbox import Outbox
-from services.common.policy import ReasonCode
+from services.common.policy import OUTCOMES, ReasonCode
 
+from .policy import HandoffPolicy
 from .tables import decisions, idempotency_keys, mqls
 
 DECISION_TYPE = "leadstate.lead.decision.v1"
+MAX_NOTE = 4000  # characters; a decision's note is a sentence or two for marketing, not a file
 
 
-class UnknownLead(Exception):
+class DecisionRefused(Exception):
+    """A decision that cannot be recorded as asked; the API and the console each word it for their reader."""
+
+
+class UnknownOutcome(DecisionRefused):
     pass
 
 
-class NoOpenMql(Exception):
+class UnknownReason(DecisionRefused):
+    def __init__(self, valid: tuple[ReasonCode, ...]) -> None:
+        super().__init__()
+        self.valid = valid
+
+
+class NoteTooLong(DecisionRefused):
+    def __init__(self, length: int) -> None:
+        super().__init__()
+        self.length = length
+
+
+class UnknownLead(DecisionRefused):
     pass
 
 
-class IdempotencyKeyReused(Exception):
+class NoOpenMql(DecisionRefused):
+    pass
+
+
+class IdempotencyKeyReused(DecisionRefused):
     """The key was used before with a different request."""
 
 
@@ -66,6 +91,71 @@ class IdempotencyKey:
         key_hash = hashlib.sha256(f"{caller_key_id}\0{key}".encode()).hexdigest()
         request_hash = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
         return cls(key_hash=key_hash, request_hash=request_hash)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decide:
+    """A sales decision as asked for, its reason a code not yet checked against the policy."""
+
+    lead_id: str
+    outcome: str
+    reason: str
+    note: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decider:
+    """What deciding needs, wired once in the handoff's app.py."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    topic: str
+    policy: HandoffPolicy
+    wake_relay: Callable[[], None]
+
+
+async def decide(
+    decider: Decider,
+    asked: Decide,
+    *,
+    decided_by: str,
+    caller: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> Recorded:
+    """Record `asked` on the lead's open MQL; a DecisionRefused subclass says why not. `caller` scopes the
+    Idempotency-Key (the API key's id); the same key and request answer the first answer again."""
+    if asked.outcome not in OUTCOMES:
+        raise UnknownOutcome()
+    reason = decider.policy.reason(asked.outcome, asked.reason)
+    if reason is None:
+        raise UnknownReason(decider.policy.reasons_for(asked.outcome))
+    if asked.note is not None and len(asked.note) > MAX_NOTE:
+        raise NoteTooLong(len(asked.note))
+    idempotency = None
+    if idempotency_key is not None:
+        request = {
+            "lead_id": asked.lead_id,
+            "outcome": asked.outcome,
+            "reason": asked.reason,
+            "note": asked.note,
+            "decided_by": decided_by,
+        }
+        idempotency = IdempotencyKey.of(caller, idempotency_key, request)
+    decision = DecisionInput(
+        lead_id=asked.lead_id, outcome=asked.outcome, reason=reason, note=asked.note, decided_by=decided_by
+    )
+    recorded = await record_decision(
+        decider.sessions,
+        decider.outbox,
+        topic=decider.topic,
+        decision=decision,
+        idempotency=idempotency,
+        now=now,
+    )
+    if not recorded.replayed:
+        decider.wake_relay()
+    return recorded
 
 
 async def record_decision(

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.policy import Policy, ReasonCode
-from services.common.policy_file import settings_policy
-from services.common.settings import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +23,8 @@ class HandoffPolicy:
         return next((r for r in self.reasons_for(outcome) if r.code == code), None)
 
 
-def reason_codes_of(policy: Policy) -> HandoffPolicy:
+def handoff_policy(policy: Policy) -> HandoffPolicy:
+    """The part of the policy the handoff uses, from the policy its process read once at start-up."""
     return HandoffPolicy(
         version=policy.version,
         sql=policy.sql_reasons,
@@ -33,14 +32,3 @@ def reason_codes_of(policy: Policy) -> HandoffPolicy:
         decision_hours=float(policy.sla.decision_hours),
         due_soon_hours=float(policy.sla.due_soon_hours),
     )
-
-
-def load_policy(settings: Settings) -> Policy:
-    """The whole MQL policy, as the qualifier reads it (the console shows its rules in words)."""
-    return settings_policy(settings)
-
-
-def load_reason_codes(settings: Settings) -> HandoffPolicy:
-    """Read LEADSTATE_POLICY_PATH as the qualifier does; a missing or invalid file is a SettingsError
-    naming it (the CLI turns that into one message and exit code 2)."""
-    return reason_codes_of(load_policy(settings))

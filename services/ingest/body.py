@@ -1,7 +1,6 @@
 """Reading a tracking request's body: content type, size limits, gzip, JSON.
 
-Sizes are enforced on the raw stream with a running count (and refused up front on Content-Length),
-so an oversized request is never buffered whole nor parsed.
+Sizes are enforced by services/common/body_limit.py on the raw stream, and again on the inflated gzip.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from services.common.body_limit import body_too_large, check_declared, read_capped
 from services.common.problems import Problem
 
 # analytics.js posts JSON as text/plain so that browsers skip the CORS preflight.
@@ -28,13 +28,8 @@ async def read_json_object(request: Request, *, limit: int) -> dict[str, Any]:
             f"Content-Encoding {encoding[:40]!r} is not supported; use gzip or none",
             errors=[{"field": "Content-Encoding", "message": "must be gzip or absent"}],
         )
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise Problem(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise _too_large(limit)
-    raw = await _read_capped(request, limit)
+    check_declared(request.headers.get("content-length"), limit)
+    raw = await read_capped(request.stream(), limit)
     if encoding == "gzip":
         raw = _gunzip_capped(raw, limit)
     try:
@@ -62,17 +57,6 @@ def _check_content_type(header: str | None) -> None:
         )
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _gunzip_capped(raw: bytes, limit: int) -> bytes:
     # A few KB of gzip can inflate to gigabytes: never inflate more than the limit allows.
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
@@ -83,13 +67,5 @@ def _gunzip_capped(raw: bytes, limit: int) -> bytes:
             400, "the body is not valid gzip", errors=[{"field": "body", "message": "invalid gzip"}]
         ) from None
     if len(out) > limit:
-        raise _too_large(limit)
+        raise body_too_large(limit)
     return out
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        413,
-        f"the request body is over {limit // 1024} KB; nothing was stored",
-        errors=[{"field": "body", "message": f"at most {limit // 1024} KB"}],
-    )

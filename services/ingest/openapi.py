@@ -108,7 +108,7 @@ class Alias(_Call):
     model_config = ConfigDict(extra="allow", json_schema_extra=None)
 
     type: Literal["alias"] | None = None
-    userId: str = Field(min_length=1, max_length=IDENTITY_MAX)  # type: ignore[assignment]
+    userId: str = Field(min_length=1, max_length=IDENTITY_MAX)
     previousId: str = Field(min_length=1, max_length=IDENTITY_MAX)
 
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.common.devrecord import DATABASE, URLS
-from services.common.settings import Settings
+from services.common.settings import Settings, SettingsError
 
 from .lab.commands import iso_time
 from .lab.commands import register as register_lab
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     policy = sub.add_parser("policy", help="check, explain, simulate or diff MQL policies")
     verbs = policy.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("check", help="validate a policy file and print each rule as a sentence")
@@ -45,26 +45,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_demo, needs=(URLS,))
 
 
-def _policy(path: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
-    from services.common.policy_file import read_policy
+def _policy(path: Path | None, settings: Settings):
+    """The --policy file, else LEADSTATE_POLICY_PATH; a SettingsError naming which when it does not load."""
+    from services.common.policy_file import PolicyFileError, read_policy_file, settings_policy
 
-    return read_policy(path or settings.policy_path)
+    if path is None:
+        return settings_policy(settings)
+    try:
+        return read_policy_file(path).policy
+    except PolicyFileError as exc:
+        raise SettingsError(f"--policy: {exc}") from None
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.policy import PolicyError, describe_policy, load_policy
+    from services.common.policy import describe_policy
     from services.common.policy.explain import missing_languages
-    from services.common.policy_file import read_policy_text, resolve_path
+    from services.common.policy_file import PolicyFileError, read_policy_file
 
-    path = resolve_path(args.file)
     try:
-        policy = load_policy(read_policy_text(path), str(path))
-    except OSError as exc:
-        print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        read = read_policy_file(args.file)
+    except PolicyFileError as exc:
+        print(f"leadstate: {exc}", file=sys.stderr)
         return 2
-    except PolicyError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    path, policy = read.path, read.policy
     print(f"{path}: valid policy, version {policy.version}, {len(policy.rules)} rules")
     for sentence in describe_policy(policy):
         print(f"  - {sentence}")

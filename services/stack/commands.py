@@ -12,7 +12,7 @@ from services.common.settings import Settings
 from services.common.topics import settings_topics
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dev", help="run everything locally: embedded PostgreSQL and broker, three services")
     p.set_defaults(func=_dev)
     for name, helptext, needs in (
@@ -55,11 +55,11 @@ def _service(args: argparse.Namespace, settings: Settings) -> int:
 
         port = settings.ingest_port
     elif args.service == "qualifier":
-        from services.qualifier.worker import create_app  # type: ignore[assignment]
+        from services.qualifier.worker import create_app
 
         port = settings.qualifier_port
     else:
-        from services.handoff.app import create_app  # type: ignore[assignment]
+        from services.handoff.app import create_app
 
         port = settings.handoff_port
     app = create_app(settings)

@@ -19,7 +19,7 @@ import asyncpg
 
 from services.common.db import create_engine
 from services.common.envelope import parse_envelope
-from services.common.policy_file import read_policy
+from services.common.policy_file import read_policy_file
 from services.qualifier.replay import rebuild
 from tests.chaos.harness import read_all
 
@@ -91,7 +91,7 @@ async def audit(
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            policy = read_policy(Path(env.get("LEADSTATE_POLICY_PATH", "policies/default.yaml")))
+            policy = read_policy_file(Path(env.get("LEADSTATE_POLICY_PATH", "policies/default.yaml"))).policy
             replayed = await rebuild(conn, policy)
     finally:
         await engine.dispose()

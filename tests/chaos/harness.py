@@ -21,8 +21,8 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy.engine import make_url
 
+from services.common import db
 from services.qualifier.demo import generate_audience
 from tests.conftest import API_KEY_ALL, WRITE_KEY
 from tests.support import ServiceProcess, free_port, wait_ready
@@ -189,14 +189,7 @@ class Killer:
 
 
 async def connect(database_url: str) -> asyncpg.Connection:
-    url = make_url(database_url)
-    return await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.query.get("host") or url.host,
-        port=url.port,
-        database=url.database,
-    )
+    return await db.connect(database_url)
 
 
 async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:

@@ -9,11 +9,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from tests.conftest import API_KEY_ALL, WRITE_KEY
 from tests.support import ServiceProcess, free_port, wait_ready, wait_until
 
@@ -116,10 +115,7 @@ async def test_behaviour_to_mql_to_decision_and_back(
             assert decided.status_code == 201, decided.text
             assert (await inbox_item()) is None  # decided MQLs leave the inbox
 
-        url = make_url(database_url)
-        conn = await asyncpg.connect(
-            user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-        )
+        conn = await connect(database_url)
         try:
             stage = await wait_until(
                 lambda: conn.fetchval(

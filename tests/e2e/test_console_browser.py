@@ -5,9 +5,9 @@ directory in LEADSTATE_SCREENSHOTS (`LEADSTATE_SCREENSHOTS=docs/screenshots` ref
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.common.db import connect
 from tests.conftest import API_KEY_ALL
 from tests.e2e.browser import chromium_binary, chromium_page
 from tests.support import ROOT, ServiceProcess, free_port, wait_ready, wait_until
@@ -54,21 +55,29 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)
         demo = post_demo(env)
         assert demo.returncode == 0, demo.stderr
+        posted = int(re.search(r"posted (\d+) events", demo.stdout).group(1))  # type: ignore[union-attr]
+        # "Oldest first" is only checkable once the qualifier is done (MQLs still arriving may be older
+        # than those already in): wait on counts, not on time. Every posted event stored by the qualifier,
+        # then every MQL it registered projected into the handoff's inbox.
+        conn = await connect(env["LEADSTATE_DATABASE_URL"])
+        try:
+
+            async def stored() -> bool:
+                return await conn.fetchval("SELECT count(*) FROM qualifier.events") >= posted
+
+            await wait_until(stored, timeout_s=120, what=f"the qualifier storing the {posted} demo events")
+
+            async def projected() -> bool:
+                made = await conn.fetchval("SELECT count(*) FROM qualifier.mqls")
+                return made > 0 and await conn.fetchval("SELECT count(*) FROM handoff.mqls") == made
+
+            await wait_until(projected, timeout_s=60, what="every MQL the qualifier made in the inbox")
+            made = await conn.fetchval("SELECT count(*) FROM handoff.mqls WHERE decision_id IS NULL")
+        finally:
+            await conn.close()
         async with httpx.AsyncClient(base_url=handoff, headers=auth, timeout=10) as api:
-            seen: list[list[str]] = []
-
-            async def settled_mqls() -> list[dict] | None:
-                """The open MQLs once the demo's are all in: the same ones on two reads 2 s apart. MQLs
-                still arriving may be older than those already in (their events are spread over days),
-                so "oldest first" is only checkable once the qualifier is done."""
-                items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
-                seen.append([i["mql_id"] for i in items])
-                if len(items) > len(EARLIER) and len(seen) > 1 and seen[-1] == seen[-2]:
-                    return items  # type: ignore[no-any-return]
-                await asyncio.sleep(2)
-                return None
-
-            items = await wait_until(settled_mqls, timeout_s=120, what="the demo MQLs, settled")
+            items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
+            assert len(items) == made, (len(items), made)
             assert isinstance(items, list) and len(items) > len(EARLIER)
             # A few decisions through the API first, so the funnel has more than one bar.
             for item, (outcome, reason) in zip(items[-len(EARLIER) :], EARLIER, strict=True):

@@ -6,11 +6,10 @@ import signal
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from tests.conftest import WRITE_KEY
 from tests.support import ServiceProcess, free_port, wait_ready, wait_until
 
@@ -34,10 +33,7 @@ async def test_track_reaches_qualifier_tables(env: dict[str, str], database_url:
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"success": True}
 
-        url = make_url(database_url)
-        conn = await asyncpg.connect(
-            user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-        )
+        conn = await connect(database_url)
         try:
             row = await wait_until(
                 lambda: conn.fetchrow(

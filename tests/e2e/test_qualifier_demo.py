@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import jsonschema
 import pytest
-from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from services.common.envelope import parse_envelope
 from tests.support import ROOT, ServiceProcess, free_port, read_topic, wait_ready, wait_until
 
@@ -39,10 +38,7 @@ async def test_demo_audience_becomes_explained_mqls(
     ports = {name: free_port() for name in ("ingest", "qualifier")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
     services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
-    url = make_url(database_url)
-    conn = await asyncpg.connect(
-        user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-    )
+    conn = await connect(database_url)
     try:
         for port in ports.values():
             await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)

@@ -9,12 +9,9 @@ the generic embedded broker may absorb it later.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import ipaddress
-import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,19 +20,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from services.common.embedded import port_open
+from services.common.kafka_broker import KafkaBroker
 from services.common.kafka_dist import ensure_kafka_libs
 from tests.conftest import KINDS
 from tests.support import free_port
 
 MECHANISM = "SCRAM-SHA-512"
-LOG4J = """\
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = OUT
-"""
 
 
 def _name(common_name: str) -> x509.Name:
@@ -111,7 +102,7 @@ class SecuredKafka:
     mtls_port: int = 0  # TLS with a client certificate, no SASL
     ca_file: Path = Path()
     client_pem: Path = Path()  # a client key and certificate the MTLS listener accepts
-    process: subprocess.Popen[bytes] | None = None
+    broker: KafkaBroker | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -119,7 +110,7 @@ class SecuredKafka:
 
     @property
     def log_path(self) -> Path:
-        return self.directory / "kafka.log"
+        return self.directory / "kafka.log"  # KafkaBroker's own log
 
     def start(self, timeout_s: float = 120) -> SecuredKafka:
         libs = ensure_kafka_libs(KINDS.kafka_cache, KINDS.kafka_home)  # the session's jar cache
@@ -129,27 +120,7 @@ class SecuredKafka:
             self.directory / "client.pem", ca_key, ca_cert, usage=ExtendedKeyUsageOID.CLIENT_AUTH
         )
         self.port, self.mtls_port = free_port(), free_port()
-        internal, controller = free_port(), free_port()
-        listeners = {
-            "SASL_SSL": self.port,
-            "MTLS": self.mtls_port,
-            "INTERNAL": internal,
-            "CONTROLLER": controller,
-        }
-        protocols = {"SASL_SSL": "SASL_SSL", "MTLS": "SSL"}  # the others: PLAINTEXT
         properties = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller}",
-            "listeners": ",".join(f"{name}://127.0.0.1:{port}" for name, port in listeners.items()),
-            "advertised.listeners": ",".join(
-                f"{name}://127.0.0.1:{port}" for name, port in listeners.items() if name != "CONTROLLER"
-            ),
-            "listener.security.protocol.map": ",".join(
-                f"{name}:{protocols.get(name, 'PLAINTEXT')}" for name in listeners
-            ),
-            "inter.broker.listener.name": "INTERNAL",
-            "controller.listener.names": "CONTROLLER",
             "sasl.enabled.mechanisms": MECHANISM,
             f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": (
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;"
@@ -160,51 +131,34 @@ class SecuredKafka:
             "listener.name.mtls.ssl.client.auth": "required",
             "listener.name.mtls.ssl.truststore.type": "PEM",
             "listener.name.mtls.ssl.truststore.location": str(self.ca_file),
-            "log.dirs": str(self.directory / "data"),
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "false",
         }
-        config = self.directory / "server.properties"
-        config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
-        log4j = self.directory / "log4j2.properties"
-        log4j.write_text(LOG4J)
-        java = ["java", "-Xmx512m", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{libs}/*"]
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         scram = f"{MECHANISM}=[name={self.username},password={self.password}]"
-        storage_format = ["kafka.tools.StorageTool", "format", "--standalone", "--add-scram", scram]
-        formatted = subprocess.run(
-            [*java, *storage_format, "-t", cluster_id, "-c", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
+        # The embedded broker's own start-up and format, with two secured client listeners beside its
+        # PLAINTEXT one (which stays the inter-broker listener)
+        self.broker = KafkaBroker(
+            free_port(),
+            self.directory,
+            libs,
+            controller_port=free_port(),
+            listeners={"SASL_SSL": (self.port, "SASL_SSL"), "MTLS": (self.mtls_port, "SSL")},
+            properties=properties,
+            format_args=["--add-scram", scram],
         )
-        assert formatted.returncode == 0, formatted.stdout + formatted.stderr
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [*java, "kafka.Kafka", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
+        self.broker.start(timeout_s)
         self._wait_listening(timeout_s)
         return self
 
     def _wait_listening(self, timeout_s: float) -> None:
+        """The PLAINTEXT listener is up (KafkaBroker.start waited); the secured ones open with it."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"Kafka exited: {self.log_path.read_text()[-3000:]}")
-            if "Kafka Server started" in self.log_path.read_text(errors="replace"):
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"Kafka not started after {timeout_s}s: {self.log_path.read_text()[-3000:]}")
+        while not (port_open("127.0.0.1", self.port) and port_open("127.0.0.1", self.mtls_port)):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"Kafka's secured listeners not open after {timeout_s}s: {self.log_path}"
+                )
+            time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.broker is not None:
+            self.broker.stop()

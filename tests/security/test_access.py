@@ -18,6 +18,7 @@ from tests.conftest import API_KEY_NONE, API_KEY_READ, WRITE_KEY
 from tests.support import serve_app
 
 OPEN = {"/healthz", "/readyz", "/metrics"}
+SCOPES = {"mql:read", "decisions:write", "reports:read", "webhooks:admin"}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str]]:
@@ -60,6 +61,7 @@ async def test_every_handoff_operation_refuses_callers_without_the_key_or_scope(
     app, url = handoff
     operations = _operations(app)
     assert ("POST", "/v1/leads/some-id/decisions") in operations and len(operations) >= 5
+    assert ("POST", "/v1/policy/simulations") in operations  # the lab's routes are keyed too
     async with httpx.AsyncClient(base_url=url) as client:
         for method, path in operations:
             # an empty body: the key is checked before the request is, so refusals say nothing about it
@@ -76,13 +78,18 @@ async def test_every_handoff_operation_refuses_callers_without_the_key_or_scope(
                 _assert_problem(answer, status, f"{method} {path} with {who}")
                 if status == 401:
                     assert answer.headers["www-authenticate"].startswith("Bearer"), f"{method} {path}"
+                else:  # the refusal names the scope the operation needs
+                    assert answer.json()["required_scope"] in SCOPES, f"{method} {path}: {answer.text}"
         decide = await client.post(
             "/v1/leads/some-id/decisions",
             headers={"Authorization": f"Bearer {API_KEY_READ}"},
             json={"outcome": "sql", "reason": "problem_confirmed", "decided_by": "reader"},
         )
         _assert_problem(decide, 403, "a decision with a read-only key")
-        assert "decisions:write" in decide.text
+        assert decide.json()["required_scope"] == "decisions:write"
+        # and the same read-only key does read: the refusals above were about the scope only
+        allowed = await client.get("/v1/mqls", headers={"Authorization": f"Bearer {API_KEY_READ}"})
+        assert allowed.status_code == 200, allowed.text
 
 
 async def test_every_ingest_operation_refuses_a_wrong_write_key(ingest: tuple[FastAPI, str]) -> None:

@@ -17,12 +17,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from services.common.kafka import ensure_topics, make_consumer, make_producer
 from services.common.kafka_dist import MIN_JAVA, KafkaDistError, java_major
 from services.common.kafka_security import client_security, connection_problem
@@ -134,10 +133,7 @@ async def test_right_credentials_carry_an_event_end_to_end(
                 json={"userId": "sasl-user", "event": "Seminar Attended", "messageId": message_id},
             )
         assert answer.status_code == 200, answer.text
-        url = make_url(database_url)
-        conn = await asyncpg.connect(
-            user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-        )
+        conn = await connect(database_url)
         try:
             name = await wait_until(
                 lambda: conn.fetchval("SELECT name FROM qualifier.events WHERE event_id = $1", message_id),

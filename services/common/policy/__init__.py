@@ -6,11 +6,10 @@ no IO and no clock (time is always passed in).
 
 from .activity import Activity, activity_kind, activity_topic
 from .explain import describe_policy, explain
-from .lead import Evidence, LeadState
+from .lead import Evidence, LeadState, Stage
 from .loader import load_policy
 from .model import (
     OUTCOMES,
-    STAGES,
     MqlRule,
     Policy,
     PolicyError,
@@ -25,7 +24,6 @@ from .state import apply_activity, apply_decision, mark_mql, merge_states
 
 __all__ = [
     "OUTCOMES",
-    "STAGES",
     "Activity",
     "Decayed",
     "Evaluation",
@@ -40,6 +38,7 @@ __all__ = [
     "Recycle",
     "RuleResult",
     "Sla",
+    "Stage",
     "activity_kind",
     "activity_topic",
     "apply_activity",

@@ -19,7 +19,6 @@ TRACK_KINDS = {
     "Seminar Attended": "seminar_attended",
     "Form Submitted": "form_submitted",
 }
-MESSAGE_TYPES = ("page", "track", "identify", "screen", "group", "alias")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from .scoring import Decayed
 
 MAX_SIGNALS_PER_KIND = 50  # most recent behaviour evidence kept per activity kind
 MAX_ANONYMOUS_IDS = 50
-STAGE_RANK = {"anonymous": 0, "known": 1, "recycled": 2, "rejected": 2, "mql": 3, "sql": 4}
+# Where a lead is: before anyone knows who it is, known, an open MQL, or after sales decided on it.
+Stage = Literal["anonymous", "known", "mql", "sql", "recycled", "rejected"]
+STAGE_RANK: dict[Stage, int] = {"anonymous": 0, "known": 1, "recycled": 2, "rejected": 2, "mql": 3, "sql": 4}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +77,7 @@ class LeadState:
     counts: dict[str, int] = field(default_factory=dict)
     first_activity_at: datetime | None = None
     last_activity_at: datetime | None = None
-    stage: str = "anonymous"
+    stage: Stage = "anonymous"
     episode: int = 0
     mql_at: datetime | None = None
     decided_at: datetime | None = None  # after recycled/rejected: the new episode's window start
@@ -133,7 +135,7 @@ class LeadState:
             counts=dict(d.get("counts") or {}),
             first_activity_at=_dt(d.get("first_activity_at")),
             last_activity_at=_dt(d.get("last_activity_at")),
-            stage=d.get("stage", "anonymous"),
+            stage=as_stage(d.get("stage", "anonymous")),
             episode=int(d.get("episode", 0)),
             mql_at=_dt(d.get("mql_at")),
             decided_at=_dt(d.get("decided_at")),
@@ -194,3 +196,9 @@ def _maybe(when: Callable[[datetime], Any], value: datetime | None) -> Any:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def as_stage(value: Any) -> Stage:
+    if value not in get_args(Stage):
+        raise ValueError(f"unknown stage {value!r} (valid: {', '.join(get_args(Stage))})")
+    return cast(Stage, value)

@@ -15,7 +15,6 @@ from .patterns import Matcher, glob_matcher, title_matcher
 # Activity kinds the core knows without the policy naming them.
 STANDARD_KINDS = ("page_view", "content_download", "seminar_registered", "seminar_attended", "form_submitted")
 
-STAGES = ("anonymous", "known", "mql", "sql", "recycled", "rejected")
 OUTCOMES = ("sql", "rejected", "recycled")
 
 

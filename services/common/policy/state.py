@@ -13,7 +13,16 @@ from typing import Any
 from . import scoring
 from .activity import Activity, activity_kind, activity_points, activity_topic
 from .attributes import company_size, normalise_industry, title_level
-from .lead import MAX_ANONYMOUS_IDS, STAGE_RANK, Evidence, LeadState, add_signal, bound_signals, evolve
+from .lead import (
+    MAX_ANONYMOUS_IDS,
+    STAGE_RANK,
+    Evidence,
+    LeadState,
+    add_signal,
+    as_stage,
+    bound_signals,
+    evolve,
+)
 from .model import OUTCOMES, Policy
 
 
@@ -121,7 +130,7 @@ def apply_decision(state: LeadState, outcome: str, decided_at: datetime, episode
         raise ValueError(f"unknown outcome {outcome!r} (valid: {', '.join(OUTCOMES)})")
     if episode != state.episode or state.episode == 0:
         return state
-    return replace(state, stage=outcome, decided_at=decided_at)
+    return replace(state, stage=as_stage(outcome), decided_at=decided_at)
 
 
 def _apply_traits(state: LeadState, activity: Activity, policy: Policy) -> tuple[dict, dict]:

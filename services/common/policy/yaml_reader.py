@@ -42,7 +42,7 @@ class PolicyLoader(yaml.SafeLoader):
         self._paths: list[str] = []
         self._nodes = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()
         line = event.start_mark.line + 1
         path = self._child_path(parent, index, line)

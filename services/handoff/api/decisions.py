@@ -10,14 +10,8 @@ from starlette.responses import JSONResponse
 
 from services.common.problems import Problem
 
-from ..decisions import (
-    DecisionInput,
-    IdempotencyKey,
-    IdempotencyKeyReused,
-    NoOpenMql,
-    UnknownLead,
-    record_decision,
-)
+from ..decisions import Decide, IdempotencyKeyReused, NoOpenMql, UnknownLead, UnknownReason, decide
+from ..state import handoff_state
 from .deps import DecisionWriter, MqlReader, PolicyDep
 from .schemas import AUTH_PROBLEMS, Decision, DecisionRequest, LeadId, Reason, ReasonCodes, problems
 
@@ -57,7 +51,6 @@ async def post_decision(
     lead_id: LeadId,
     body: DecisionRequest,
     caller: DecisionWriter,
-    policy: PolicyDep,
     request: Request,
     idempotency_key: Annotated[
         str | None,
@@ -68,35 +61,25 @@ async def post_decision(
         ),
     ] = None,
 ) -> Decision:
-    reason = policy.reason(body.outcome, body.reason)
-    if reason is None:
-        valid = [r.code for r in policy.reasons_for(body.outcome)]
+    asked = Decide(lead_id=lead_id, outcome=body.outcome, reason=body.reason, note=body.note)
+    try:
+        recorded = await decide(
+            handoff_state(request).decider,
+            asked,
+            decided_by=body.decided_by,
+            caller=caller.key_id,
+            idempotency_key=idempotency_key,
+            now=datetime.now(UTC),
+        )
+    except UnknownReason as exc:
+        valid = [r.code for r in exc.valid]
         group = "SQL" if body.outcome == "sql" else "not-SQL"
         message = (
             f"{body.reason!r} is not a {group} reason code; valid for {body.outcome}: {', '.join(valid)}"
         )
-        raise Problem(422, message, errors=[{"field": "reason", "message": message}], valid_codes=valid)
-    idempotency = None
-    if idempotency_key is not None:
-        idempotency = IdempotencyKey.of(
-            caller.key_id, idempotency_key, {"lead_id": lead_id, **body.model_dump(mode="json")}
-        )
-    state = request.app.state
-    try:
-        recorded = await record_decision(
-            state.database.sessions,
-            state.outbox,
-            topic=state.settings.topic_decisions,
-            decision=DecisionInput(
-                lead_id=lead_id,
-                outcome=body.outcome,
-                reason=reason,
-                note=body.note,
-                decided_by=body.decided_by,
-            ),
-            idempotency=idempotency,
-            now=datetime.now(UTC),
-        )
+        raise Problem(
+            422, message, errors=[{"field": "reason", "message": message}], valid_codes=valid
+        ) from None
     except UnknownLead:
         raise Problem(404, f"no MQL was received for lead {lead_id!r}") from None
     except NoOpenMql:
@@ -104,8 +87,6 @@ async def post_decision(
     except IdempotencyKeyReused:
         message = "this Idempotency-Key was used with a different request; use a new key"
         raise Problem(422, message, errors=[{"field": "Idempotency-Key", "message": message}]) from None
-    if not recorded.replayed and state.worker.relay is not None:
-        state.worker.relay.wake()
     headers = {"Location": f"/v1/leads/{lead_id}"}
     if recorded.replayed:
         headers["Idempotent-Replayed"] = "true"

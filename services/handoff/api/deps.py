@@ -18,6 +18,7 @@ from services.common.problems import Problem
 
 from ..cursor import CursorCodec
 from ..policy import HandoffPolicy
+from ..state import handoff_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from LEADSTATE_API_KEYS")
 
@@ -32,7 +33,7 @@ def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) 
     challenge = {"WWW-Authenticate": 'Bearer realm="handoff"'}
     if credentials is None:
         raise Problem(401, "missing API key: send Authorization: Bearer <key>", headers=challenge)
-    keys: dict[str, tuple[str, ...]] = request.app.state.settings.api_keys
+    keys: dict[str, tuple[str, ...]] = handoff_state(request).settings.api_keys
     key = find_key(credentials.credentials, keys)
     if key is None:
         raise Problem(401, "unknown API key", headers=challenge)
@@ -80,16 +81,16 @@ ReportReader = Annotated[Caller, Depends(require("reports:read"))]
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.database.sessions() as session:
+    async with handoff_state(request).database.sessions() as session:
         yield session
 
 
 def _policy(request: Request) -> HandoffPolicy:
-    return request.app.state.policy  # type: ignore[no-any-return]
+    return handoff_state(request).policy
 
 
 def _cursors(request: Request) -> CursorCodec:
-    return request.app.state.cursors  # type: ignore[no-any-return]
+    return handoff_state(request).cursors
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]

@@ -1,17 +1,33 @@
 """Refuse oversized request bodies (413) before anything parses them: a pure ASGI middleware.
 
 The handoff's bodies are small decisions, so the body is read here up to the limit (by Content-Length
-up front, and by a running count for chunked uploads) and handed on whole. A path may have a larger
-limit of its own (a candidate policy for the lab is up to a policy's maximum size).
+up front, and by a running count for chunked uploads, both from services/common/body_limit.py) and handed
+on whole. A path may have a larger limit of its own (a candidate policy for the lab is up to a policy's
+maximum size).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.problems import problem_response
+from services.common.body_limit import check_declared, read_capped
+from services.common.problems import Problem, problem_response
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 class BodyLimit:
@@ -24,24 +40,15 @@ class BodyLimit:
             return
         limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send, limit)
+        try:
+            check_declared(declared.decode("latin-1") if declared is not None else None, limit)
+            body = await read_capped(_chunks(receive), limit)
+        except _Disconnected:
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._refuse(scope, receive, send, limit)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        except Problem as exc:
+            response = problem_response(exc.status, exc.detail, errors=exc.errors, instance=scope.get("path"))
+            await response(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -52,12 +59,3 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem_response(
-            413,
-            f"the request body is larger than {limit} bytes",
-            errors=[{"field": "body", "message": f"at most {limit} bytes"}],
-            instance=scope.get("path"),
-        )
-        await response(scope, receive, send)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..decisions import MAX_NOTE
 from ..sla import SlaState
 
 # Lead ids come from the qualifier (user ids, emails, generated ids): any printable text, bounded.
@@ -86,7 +87,7 @@ class DecisionRequest(BaseModel):
     reason: str = Field(
         min_length=1, max_length=100, description="A reason code from GET /v1/reasons valid for `outcome`."
     )
-    note: str | None = Field(None, max_length=4000)
+    note: str | None = Field(None, max_length=MAX_NOTE)
     decided_by: str = Field(min_length=1, max_length=200, description="Who decided (a sales rep's id).")
 
 

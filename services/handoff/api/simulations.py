@@ -20,6 +20,7 @@ from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from services.common.problems import Problem
 
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
+from ..state import handoff_state
 from .deps import ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, problems
 
@@ -90,8 +91,9 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         raise Problem(
             422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
         ) from None
-    settings = request.app.state.settings
-    baseline = request.app.state.policy_document  # loaded at start-up: the policy the service runs
+    state = handoff_state(request)
+    settings = state.settings
+    baseline = state.policy_file  # read once at start-up: the policy the service runs
     if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
         raise Problem(409, message, errors=[{"field": "history", "message": message}])
@@ -102,13 +104,11 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         baseline_version=baseline.policy.version,
         by=caller.key_id,
     )
-    state = request.app.state
-    if not hasattr(state, "simulation_gate"):  # one simulation at a time per process: the rest queue
-        state.simulation_gate, state.simulation_tasks = asyncio.Semaphore(1), set()
+    state = handoff_state(request)
     task = asyncio.create_task(
         run_job(
             state.database.sessions,
-            state.simulation_gate,
+            state.simulations.gate,
             job_id,
             database_url=settings.require_database_url(),
             baseline_yaml=baseline.text,
@@ -116,8 +116,8 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             limits=simulation_limits(settings),
         )
     )
-    state.simulation_tasks.add(task)  # held, so the task is not garbage-collected while it runs
-    task.add_done_callback(state.simulation_tasks.discard)
+    state.simulations.tasks.add(task)
+    task.add_done_callback(state.simulations.tasks.discard)
     job = await read_job(session, job_id)
     location = f"/v1/policy/simulations/{job_id}"
     return JSONResponse(

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from services.common.problems import Problem
 
+from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.safety import UnsafeUrl, check_url
 from ..webhooks.schemas import (
@@ -39,7 +40,7 @@ INVALID = problems({413: "The body is too large", 422: "Invalid body: each bad f
 
 
 def _settings(request: Request) -> Any:
-    return request.app.state.settings
+    return handoff_state(request).settings
 
 
 async def checked_url(request: Request, url: str) -> str:
@@ -222,7 +223,5 @@ async def replay(
         except deliveries.UnknownEvent:
             message = "no delivery of this event to this endpoint"
             raise Problem(422, message, errors=[{"field": "event_id", "message": message}]) from None
-    dispatcher = getattr(request.app.state, "webhooks", None)
-    if dispatcher is not None:
-        dispatcher.sender.wake()
+    handoff_state(request).webhooks.sender.wake()
     return Replayed(replayed=count)

@@ -8,20 +8,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from services.common.policy import Policy
 from services.common.settings import Settings
 
-from ..policy import load_policy
 from . import funnel, inbox, lead, login, policy_page, webhooks_page
 from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import key_id_of, signer_for_keys
 
 
-def mount_console(app: FastAPI, settings: Settings) -> None:
+def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
     app.state.console = ConsoleState(
         signer=signer_for_keys(settings.api_keys),
         scopes_by_key_id={key_id_of(k): frozenset(v) for k, v in settings.api_keys.items()},
-        policy=load_policy(settings),
+        policy=policy,
     )
     for module in (login, inbox, lead, funnel, policy_page, webhooks_page):
         app.include_router(module.router)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..funnel import GroupBy, Period, funnel
+from ..state import handoff_state
 from .charts import Bar, bar_chart
 from .pages import PageError, ReportReaderUser, age_text, console_state, render
 
@@ -53,7 +54,7 @@ def reason_bars(groups: list[dict[str, Any]], labels: dict[str, str]) -> list[Ba
 async def funnel_page(request: Request, user: ReportReaderUser, period: str = "30d") -> Response:
     if period not in PERIODS:
         raise PageError(422, "Unknown period", f"period must be one of {', '.join(PERIODS)}.")
-    state = request.app.state
+    state = handoff_state(request)
     now = datetime.now(UTC)
     days = PERIODS[period][1]
     window = Period(since=now - timedelta(days=days) if days else None, until=None)

@@ -14,22 +14,27 @@ from starlette.responses import Response
 from ..api.present import inbox_items
 from ..cursor import CursorError
 from ..decisions import (
-    DecisionInput,
-    IdempotencyKey,
+    MAX_NOTE,
+    Decide,
     IdempotencyKeyReused,
     NoOpenMql,
+    NoteTooLong,
     UnknownLead,
-    record_decision,
+    UnknownOutcome,
+    UnknownReason,
+)
+from ..decisions import (
+    decide as decide_flow,
 )
 from ..inbox import InboxQuery, inbox_page
 from ..sla import SLA_STATES
+from ..state import handoff_state
 from .pages import MqlReaderUser, PageError, UserDep, check_csrf, console_state, redirect, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 25
 FILTERS = ("order", "rule", "topic", "sla")
 OUTCOMES = {"sql": "SQL", "rejected": "Rejected", "recycled": "Recycled (not now)"}
-MAX_NOTE = 4000  # as the API
 
 
 def _choice(field: str, value: str | None, allowed: tuple[str, ...] | None) -> str | None:
@@ -52,7 +57,7 @@ async def inbox(
     cursor: str | None = None,
     decided: str | None = None,
 ) -> Response:
-    state = request.app.state
+    state = handoff_state(request)
     query = InboxQuery(
         order=_choice("order", order, ("oldest", "newest")) or "oldest",  # type: ignore[arg-type]
         rule=_choice("rule", rule, None),
@@ -106,42 +111,35 @@ async def decide(
     if not user.can("decisions:write"):
         raise PageError(403, "Not allowed", "Your API key lacks the scope 'decisions:write'.")
     check_csrf(user, csrf)
-    state = request.app.state
-    if outcome not in OUTCOMES:
-        raise PageError(422, "Pick an outcome", f"Outcome must be one of: {', '.join(OUTCOMES.values())}.")
-    picked = state.policy.reason(outcome, reason)
-    if picked is None:
-        valid = ", ".join(r.label for r in state.policy.reasons_for(outcome))
-        raise PageError(422, "Pick a reason", f"A {OUTCOMES[outcome]} decision needs one of: {valid}.")
-    if len(note) > MAX_NOTE:
-        raise PageError(422, "Note too long", f"The note has {len(note)} characters; at most {MAX_NOTE}.")
-    # The form's id makes a double submit a replay of the first answer rather than a 409.
-    idempotency = None
-    if form_id:
-        request_doc = {"lead_id": lead_id, "outcome": outcome, "reason": reason, "note": note or None}
-        idempotency = IdempotencyKey.of(user.session.key_id, f"console:{form_id[:100]}", request_doc)
+    asked = Decide(lead_id=lead_id, outcome=outcome, reason=reason, note=note.strip() or None)
     try:
-        recorded = await record_decision(
-            state.database.sessions,
-            state.outbox,
-            topic=state.settings.topic_decisions,
-            decision=DecisionInput(
-                lead_id=lead_id,
-                outcome=outcome,
-                reason=picked,
-                note=note.strip() or None,
-                decided_by=user.session.name,
-            ),
-            idempotency=idempotency,
+        await decide_flow(
+            handoff_state(request).decider,
+            asked,
+            decided_by=user.session.name,
+            caller=user.session.key_id,
+            # The form's id makes a double submit a replay of the first answer rather than a 409.
+            idempotency_key=f"console:{form_id[:100]}" if form_id else None,
             now=datetime.now(UTC),
         )
+    except UnknownOutcome:
+        raise PageError(
+            422, "Pick an outcome", f"Outcome must be one of: {', '.join(OUTCOMES.values())}."
+        ) from None
+    except UnknownReason as exc:
+        valid = ", ".join(r.label for r in exc.valid)
+        raise PageError(
+            422, "Pick a reason", f"A {OUTCOMES[outcome]} decision needs one of: {valid}."
+        ) from None
+    except NoteTooLong as exc:
+        raise PageError(
+            422, "Note too long", f"The note has {exc.length} characters; at most {MAX_NOTE}."
+        ) from None
     except UnknownLead:
         raise PageError(404, "Unknown lead", f"No MQL was received for lead {lead_id!r}.") from None
     except NoOpenMql:
         raise PageError(409, "Already decided", f"Lead {lead_id!r} has no open MQL any more.") from None
     except IdempotencyKeyReused:
         raise PageError(422, "Form reused", "This form was already sent with other values.") from None
-    if not recorded.replayed and state.worker.relay is not None:
-        state.worker.relay.wake()
     kept = urlencode([(k, v) for k, v in parse_qsl(back) if k in FILTERS])
     return redirect(f"/console/inbox?{kept}{'&' if kept else ''}decided={quote(lead_id, safe='')}")

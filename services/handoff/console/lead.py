@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..api.present import lead_view
 from ..inbox import lead_history
+from ..state import handoff_state
 from .charts import line_chart
 from .pages import MqlReaderUser, PageError, console_state, render
 from .timeline import lead_timeline
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Response:
-    state = request.app.state
+    state = handoff_state(request)
     policy = console_state(request).policy
     async with state.database.sessions() as session:
         history = await lead_history(session, lead_id)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from services.common.auth import find_key
 
+from ..state import handoff_state
 from .pages import LoginRequired, UserDep, check_csrf, current_user, redirect, render
 from .session import COOKIE, LOGIN_COOKIE, LOGIN_MAX_AGE_S, MAX_AGE_S, ConsoleSession
 
@@ -78,7 +79,7 @@ async def login(
     next: Annotated[str, Form()] = HOME,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    keys: dict[str, tuple[str, ...]] = request.app.state.settings.api_keys
+    keys: dict[str, tuple[str, ...]] = handoff_state(request).settings.api_keys
     name = name.strip()
     if not _login_csrf_matches(request, csrf):
         errors = {"form": "This login form expired or is not from this site. Log in again."}

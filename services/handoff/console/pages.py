@@ -58,7 +58,7 @@ class PageError(Exception):
 
 
 def console_state(request: Request) -> ConsoleState:
-    return request.app.state.console  # type: ignore[no-any-return]
+    return request.app.state.console
 
 
 def current_user(request: Request) -> ConsoleUser:

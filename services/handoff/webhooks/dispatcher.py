@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from services.common.consumer import is_transient
-from services.common.runtime import Database
+from services.common.db import Database
 
 from . import deliveries, signing, transport
 from .deliveries import Claimed, Retries

@@ -14,7 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import is_transient
-from services.common.runtime import Database
+from services.common.db import Database
 
 from ..tables import mqls
 from . import deliveries

@@ -14,7 +14,8 @@ from typing import Any
 
 from services.common.broker import BrokerLink
 from services.common.consumer import ConsumerConfig
-from services.common.runtime import Database, Worker
+from services.common.db import Database
+from services.common.runtime import Worker
 from services.common.settings import Settings
 
 from ..policy import HandoffPolicy

@@ -16,7 +16,7 @@ EXIT_INVALID = 2  # an invalid or unreadable policy file, as `policy check`
 EXIT_EMPTY = 1
 
 
-def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "simulate",
         help="what a candidate policy would have done on the stored history, joined with sales decisions",
@@ -43,35 +43,15 @@ def iso_time(value: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _read(path: Path) -> tuple[str, str] | None:
-    """(text, name) or None after printing why; a policy that does not load is reported by its loader."""
-    from services.common.policy import PolicyError
-    from services.common.policy_file import read_policy_text, resolve_path
+def _load_both(old_path: Path, new_path: Path):
+    """Both policy files read, or None after printing why (each with its lines)."""
+    from services.common.policy_file import PolicyFileError, read_policy_file
 
-    path = resolve_path(path)
     try:
-        return read_policy_text(path), str(path)
-    except OSError as exc:
-        print(f"leadstate: cannot read {path}: {exc.strerror}", file=sys.stderr)
-    except PolicyError as exc:
-        print(f"leadstate: {path} is not a valid policy:\n{exc}", file=sys.stderr)
-    return None
-
-
-def _load_both(old_path: Path, new_path: Path):  # type: ignore[no-untyped-def]
-    from services.common.policy import PolicyError, load_policy
-
-    loaded = []
-    for path in (old_path, new_path):
-        read = _read(path)
-        if read is None:
-            return None
-        try:
-            loaded.append((read[0], read[1], load_policy(*read)))
-        except PolicyError as exc:
-            print(f"leadstate: {read[1]} is not a valid policy:\n{exc}", file=sys.stderr)
-            return None
-    return loaded
+        return [read_policy_file(old_path), read_policy_file(new_path)]
+    except PolicyFileError as exc:
+        print(f"leadstate: {exc}", file=sys.stderr)
+        return None
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,18 +68,18 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     loaded = _load_both(args.baseline or settings.policy_path, args.candidate)
     if loaded is None:
         return EXIT_INVALID
-    (base_text, base_name, _), (cand_text, cand_name, _) = loaded
+    base, cand = loaded
     try:
         report = asyncio.run(
             simulate(
                 settings.require_database_url(),
-                base_text,
-                cand_text,
+                base.text,
+                cand.text,
                 since=args.since,
                 until=args.until,
                 workers=args.workers,
-                baseline_source=base_name,
-                candidate_source=cand_name,
+                baseline_source=base.source,
+                candidate_source=cand.source,
             )
         )
     except EmptyHistory as exc:
@@ -118,8 +98,8 @@ def _diff(args: argparse.Namespace, settings: Settings) -> int:
     loaded = _load_both(args.old, args.new)
     if loaded is None:
         return EXIT_INVALID
-    (_, old_name, old), (_, new_name, new) = loaded
-    print(f"{old_name} -> {new_name}")
-    for sentence in describe_changes(old, new):
+    old, new = loaded
+    print(f"{old.source} -> {new.source}")
+    for sentence in describe_changes(old.policy, new.policy):
         print(f"  - {sentence}")
     return 0

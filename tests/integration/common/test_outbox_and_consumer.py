@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import BatchConsumer, ConsumerConfig, DeadLetters, Delivered
+from services.common.db import Database
 from services.common.envelope import new_envelope
 from services.common.kafka import make_consumer, make_producer
 from services.common.outbox import Outbox, OutboxRelay
-from services.common.runtime import Database
 from services.qualifier.tables import outbox as qualifier_outbox
 from services.qualifier.tables import processed
 from tests.conftest import Topics
@@ -50,8 +50,9 @@ async def test_relay_publishes_in_order_and_marks_sent(
                 select(func.count()).select_from(qualifier_outbox).where(qualifier_outbox.c.sent_at.is_(None))
             )
         assert unsent == 0
-        # nothing is published twice by later passes
-        await asyncio.sleep(0.4)
+        # nothing is published twice by later passes (two more complete ones, counted, not slept for)
+        later = relay.passes + 2
+        await wait_until(lambda: asyncio.sleep(0, relay.passes >= later), what="two more relay passes")
         assert len(await read_topic(kafka_bootstrap, topics.mql, expect=50)) == 50
     finally:
         await relay.stop()
@@ -72,17 +73,21 @@ async def test_a_commit_wakes_the_relay_only_when_it_added_rows(
     relay = OutboxRelay(outbox, database.engine, producer, poll_s=300)
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.sleep(0.5)  # the first pass (nothing pending) is over; now only wakes or the poll
+        # the first pass (nothing pending) is over; from now on only wakes or the 300 s poll
+        await wait_until(lambda: asyncio.sleep(0, relay.passes >= 1), what="the first relay pass")
         async with database.sessions() as session, session.begin():
             await outbox.add(session, topics.mql, _envelopes(3))
-        relay.wake_if_added()
+        assert relay.wake_if_added()
         await read_envelopes(kafka_bootstrap, topics.mql, expect=3, timeout_s=10)
+        await wait_until(lambda: asyncio.sleep(0, relay.passes >= 2), what="the woken pass to end")
+        passes = relay.passes
 
         async with database.sessions() as session, session.begin():
             await elsewhere.add(session, topics.mql, _envelopes(2, subject="lead-2"))
-        relay.wake_if_added()  # this process's outbox added nothing since
-        await asyncio.sleep(1.5)
+        assert not relay.wake_if_added()  # this process's outbox added nothing since: no pass
+        assert relay.passes == passes
         assert len(await read_topic(kafka_bootstrap, topics.mql, expect=3)) == 3
+        assert relay.passes == passes  # still none: the two rows wait for the poll or a wake
         relay.wake()
         assert len(await read_topic(kafka_bootstrap, topics.mql, expect=5)) == 5
     finally:

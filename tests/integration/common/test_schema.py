@@ -53,3 +53,33 @@ async def test_every_mapped_table_matches_the_migrated_database(database_url: st
         if mapped[(schema, name)].get(column) != reflected[(schema, name)].get(column)
     ]
     assert not differences, "\n".join(differences)
+
+
+# What each service's hourly retention pass deletes by (services/common/retention.py): consumer and time
+# for the processed envelope ids, time for the Idempotency-Key answers.
+PRUNED = {
+    ("qualifier", "processed_events"): ["consumer", "processed_at"],
+    ("handoff", "processed_events"): ["consumer", "processed_at"],
+    ("handoff", "idempotency_keys"): ["created_at"],
+}
+
+
+def _indexes(conn: Connection) -> dict[tuple[str, str], list[list[str]]]:
+    inspector = inspect(conn)
+    return {
+        key: [list(index["column_names"]) for index in inspector.get_indexes(key[1], key[0])]
+        for key in PRUNED
+    }
+
+
+async def test_the_pruned_columns_are_indexed(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            indexes = await conn.run_sync(_indexes)
+    finally:
+        await engine.dispose()
+    missing = [
+        f"{s}.{t}({', '.join(cols)})" for (s, t), cols in PRUNED.items() if cols not in indexes[(s, t)]
+    ]
+    assert not missing, f"no index for the retention's delete on {missing}"

@@ -37,7 +37,7 @@ class Console:
         return csrf_of((await browser.get("/console/policy")).text)
 
     async def count(self, table) -> int:  # type: ignore[no-untyped-def]
-        async with self.app.state.database.engine.connect() as conn:
+        async with self.app.state.handoff.database.engine.connect() as conn:
             return int(await conn.scalar(select(func.count()).select_from(table)))
 
     async def add_mqls(self, *lead_ids: str) -> None:

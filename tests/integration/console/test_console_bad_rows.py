@@ -16,7 +16,7 @@ async def test_console_pages_show_mqls_stored_at_the_edges_of_time(
     console: Console, qualified_at: str
 ) -> None:
     await console.add_mqls("lead-ok")
-    await plant(console.app.state.database.engine, "lead-edge", qualified_at, mql_data("lead-edge"))
+    await plant(console.app.state.handoff.database.engine, "lead-edge", qualified_at, mql_data("lead-edge"))
     async with console.browser() as browser:
         await console.login(browser, API_KEY_ALL)
         for order in ("newest", "oldest"):
@@ -31,7 +31,7 @@ async def test_console_pages_show_mqls_stored_at_the_edges_of_time(
 async def test_console_inbox_and_lead_page_skip_a_row_they_cannot_show(console: Console) -> None:
     await console.add_mqls("lead-ok")
     broken = {**mql_data("lead-broken"), "rule": None, "score": "high"}
-    await plant(console.app.state.database.engine, "lead-broken", "2026-01-01T00:00:00Z", broken)
+    await plant(console.app.state.handoff.database.engine, "lead-broken", "2026-01-01T00:00:00Z", broken)
     before = skipped_rows("inbox")
     async with console.browser() as browser:
         await console.login(browser, API_KEY_ALL)

@@ -52,7 +52,7 @@ async def test_a_decision_from_the_card_is_recorded_published_and_counted(consol
         lead = await browser.get("/console/leads/lead-decide")
         assert lead.status_code == 200 and "frozen until April" in lead.text and "Ken Mori" in lead.text
 
-    async with console.app.state.database.engine.connect() as conn:
+    async with console.app.state.handoff.database.engine.connect() as conn:
         row = (await conn.execute(select(decisions))).one()
     assert (row.lead_id, row.outcome, row.reason_code, row.decided_by) == (
         "lead-decide",
@@ -94,6 +94,11 @@ async def test_a_reason_must_fit_the_outcome(console: Console) -> None:
             "/console/leads/lead-mismatch/decision", data={"csrf": csrf, "reason": "no_budget"}
         )
         assert no_outcome.status_code == 422 and "Pick an outcome" in no_outcome.text
+        long_note = await browser.post(
+            "/console/leads/lead-mismatch/decision",
+            data={"csrf": csrf, "outcome": "sql", "reason": "problem_confirmed", "note": "n" * 4001},
+        )
+        assert long_note.status_code == 422 and "4001 characters; at most 4000" in long_note.text
         unknown = await browser.post(
             "/console/leads/nobody/decision",
             data={"csrf": csrf, "outcome": "sql", "reason": "problem_confirmed"},

@@ -27,7 +27,7 @@ class Handoff:
     topics: Topics
 
     async def projected(self) -> int:
-        async with self.app.state.database.engine.connect() as conn:
+        async with self.app.state.handoff.database.engine.connect() as conn:
             return int(await conn.scalar(select(func.count()).select_from(mqls)))
 
     async def publish_mqls(self, envelopes: list, *, expect_rows: int) -> None:

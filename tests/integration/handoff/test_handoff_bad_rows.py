@@ -60,7 +60,7 @@ async def test_an_mql_qualified_in_the_year_9999_keeps_the_inbox_answering(hando
 )
 async def test_an_extreme_stored_time_is_shown_not_a_500(handoff, qualified_at: str) -> None:  # type: ignore[no-untyped-def]
     await handoff.publish_mqls([mql_envelope("lead-ok")], expect_rows=1)
-    await plant(handoff.app.state.database.engine, "lead-edge", qualified_at, mql_data("lead-edge"))
+    await plant(handoff.app.state.handoff.database.engine, "lead-edge", qualified_at, mql_data("lead-edge"))
     answer = await handoff.client.get("/v1/mqls", params={"order": "newest"})
     assert answer.status_code == 200, answer.text
     assert {i["lead_id"] for i in answer.json()["items"]} == {"lead-ok", "lead-edge"}
@@ -79,7 +79,7 @@ async def test_a_row_it_cannot_show_is_skipped_logged_and_counted(  # type: igno
     await handoff.publish_mqls([mql_envelope("lead-ok")], expect_rows=1)
     broken = {**mql_data("lead-broken"), "reasons": "not a list", "identities": None}
     del broken["next_checks"]
-    await plant(handoff.app.state.database.engine, "lead-broken", "2026-01-01T00:00:00Z", broken)
+    await plant(handoff.app.state.handoff.database.engine, "lead-broken", "2026-01-01T00:00:00Z", broken)
     before_inbox, before_lead = skipped_rows("inbox"), skipped_rows("lead")
 
     with caplog.at_level(logging.ERROR, logger="services.handoff"):

@@ -1,5 +1,7 @@
-"""Recording sales decisions: reasons valid for the outcome, 404/409, the decision event on the topic,
-Idempotency-Key, and two concurrent decisions on one MQL (run, not reasoned about)."""
+"""Recording sales decisions (services/handoff/api/decisions.py): the reason codes from the policy file,
+reasons valid for the outcome, bad and oversized bodies naming the field, 404/409, the decision event on
+the topic, Idempotency-Key, and two concurrent decisions on one MQL (run, not reasoned about). Who may
+call what is tests/security/test_access.py's."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ SQL = {
 
 
 async def _count(handoff, table) -> int:  # type: ignore[no-untyped-def]
-    async with handoff.app.state.database.engine.connect() as conn:
+    async with handoff.app.state.handoff.database.engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(table)))
 
 
@@ -145,3 +147,68 @@ async def test_concurrent_retries_with_one_idempotency_key_record_once(handoff) 
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert len({a.json()["decision_id"] for a in answers}) == 1
     assert await _count(handoff, decisions) == 1
+
+
+DECISION = {"outcome": "sql", "reason": "problem_confirmed", "decided_by": "rep-1"}
+
+
+async def test_reasons_come_from_the_policy_file(handoff) -> None:  # type: ignore[no-untyped-def]
+    answer = await handoff.client.get("/v1/reasons")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "policy_version": "test-7",
+        "sql": [
+            {"code": "problem_confirmed", "label": "Problem confirmed"},
+            {"code": "project_planned", "label": "Project planned"},
+        ],
+        "not_sql": [
+            {"code": "no_budget", "label": "No budget"},
+            {"code": "no_timing", "label": "No project soon"},
+            {"code": "recycle_timing_later", "label": "Timing later - nurture"},
+        ],
+        "sla_decision_hours": 48.0,
+    }
+
+
+BAD_BODIES = [
+    ({**DECISION, "priority": "high"}, "priority"),  # unknown fields are refused, not ignored
+    ({**DECISION, "outcome": "maybe"}, "outcome"),
+    ({**DECISION, "decided_by": ""}, "decided_by"),
+    ({"reason": "problem_confirmed", "decided_by": "rep-1"}, "outcome"),
+    ([DECISION], "body"),
+]
+
+
+async def test_bad_decision_bodies_name_the_field(handoff) -> None:  # type: ignore[no-untyped-def]
+    await handoff.publish_mqls([mql_envelope("lead-x")], expect_rows=1)
+
+    for body, field in BAD_BODIES:
+        answer = await handoff.client.post("/v1/leads/lead-x/decisions", json=body)
+
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in answer.json()["errors"]] == [field], body
+    assert (await handoff.client.get("/v1/leads/lead-x")).json()["open_mql_id"] == "lead-x:1"
+
+
+async def test_oversized_and_unparsable_bodies(handoff) -> None:  # type: ignore[no-untyped-def]
+    huge = {**DECISION, "note": "x" * 100_000}
+    too_big = await handoff.client.post("/v1/leads/lead-x/decisions", json=huge)
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 1024
+
+    chunked = await handoff.client.post("/v1/leads/lead-x/decisions", content=chunks())
+    not_json = await handoff.client.post(
+        "/v1/leads/lead-x/decisions", content=b"{oops", headers={"Content-Type": "application/json"}
+    )
+    bad_id = await handoff.client.post(f"/v1/leads/{'x' * 300}/decisions", json=DECISION)
+
+    for answer in (too_big, chunked):
+        assert answer.status_code == 413, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["errors"] == [{"field": "body", "message": "at most 16384 bytes"}]
+    assert not_json.status_code == 422 and not_json.headers["content-type"] == "application/problem+json"
+    assert bad_id.status_code == 422 and bad_id.json()["errors"][0]["field"] == "path.lead_id"

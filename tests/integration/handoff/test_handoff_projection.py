@@ -12,7 +12,7 @@ from tests.support import publish, read_topic
 
 
 async def _mql_ids(handoff) -> list[str]:  # type: ignore[no-untyped-def]
-    async with handoff.app.state.database.engine.connect() as conn:
+    async with handoff.app.state.handoff.database.engine.connect() as conn:
         return list((await conn.scalars(select(mqls.c.mql_id).order_by(mqls.c.mql_id))).all())
 
 

@@ -33,7 +33,7 @@ async def test_expired_ids_and_idempotency_answers_are_pruned_recent_ones_kept(s
         )
     )
     async with serve_app(app):
-        engine = app.state.database.engine
+        engine = app.state.handoff.database.engine
         async with engine.begin() as conn:  # planted after start-up: pruning runs periodically
             for consumer in ("handoff", "webhooks"):
                 for event_id, days in ((f"old-{consumer}", 15), (f"recent-{consumer}", 13)):

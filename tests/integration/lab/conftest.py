@@ -20,12 +20,12 @@ from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.eventlog import LogEntry
 from services.qualifier.handlers import Qualify
-from services.qualifier.lab.history import History, recorded_history
 from services.qualifier.stitching import DecisionRecord
 from services.qualifier.tables import outbox
+from tests.history import History, recorded_history
 from tests.support import ROOT
 
-POLICIES = ROOT / "tests/unit/qualifier/lab_policies"
+POLICIES = ROOT / "policies/examples"
 LOOSE = POLICIES / "loose.yaml"  # the line before sales agreed on one: the baseline here
 FOCUSED = ROOT / "policies/default.yaml"  # aimed at the leads' true intent: the candidate
 SCORE_ONLY = POLICIES / "score_only.yaml"

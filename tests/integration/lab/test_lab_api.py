@@ -110,7 +110,7 @@ async def test_empty_history_is_409(handoff) -> None:  # type: ignore[no-untyped
 async def test_a_job_whose_process_died_reads_as_failed(handoff) -> None:  # type: ignore[no-untyped-def]
     client, app = handoff
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    async with app.state.database.sessions() as session, session.begin():
+    async with app.state.handoff.database.sessions() as session, session.begin():
         await session.execute(
             insert(simulations).values(
                 simulation_id="sim_lost",

@@ -4,6 +4,7 @@ with the reason, the service goes on, and the job queued behind it completes."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -37,7 +38,8 @@ async def handoff(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
 
 def limit_next_jobs(app: FastAPI, **limits: Any) -> None:
     """A job takes its limits from the settings when it is posted: set them for the next posts."""
-    app.state.settings = app.state.settings.model_copy(update=limits)
+    state = app.state.handoff
+    app.state.handoff = replace(state, settings=state.settings.model_copy(update=limits))
 
 
 async def post(client: httpx.AsyncClient) -> str:

@@ -21,11 +21,13 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from services.common.db import connect
 from services.common.envelope import Envelope, new_envelope, parse_envelope
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, load_settings
 from services.qualifier.worker import create_app
-from tests.conftest import Topics, _sql, settings_env
+from testbed import drop_database, fresh_database
+from tests.conftest import Topics, settings_env
 from tests.support import ROOT, publish, serve_app, wait_until
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
@@ -135,13 +137,6 @@ class Qualifier:
         return found
 
 
-async def connect(database_url: str) -> asyncpg.Connection:
-    url = make_url(database_url)
-    return await asyncpg.connect(
-        user=url.username, host=url.query.get("host") or url.host, port=url.port, database=url.database
-    )
-
-
 @pytest.fixture
 async def qualifier(
     settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
@@ -159,15 +154,12 @@ async def qualifier(
 @pytest.fixture(scope="module")
 def module_env(pg_url: str, template_db: str, kafka_bootstrap: str) -> Iterator[dict[str, str]]:
     """A database and topics for one test module: its tests share one worker (joining a group is slow)."""
-    name = f"ls_test_{uuid.uuid4().hex[:12]}"
-    _sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    url = fresh_database(pg_url, template_db, "ls_test")
     suffix = uuid.uuid4().hex[:8]
     names = Topics.suffixed(suffix)
     asyncio.run(ensure_topics(kafka_bootstrap, names.all(), partitions=3, compacted=names.compacted()))
-    yield settings_env(
-        make_url(pg_url).set(database=name).render_as_string(hide_password=False), kafka_bootstrap, names
-    )
-    _sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield settings_env(url, kafka_bootstrap, names)
+    drop_database(pg_url, str(make_url(url).database))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

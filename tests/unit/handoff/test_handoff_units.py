@@ -9,10 +9,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from services.common.policy_file import settings_policy
 from services.common.settings import Settings, SettingsError
 from services.handoff.cursor import CursorCodec, CursorError, Position, codec_for_keys
 from services.handoff.mql import parse_mql
-from services.handoff.policy import load_reason_codes
+from services.handoff.policy import handoff_policy
 from services.handoff.sla import qualified_window, sla_state
 from tests.integration.handoff.data import POLICY, mql_data
 
@@ -90,20 +91,20 @@ def test_an_mql_at_an_instant_stored_as_infinity_is_refused(edge: str) -> None:
 
 
 def test_reason_codes_from_the_policy_files() -> None:
-    policy = load_reason_codes(Settings(policy_path=POLICY))
+    policy = handoff_policy(settings_policy(Settings(policy_path=POLICY)))
     assert policy.version == "test-7" and policy.decision_hours == 48 and policy.due_soon_hours == 8
     assert [r.code for r in policy.reasons_for("sql")] == ["problem_confirmed", "project_planned"]
     assert policy.reasons_for("recycled") == policy.reasons_for("rejected") == policy.not_sql
     assert policy.reason("sql", "no_budget") is None
 
-    default = load_reason_codes(Settings(policy_path=ROOT / "policies/default.yaml"))
+    default = handoff_policy(settings_policy(Settings(policy_path=ROOT / "policies/default.yaml")))
     assert default.sql and default.not_sql
 
 
 def test_a_missing_or_broken_policy_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="LEADSTATE_POLICY_PATH: cannot read"):
-        load_reason_codes(Settings(policy_path=tmp_path / "nope.yaml"))
+        settings_policy(Settings(policy_path=tmp_path / "nope.yaml"))
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 1\nreasons: {}\n")
     with pytest.raises(SettingsError, match="not a valid policy"):
-        load_reason_codes(Settings(policy_path=broken))
+        settings_policy(Settings(policy_path=broken))

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from services.common.policy.replay import replay
 from services.qualifier.demo import generate_audience, generate_audience_with_truth
+from services.qualifier.stitching import Ledger
+from tests.history import log_entry
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -38,9 +39,17 @@ def test_audience_shape():
 
 def test_default_policy_on_500_leads_finds_mqls_mostly_hot(policy):
     messages, truth = generate_audience_with_truth(500, seed=11, start=START)
-    run = replay(messages, policy)
-    intents = Counter(truth[lead_id] for lead_id, _ in run.mqls)
+    ledger = Ledger(policy)  # the worker's stitching and folding
+    for message in messages:
+        ledger.fold(log_entry(message).entry)
+    # the demo's truth is keyed by userId (anonymousId for leads never identified): the lead each became
+    truth_by_lead = {
+        ledger.lookup(f"anon:{key}" if key.startswith("anon-") else f"user:{key}"): intent
+        for key, intent in truth.items()
+    }
+    mql_leads = [ledger.resolve(fired.lead_id) for fired in ledger.fired]
+    intents = Counter(truth_by_lead[lead_id] for lead_id in mql_leads)
     assert sum(intents.values()) >= 10
     assert intents["hot"] / sum(intents.values()) >= 0.6
     assert intents["ghost"] == 0 and intents["researcher"] == 0
-    assert len({lead for lead, _ in run.mqls}) == len(run.mqls)  # one MQL per lead here: no decisions yet
+    assert len(set(mql_leads)) == len(mql_leads)  # one MQL per lead here: no decisions yet

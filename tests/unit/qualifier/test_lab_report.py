@@ -12,12 +12,13 @@ import pytest
 from services.common.policy import Policy, PolicyError, load_policy
 from services.qualifier.demo import SALES_OUTCOMES, generate_audience_with_truth, simulate_sales_outcome
 from services.qualifier.lab.fold import fold_entries
-from services.qualifier.lab.history import History, recorded_history
 from services.qualifier.lab.join import wilson
 from services.qualifier.lab.render import render
 from services.qualifier.lab.report import build_report
+from tests.history import History, recorded_history
 
-HERE = Path(__file__).parent / "lab_policies"
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+HERE = POLICIES / "examples"
 START = datetime(2026, 9, 1, tzinfo=UTC)
 
 
@@ -32,7 +33,7 @@ def loose() -> Policy:
 
 @pytest.fixture(scope="module")
 def focused() -> Policy:
-    return policy_at(HERE.parents[3] / "policies/default.yaml")
+    return policy_at(POLICIES / "default.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_sales_outcome_follows_intent():
     assert 0.7 < hot["sql"] / 2000 < 0.8
     assert set(researcher) <= {("rejected", "student_or_job_seeker"), ("rejected", "competitor")}
     codes = {c for choices in SALES_OUTCOMES.values() for _, _, cs in choices for c in cs}
-    default = policy_at(HERE.parents[3] / "policies/default.yaml")
+    default = policy_at(POLICIES / "default.yaml")
     assert codes <= {r.code for r in (*default.sql_reasons, *default.not_sql_reasons)}
 
 

@@ -97,7 +97,7 @@ async def test_an_address_that_turned_internal_is_refused_at_connection(hooks_ap
     async with running_receiver(receiver), hooks_app() as hooks:
         endpoint = await hooks.register("https://93.184.215.14/hook")
         # what a DNS answer changing after registration amounts to: the target is now loopback
-        async with hooks.app.state.database.engine.begin() as conn:
+        async with hooks.app.state.handoff.database.engine.begin() as conn:
             await conn.execute(
                 update(webhook_endpoints)
                 .where(webhook_endpoints.c.endpoint_id == endpoint["id"])

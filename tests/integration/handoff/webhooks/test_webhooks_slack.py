@@ -38,7 +38,7 @@ async def test_a_new_mql_becomes_one_chat_message_with_who_why_what_next_and_whe
         assert "*Rule:* seminar-attendee" in text
         assert "• Attended the seminar 'MQL design in practice' on lead management" in text
         assert "*Check first:* Ask which part of the seminar matched a problem they have today." in text
-        due = qualified + timedelta(hours=hooks.app.state.policy.decision_hours)
+        due = qualified + timedelta(hours=hooks.app.state.handoff.policy.decision_hours)
         assert f"*Decide by:* {due:%Y-%m-%d %H:%M} UTC" in text
         assert (
             "<https://leads.example.com/console/leads/lead-%3Cchat%3E|Open the card in the console>" in text
@@ -54,7 +54,7 @@ async def test_an_mql_due_soon_and_undecided_gets_one_reminder_after_its_alert(
         hooks_app(webhook_allow_private=True, webhook_sla_check_s=0.2) as hooks,
     ):
         await hooks.register(receiver.url, format="slack")
-        policy = hooks.app.state.policy
+        policy = hooks.app.state.handoff.policy
         due_in_h = policy.due_soon_hours / 2
         urgent = mql_envelope(
             "lead-urgent", qualified_at=datetime.now(UTC) - timedelta(hours=policy.decision_hours - due_in_h)
@@ -72,7 +72,7 @@ async def test_an_mql_due_soon_and_undecided_gets_one_reminder_after_its_alert(
         assert urgent_texts[0].startswith("New MQL:") and urgent_texts[1].startswith("Decision due soon:")
         assert f"sla-reminder:{urgent.data['mql_id']}" in receiver.accepted_ids()
         # once only, and none for the MQL that is not due soon
-        async with hooks.app.state.database.sessions() as session, session.begin():
+        async with hooks.app.state.handoff.database.sessions() as session, session.begin():
             again = await queue_reminders(
                 session,
                 now=datetime.now(UTC),

@@ -18,8 +18,8 @@ from services.common.policy import Activity, LeadState, Policy, apply_activity, 
 from services.common.policy.lead import Evidence, add_signal, bound_signals, keep_datetime
 from services.common.policy.matching import any_rule_matches, rule_matches
 from services.common.policy.model import Attributes, Recycle
-from services.common.policy.replay import parse_time
 from services.qualifier.demo import generate_audience
+from tests.history import parse_time
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 

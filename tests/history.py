@@ -1,5 +1,7 @@
 """A recorded history for a demo audience: its events, plus the decisions sales would have made on the
-MQLs a policy produced, from each lead's hidden intent. Pure and deterministic (seeded).
+MQLs a policy produced, from each lead's hidden intent. Pure and deterministic (seeded). A test fixture
+(the lab's tests store it as the log): it folds with the worker's own `Ledger`, so the MQLs are the ones
+the worker would have produced.
 
 It plays the live loop: the audience is folded under the policy in time order; each MQL gets a sales
 decision (`simulate_sales_outcome`) some hours later, which is folded in its turn, as the qualifier would
@@ -12,16 +14,14 @@ import heapq
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.common.policy import Policy
-from services.common.policy.replay import parse_time
-
-from ..demo import simulate_sales_outcome
-from ..eventlog import DECISION_KIND, LogEntry, from_row
-from ..mql import mql_id_for
-from ..stitching import Ledger, lead_id_for
+from services.qualifier.demo import simulate_sales_outcome
+from services.qualifier.eventlog import DECISION_KIND, LogEntry, from_row
+from services.qualifier.mql import mql_id_for
+from services.qualifier.stitching import Ledger, lead_id_for
 
 DECISION_HOURS = (2.0, 40.0)  # sales answers within the SLA, mostly
 
@@ -62,7 +62,7 @@ def recorded_history(
         time = parse_time(message["timestamp"])
         while pending and pending[0][0] <= time:
             fold(heapq.heappop(pending)[2])
-        fold(from_row(str(message["messageId"]), str(message["type"]), message, time))
+        fold(log_entry(message))
     while pending:
         fold(heapq.heappop(pending)[2])
     return History(entries, intents)
@@ -89,3 +89,15 @@ def _decision(lead_id: str, mql: Any, intent: str, policy: Policy, rng: random.R
         "time_to_decision_s": waited.total_seconds(),
     }
     return from_row(decision_id, DECISION_KIND, data, decided_at)
+
+
+def log_entry(message: dict[str, Any]) -> LogEntry:
+    """A demo message as the qualifier's log stores it."""
+    return from_row(
+        str(message["messageId"]), str(message["type"]), message, parse_time(message["timestamp"])
+    )
+
+
+def parse_time(value: Any) -> datetime:
+    time = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return time if time.tzinfo else time.replace(tzinfo=UTC)
