@@ -12,8 +12,8 @@ from pathlib import Path
 from services.common.devrecord import DATABASE, URLS
 from services.common.settings import Settings
 
-from .lab.commands import iso_time
 from .advisor.commands import register as register_advisor
+from .lab.commands import iso_time
 from .lab.commands import register as register_lab
 
 

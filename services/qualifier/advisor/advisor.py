@@ -16,7 +16,7 @@ from services.common.policy import Policy, load_policy
 from ..eventlog import LogEntry
 from .backtest import BASELINE, fold_fan
 from .candidates import Candidate, candidates
-from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise, unknown_rules
+from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise, check_history, unknown_rules
 
 MAX_CANDIDATES = 32
 
@@ -28,8 +28,11 @@ def plan(
     *,
     min_decisions: int,
     rules: Sequence[str] = (),
+    window: Window = Window(),
 ) -> list[Candidate]:
-    """The bounded candidate set. Raises NotEnoughHistory naming an unknown rule or a rule too thin."""
+    """The bounded candidate set. Raises NotEnoughHistory naming an unknown rule, a window with no
+    decisions, too few decisions, or no rule with enough of them."""
+    check_history([None] * sum(decided.values()), min_decisions, window)
     if rules:
         missing = unknown_rules(policy, rules)
         if missing:
@@ -70,7 +73,14 @@ def suggest_on_entries(
 ) -> dict[str, Any]:
     """The advice on an in-memory log in applied order (tests, small logs)."""
     policy = load_policy(text, policy_name)
-    found = plan(text, policy, decided_by_rule(entries, window), min_decisions=min_decisions, rules=rules)
+    found = plan(
+        text,
+        policy,
+        decided_by_rule(entries, window),
+        min_decisions=min_decisions,
+        rules=rules,
+        window=window,
+    )
     folded = fold_fan(entries, {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}})
     return advise(
         folded,

@@ -32,7 +32,7 @@ class PolicyFan(PolicyPair):
 
     def __init__(self, policies: dict[str, Policy]) -> None:
         self.ledgers = {name: Ledger(p) for name, p in policies.items()}
-        self.folded = FanFolded(mqls={name: [] for name in policies})
+        self.folded: FanFolded = FanFolded(mqls={name: [] for name in policies})
 
     def finish(self) -> FanFolded:
         ledger = self.ledgers[BASELINE]

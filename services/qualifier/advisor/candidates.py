@@ -28,7 +28,7 @@ LEAF_KINDS = (
     "event",
 )
 TOPICAL = ("seminar_attended", "seminar_registered", "downloads_on_one_topic", "content_downloaded")
-SECOND = (
+SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("content_downloaded", {"topics": "any"}, "a content download"),
     ("seminar_registered", {"topics": "any"}, "a seminar registration"),
     ("seminar_attended", {"topics": "any"}, "a seminar attendance"),
@@ -72,7 +72,10 @@ def candidates(text: str, policy: Policy, *, rules: tuple[str, ...] | None = Non
                 continue
             out.append(
                 Candidate(
-                    rule=rule.name, kind=kind, change=change, text=candidate_text,
+                    rule=rule.name,
+                    kind=kind,
+                    change=change,
+                    text=candidate_text,
                     policy=loaded,
                     version=version,
                     when=new_when,
@@ -120,24 +123,42 @@ def _title(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     current = (when.get("attributes") or {}).get("title_level_at_least")
     at = levels.index(current) if current in levels else -1
     for level in levels[at + 1 :]:
-        yield "raise_title", f"require title level {level} or above", _with(when, "attributes", "title_level_at_least", level)
+        yield (
+            "raise_title",
+            f"require title level {level} or above",
+            _with(when, "attributes", "title_level_at_least", level),
+        )
     if at > 0:
         lower = levels[at - 1]
-        yield "lower_title", f"accept title level {lower} or above", _with(when, "attributes", "title_level_at_least", lower)
+        yield (
+            "lower_title",
+            f"accept title level {lower} or above",
+            _with(when, "attributes", "title_level_at_least", lower),
+        )
     if at >= 0:
-        yield "lower_title", "drop the title level condition", _with(when, "attributes", "title_level_at_least", None)
+        yield (
+            "lower_title",
+            "drop the title level condition",
+            _with(when, "attributes", "title_level_at_least", None),
+        )
 
 
 def _industry(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     current = (when.get("attributes") or {}).get("industry_in")
     target = list(policy.fit.target_industries)
     if current is None and target:
-        yield "restrict_industry", "require a target industry", _with(when, "attributes", "industry_in", "target")
+        yield (
+            "restrict_industry",
+            "require a target industry",
+            _with(when, "attributes", "industry_in", "target"),
+        )
     elif isinstance(current, list) and target:
         narrowed = [i for i in current if i in target]
         if narrowed and narrowed != current:
-            yield "restrict_industry", f"restrict industries to {', '.join(narrowed)}", _with(
-                when, "attributes", "industry_in", narrowed
+            yield (
+                "restrict_industry",
+                f"restrict industries to {', '.join(narrowed)}",
+                _with(when, "attributes", "industry_in", narrowed),
             )
     if current is not None:
         yield "widen_industry", "accept any industry", _with(when, "attributes", "industry_in", None)
@@ -150,27 +171,33 @@ def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
         for k in (1, 2):
             if len(bands) > k:
                 kept = bands[k:]
-                yield "restrict_size", f"require a company size of {', '.join(kept)}", _with(
-                    when, "attributes", "company_size_in", kept
+                yield (
+                    "restrict_size",
+                    f"require a company size of {', '.join(kept)}",
+                    _with(when, "attributes", "company_size_in", kept),
                 )
         return
     kept = [b for b in bands if b in current]
     if len(kept) > 1:
-        yield "restrict_size", f"require a company size of {', '.join(kept[1:])}", _with(
-            when, "attributes", "company_size_in", kept[1:]
+        yield (
+            "restrict_size",
+            f"require a company size of {', '.join(kept[1:])}",
+            _with(when, "attributes", "company_size_in", kept[1:]),
         )
     smaller = [b for b in bands if b not in current and kept and bands.index(b) < bands.index(kept[0])]
     if smaller:
         wider = [smaller[-1], *kept]
-        yield "widen_size", f"accept a company size of {', '.join(wider)}", _with(
-            when, "attributes", "company_size_in", wider
+        yield (
+            "widen_size",
+            f"accept a company size of {', '.join(wider)}",
+            _with(when, "attributes", "company_size_in", wider),
         )
     yield "widen_size", "accept any company size", _with(when, "attributes", "company_size_in", None)
 
 
 def _leaf(behaviour: Any) -> tuple[str, dict[str, Any]] | None:
     if isinstance(behaviour, dict) and len(behaviour) == 1:
-        (kind, args), = behaviour.items()
+        ((kind, args),) = behaviour.items()
         if kind in LEAF_KINDS:
             return kind, dict(args or {})
     return None
@@ -207,4 +234,8 @@ def _score(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
         floor = round(float(floor))
         new = copy.deepcopy(when)
         new["score"] = {"min": floor}
-        yield "score_floor", f"also require an engagement score of at least {floor} (beside its behaviour and attributes)", new
+        yield (
+            "score_floor",
+            f"also require an engagement score of at least {floor} (beside its behaviour and attributes)",
+            new,
+        )

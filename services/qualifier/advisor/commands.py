@@ -68,5 +68,9 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     except (EmptyHistory, NotEnoughHistory) as exc:
         print(f"leadstate: no suggestions: {exc}", file=sys.stderr)
         return EXIT_EMPTY
-    print(json.dumps(advice, indent=2, ensure_ascii=False) if args.format == "json" else render(advice, args.format))
+    print(
+        json.dumps(advice, indent=2, ensure_ascii=False)
+        if args.format == "json"
+        else render(advice, args.format)
+    )
     return 0

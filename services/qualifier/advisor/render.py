@@ -34,14 +34,21 @@ def render(advice: dict[str, Any], fmt: str) -> str:
     src = advice["sales_sourced"]
     out += ["", f"{h}SQLs no rule fired for (sales-sourced)", f"{bullet}{src['sqls']}"]
     out += [f"{bullet}{s['leads']} share {s['attribute']} = {s['value']}" for s in src["shared"]]
-    out += ["", f"{h}Suggestions ({len(advice['suggestions'])} of {advice['candidates_tested']} candidates tested)"]
+    out += [
+        "",
+        f"{h}Suggestions ({len(advice['suggestions'])} of {advice['candidates_tested']} candidates tested)",
+    ]
     if not advice["suggestions"]:
         out.append(
             f"{bullet}none clears the bar: no edit keeps the SQL recall target with an SQL rate interval "
             "above the baseline's on enough decisions; the reasons sales gave do not point at one change"
         )
     for i, s in enumerate(advice["suggestions"], 1):
-        out += ["", f"{i}. {s['sentence']}", f"{bullet}MQLs {s['mqls']['baseline']} -> {s['mqls']['candidate']}"
-                f" (leads gained {s['mqls']['leads_gained']}, lost {s['mqls']['leads_lost']})"]
+        out += [
+            "",
+            f"{i}. {s['sentence']}",
+            f"{bullet}MQLs {s['mqls']['baseline']} -> {s['mqls']['candidate']}"
+            f" (leads gained {s['mqls']['leads_gained']}, lost {s['mqls']['leads_lost']})",
+        ]
         out += ["```diff", s["patch"].rstrip("\n"), "```"] if md else [s["patch"].rstrip("\n")]
     return "\n".join(out)

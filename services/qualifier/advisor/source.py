@@ -50,7 +50,9 @@ async def suggest(
                 sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
             )
             decided: Counter[str] = Counter({str(r): int(n) for r, n in rows})
-            found = plan(policy_text, policy, decided, min_decisions=min_decisions, rules=rules)
+            found = plan(
+                policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
+            )
             policies = {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}}
             folded = await _stream(conn, policies, window)
             await conn.rollback()

@@ -87,7 +87,8 @@ def advise(
     }
 
 
-def check_history(decisions: list[RecordedDecision], min_decisions: int, window: Window) -> None:
+def check_history(decisions: Sequence[object], min_decisions: int, window: Window) -> None:
+    """Raises NotEnoughHistory when no decision, or fewer than the minimum, fall in the window."""
     if not decisions:
         where = (
             f" with an MQL between {window.since or 'the start'} and {window.until or 'now'}"
@@ -214,15 +215,21 @@ def sentence(s: dict[str, Any]) -> str:
     return (
         f"{head} would have avoided {avoided['total']} of {avoided['of']} not-SQL decisions{detail} and kept "
         f"{rc['still_qualified']} of {rc['past_sqls']} SQLs; SQL rate of {s['scope']} "
-        f"{_pct(rate['rate'])} [{_pct(rate['low'])}, {_pct(rate['high'])}] on {rate['decided']} decided MQLs, "
+        f"{_pct(rate['rate'])} [{_pct(rate['low'])}, {_pct(rate['high'])}] on {rate['decided']} decided "
+        "MQLs, "
         f"against {_pct(base['rate'])} [{_pct(base['low'])}, {_pct(base['high'])}] on {base['decided']}."
     )
 
 
 def _gerund(change: str) -> str:
     verb, _, rest = change.partition(" ")
-    word = {"Require": "Requiring", "Accept": "Accepting", "Restrict": "Restricting", "Drop": "Dropping",
-            "Also": "Also requiring" if rest.startswith("require ") else "Also"}.get(verb, verb)
+    word = {
+        "Require": "Requiring",
+        "Accept": "Accepting",
+        "Restrict": "Restricting",
+        "Drop": "Dropping",
+        "Also": "Also requiring" if rest.startswith("require ") else "Also",
+    }.get(verb, verb)
     if verb == "Also" and rest.startswith("require "):
         rest = rest.removeprefix("require ")
     return f"{word} {rest}"
@@ -258,5 +265,9 @@ def combine(baseline_text: str, suggestions: Sequence[dict[str, Any]]) -> str:
     text, _ = bump_version(baseline_text)
     for s in suggestions:
         if s.get("best_for_rule"):
-            text = remove_rule(text, s["rule"]) if s["when"] is None else replace_when(text, s["rule"], s["when"])
+            text = (
+                remove_rule(text, s["rule"])
+                if s["when"] is None
+                else replace_when(text, s["rule"], s["when"])
+            )
     return text

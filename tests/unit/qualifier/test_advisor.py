@@ -55,9 +55,7 @@ def test_version_bump_and_rule_patches_keep_the_rest_of_the_file():
     when = rule_when(DEFAULT, "seminar-attendee")
     when["attributes"]["title_level_at_least"] = "director"
     patched = replace_when(text, "seminar-attendee", when)
-    changed = [
-        (a, b) for a, b in zip(DEFAULT.splitlines(), patched.splitlines(), strict=True) if a != b
-    ]
+    changed = [(a, b) for a, b in zip(DEFAULT.splitlines(), patched.splitlines(), strict=True) if a != b]
     assert [b.strip() for _, b in changed] == ['version: "2026.2"', "title_level_at_least: director"]
     policy = load_policy(patched, "patched")
     assert policy.rule("seminar-attendee").attributes.title_level_at_least == "director"
