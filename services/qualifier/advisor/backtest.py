@@ -25,6 +25,11 @@ class FanFolded(Folded):
 
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def extend(self, other: Folded) -> None:
+        super().extend(other)
+        if isinstance(other, FanFolded):
+            self.profiles.update(other.profiles)
+
 
 class PolicyFan(PolicyPair):
     """`PolicyPair` over any number of named policies: one parse of each entry, one ledger per policy.
@@ -54,15 +59,6 @@ def fold_fan(entries: Iterable[LogEntry], policies: dict[str, Policy]) -> FanFol
     for entry in entries:
         fan.fold(entry)
     return fan.finish()
-
-
-def merge(total: FanFolded, part: FanFolded) -> None:
-    total.events += part.events
-    total.leads += part.leads
-    for side, mqls in part.mqls.items():
-        total.mqls.setdefault(side, []).extend(mqls)
-    total.decisions.extend(part.decisions)
-    total.profiles.update(part.profiles)
 
 
 def pair_view(folded: Folded, side: str) -> Folded:

@@ -13,20 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.policy import Policy, PolicyError, load_policy
+from services.common.policy.condition_loader import BEHAVIOURS
 
 from .patch import PatchError, bump_version, remove_rule, replace_when, rule_when
 
 MAX_TOPICS = 6  # a topic restriction per topic only when the policy has few topics
 MAX_PER_RULE = 24
-LEAF_KINDS = (
-    "seminar_attended",
-    "seminar_registered",
-    "downloads_on_one_topic",
-    "content_downloaded",
-    "page_visited",
-    "form_submitted",
-    "event",
-)
+LEAF_KINDS = tuple(k for k in BEHAVIOURS if k not in ("any_of", "all_of"))
 TOPICAL = ("seminar_attended", "seminar_registered", "downloads_on_one_topic", "content_downloaded")
 SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("content_downloaded", {"topics": "any"}, "a content download"),

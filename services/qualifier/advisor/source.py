@@ -7,16 +7,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import text as sql
 
 from services.common.policy import load_policy
 
-from ..eventlog import DECISION_KIND, from_row
-from ..lab.source import _ROOTS, _ROWS, _UNTIL, BATCH, FIRST_FETCH_TIMEOUT_S, SORT_MEMORY, EmptyHistory
-from ..stitching import fewer_collections
+from ..eventlog import DECISION_KIND
+from ..lab.source import EmptyHistory, fold_groups
 from .advisor import plan
-from .backtest import BASELINE, FanFolded, PolicyFan, merge
+from .backtest import BASELINE, FanFolded, PolicyFan
 from .suggest import MIN_DECISIONS, Window, advise
 
 _DECIDED = """
@@ -71,22 +69,6 @@ async def suggest(
 
 
 async def _stream(conn: Any, policies: dict[str, Any], window: Window) -> FanFolded:
-    args: list[Any] = [window.until] if window.until else []
-    query = _ROWS.format(roots=_ROOTS, until=_UNTIL if window.until else "", part="")
-    await conn.execute(sql(SORT_MEMORY))
-    raw = (await conn.get_raw_connection()).driver_connection
     total = FanFolded(mqls={name: [] for name in policies})
-    fan: PolicyFan | None = None
-    current = None
-    loads = orjson.loads
-    with fewer_collections():
-        cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
-        async for root, event_id, type_, data, occurred_at in cursor:
-            if root != current:
-                if fan is not None:
-                    merge(total, fan.finish())
-                fan, current = PolicyFan(policies), root
-            fan.fold(from_row(event_id, type_, loads(data), occurred_at))  # type: ignore[union-attr]
-        if fan is not None:
-            merge(total, fan.finish())
-    return total
+    folded: FanFolded = await fold_groups(conn, lambda: PolicyFan(policies), total, window.until)
+    return folded

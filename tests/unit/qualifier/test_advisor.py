@@ -122,3 +122,18 @@ def test_bad_input_says_what_is_missing(history: History):
         )
     with pytest.raises(NotEnoughHistory, match="fewer than the minimum of 100000"):
         suggest_on_entries(history.entries, WRONG, min_decisions=100_000)
+
+
+@pytest.mark.parametrize("module", ["patch", "candidates", "backtest", "suggest", "render", "advisor"])
+def test_the_advisors_core_is_pure(module: str):
+    import ast
+
+    tree = ast.parse((HERE.parents[2] / f"services/qualifier/advisor/{module}.py").read_text())
+    imported = {
+        (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
+    assert not {i for i in imported if i.split(".")[0] in {"sqlalchemy", "asyncpg", "fastapi", "aiokafka"}}
+    assert "now(" not in ast.unparse(tree)
