@@ -12,6 +12,7 @@ from pathlib import Path
 from services.common.devrecord import DATABASE, URLS
 from services.common.settings import Settings, SettingsError
 
+from .advisor.commands import register as register_advisor
 from .lab.commands import iso_time
 from .lab.commands import register as register_lab
 
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", type=iso_time, help="evaluate at this ISO time instead of now")
     p.set_defaults(func=_explain, needs=(DATABASE,))
     register_lab(verbs)
+    register_advisor(verbs)
     p = sub.add_parser("replay", help="rebuild lead state from the stored event log and compare")
     p.add_argument("--policy", type=Path, help="policy file (default: LEADSTATE_POLICY_PATH)")
     p.add_argument(

@@ -61,8 +61,8 @@ class Folded:
     def extend(self, other: Folded) -> None:
         self.events += other.events
         self.leads += other.leads
-        for side in SIDES:
-            self.mqls[side].extend(other.mqls[side])
+        for side, mqls in other.mqls.items():
+            self.mqls.setdefault(side, []).extend(mqls)
         self.decisions.extend(other.decisions)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,6 +152,19 @@ async def _stream(
     parts: int,
 ) -> Folded:
     """Fold this process's share one final lead at a time (rows arrive grouped by final lead)."""
+    return await fold_groups(conn, lambda: PolicyPair(baseline, candidate), Folded(), until, part, parts)
+
+
+async def fold_groups(
+    conn: AsyncConnection,
+    start: Callable[[], Any],
+    total: Folded,
+    until: datetime | None,
+    part: int = 0,
+    parts: int = 1,
+) -> Any:
+    """Each final lead's rows folded by a fresh `start()` (anything with `fold` and `finish`), its result
+    added to `total`, the folder dropped before the next lead."""
     args: list[Any] = [until] if until else []
     split = ""
     if parts > 1:
@@ -160,20 +174,19 @@ async def _stream(
     await conn.execute(text(SORT_MEMORY))
     raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
     assert raw is not None, "the connection is open"
-    total = Folded()
-    pair: PolicyPair | None = None
+    folder: Any = None
     current = None
     loads = orjson.loads
     with fewer_collections():
         cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
         async for root, event_id, type_, data, occurred_at in cursor:
             if root != current:
-                if pair is not None:
-                    total.extend(pair.finish())
-                pair, current = PolicyPair(baseline, candidate), root
-            pair.fold(from_row(event_id, type_, loads(data), occurred_at))  # type: ignore[union-attr]
-        if pair is not None:
-            total.extend(pair.finish())
+                if folder is not None:
+                    total.extend(folder.finish())
+                folder, current = start(), root
+            folder.fold(from_row(event_id, type_, loads(data), occurred_at))
+        if folder is not None:
+            total.extend(folder.finish())
     return total
 
 

@@ -1,0 +1,234 @@
+"""The candidate edits a policy admits, one rule at a time, bounded in number. Pure.
+
+Each edit keeps the rule's behaviour and attribute conditions (a score floor is only ever added beside
+them) or retires the rule; every candidate is the baseline's text patched and loaded by the policy
+loader, so an edit the loader refuses (e.g. a rule left without attributes) is never offered.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.policy import Policy, PolicyError, load_policy
+from services.common.policy.condition_loader import BEHAVIOURS
+
+from .patch import PatchError, bump_version, remove_rule, replace_when, rule_when
+
+MAX_TOPICS = 6  # a topic restriction per topic only when the policy has few topics
+MAX_PER_RULE = 24
+LEAF_KINDS = tuple(k for k in BEHAVIOURS if k not in ("any_of", "all_of"))
+TOPICAL = ("seminar_attended", "seminar_registered", "downloads_on_one_topic", "content_downloaded")
+SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("content_downloaded", {"topics": "any"}, "a content download"),
+    ("seminar_registered", {"topics": "any"}, "a seminar registration"),
+    ("seminar_attended", {"topics": "any"}, "a seminar attendance"),
+    ("form_submitted", {}, "a form submission"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    rule: str
+    kind: str  # raise_title, lower_title, restrict_industry, ..., score_floor, retire
+    change: str  # the edit in words: "require title level director or above"
+    text: str  # the patched policy file
+    policy: Policy
+    version: str
+    when: dict[str, Any] | None  # the rule's new `when:`; None: the rule is retired
+
+
+def candidates(text: str, policy: Policy, *, rules: tuple[str, ...] | None = None) -> list[Candidate]:
+    """Every admissible edit of the named rules (default: all), at most MAX_PER_RULE per rule."""
+    patched, version = bump_version(text)
+    out: list[Candidate] = []
+    for rule in policy.rules:
+        if rules is not None and rule.name not in rules:
+            continue
+        when = rule_when(text, rule.name)
+        made = 0
+        for kind, change, new_when in _edits(when, policy, rule.name):
+            if made >= MAX_PER_RULE:
+                break
+            try:
+                candidate_text = (
+                    remove_rule(patched, rule.name)
+                    if new_when is None
+                    else replace_when(patched, rule.name, new_when)
+                )
+                loaded = load_policy(candidate_text, f"{kind} {rule.name}")
+            except (PolicyError, PatchError):
+                continue
+            if not all(_explainable(r) for r in loaded.rules):
+                continue
+            out.append(
+                Candidate(
+                    rule=rule.name,
+                    kind=kind,
+                    change=change,
+                    text=candidate_text,
+                    policy=loaded,
+                    version=version,
+                    when=new_when,
+                )
+            )
+            made += 1
+    return out
+
+
+def _explainable(rule: Any) -> bool:
+    """Behaviour content and at least one attribute condition: never a rule on score alone."""
+    a = rule.attributes
+    has_attribute = a.industry_is_target or any(
+        v is not None for v in (a.industry_in, a.title_level_at_least, a.company_size_in)
+    )
+    return rule.behaviour is not None and has_attribute
+
+
+Edit = tuple[str, str, dict[str, Any] | None]
+
+
+def _edits(when: dict[str, Any], policy: Policy, rule: str) -> Iterator[Edit]:
+    yield from _title(when, policy)
+    yield from _industry(when, policy)
+    yield from _size(when, policy)
+    yield from _behaviour(when, policy)
+    yield from _score(when, policy)
+    if len(policy.rules) > 1:
+        yield "retire", "retire the rule", None
+
+
+def _with(when: dict[str, Any], section: str, key: str, value: Any) -> dict[str, Any]:
+    new = copy.deepcopy(when)
+    part = dict(new.get(section) or {})
+    if value is None:
+        part.pop(key, None)
+    else:
+        part[key] = value
+    new[section] = part
+    return new
+
+
+def _title(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
+    levels = [lv.name for lv in policy.fit.title_levels]
+    current = (when.get("attributes") or {}).get("title_level_at_least")
+    at = levels.index(current) if current in levels else -1
+    for level in levels[at + 1 :]:
+        yield (
+            "raise_title",
+            f"require title level {level} or above",
+            _with(when, "attributes", "title_level_at_least", level),
+        )
+    if at > 0:
+        lower = levels[at - 1]
+        yield (
+            "lower_title",
+            f"accept title level {lower} or above",
+            _with(when, "attributes", "title_level_at_least", lower),
+        )
+    if at >= 0:
+        yield (
+            "lower_title",
+            "drop the title level condition",
+            _with(when, "attributes", "title_level_at_least", None),
+        )
+
+
+def _industry(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
+    current = (when.get("attributes") or {}).get("industry_in")
+    target = list(policy.fit.target_industries)
+    if current is None and target:
+        yield (
+            "restrict_industry",
+            "require a target industry",
+            _with(when, "attributes", "industry_in", "target"),
+        )
+    elif isinstance(current, list) and target:
+        narrowed = [i for i in current if i in target]
+        if narrowed and narrowed != current:
+            yield (
+                "restrict_industry",
+                f"restrict industries to {', '.join(narrowed)}",
+                _with(when, "attributes", "industry_in", narrowed),
+            )
+    if current is not None:
+        yield "widen_industry", "accept any industry", _with(when, "attributes", "industry_in", None)
+
+
+def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
+    bands = [b.name for b in policy.fit.company_size_bands]
+    current = (when.get("attributes") or {}).get("company_size_in")
+    if current is None:
+        for k in (1, 2):
+            if len(bands) > k:
+                kept = bands[k:]
+                yield (
+                    "restrict_size",
+                    f"require a company size of {', '.join(kept)}",
+                    _with(when, "attributes", "company_size_in", kept),
+                )
+        return
+    kept = [b for b in bands if b in current]
+    if len(kept) > 1:
+        yield (
+            "restrict_size",
+            f"require a company size of {', '.join(kept[1:])}",
+            _with(when, "attributes", "company_size_in", kept[1:]),
+        )
+    smaller = [b for b in bands if b not in current and kept and bands.index(b) < bands.index(kept[0])]
+    if smaller:
+        wider = [smaller[-1], *kept]
+        yield (
+            "widen_size",
+            f"accept a company size of {', '.join(wider)}",
+            _with(when, "attributes", "company_size_in", wider),
+        )
+    yield "widen_size", "accept any company size", _with(when, "attributes", "company_size_in", None)
+
+
+def _leaf(behaviour: Any) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(behaviour, dict) and len(behaviour) == 1:
+        ((kind, args),) = behaviour.items()
+        if kind in LEAF_KINDS:
+            return kind, dict(args or {})
+    return None
+
+
+def _behaviour(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
+    b = when.get("behaviour")
+    leaf = _leaf(b)
+    if leaf is None:
+        return
+    kind, args = leaf
+    label = kind.replace("_", " ")
+    if kind in TOPICAL and args.get("topics", "any") == "any" and len(policy.topics) <= MAX_TOPICS:
+        for topic in policy.topics:
+            new = copy.deepcopy(when)
+            new["behaviour"] = {kind: {**args, "topics": [topic]}}
+            yield "require_topic", f"require {label} on the topic {topic}", new
+    n = int(args.get("min", 1))
+    new = copy.deepcopy(when)
+    new["behaviour"] = {kind: {**args, "min": n + 1}}
+    yield "higher_count", f"require {label} at least {n + 1} times (was {n})", new
+    for other, other_args, words in SECOND:
+        if other != kind:
+            new = copy.deepcopy(when)
+            new["behaviour"] = {"all_of": [b, {other: dict(other_args)}]}
+            yield "second_behaviour", f"also require {words}", new
+
+
+def _score(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
+    current = (when.get("score") or {}).get("min")
+    unit = policy.scoring.points.get("content_download") or 10
+    floors = [current * 1.5, current * 2] if current else [unit, unit * 2, unit * 3]
+    for floor in floors:
+        floor = round(float(floor))
+        new = copy.deepcopy(when)
+        new["score"] = {"min": floor}
+        yield (
+            "score_floor",
+            f"also require an engagement score of at least {floor} (beside its behaviour and attributes)",
+            new,
+        )

@@ -1,0 +1,76 @@
+"""`leadstate policy suggest`: the advisor's verb under `policy`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from services.common.devrecord import DATABASE
+from services.common.settings import Settings
+
+from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, _read, iso_time
+
+
+def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = verbs.add_parser(
+        "suggest",
+        help="backtested edits of the MQL rules that sales' reasons call for (never applied)",
+    )
+    p.add_argument("--policy", type=_path, help="current policy (default: LEADSTATE_POLICY_PATH)")
+    p.add_argument("--since", type=iso_time, help="decisions at or after this ISO date/time")
+    p.add_argument("--until", type=iso_time, help="history before this ISO date/time only")
+    p.add_argument("--rule", action="append", default=[], help="only this rule (repeatable)")
+    p.add_argument("--min-decisions", type=int, default=30, help="decided MQLs a suggestion must rest on")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.set_defaults(func=_suggest, needs=(DATABASE,))
+
+
+def _path(value: str):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(value)
+
+
+def _suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.policy import PolicyError
+
+    from ..commands import _database_url
+    from ..lab.source import EmptyHistory
+    from .render import render
+    from .source import suggest
+    from .suggest import NotEnoughHistory, Window
+
+    if args.since and args.until and args.since >= args.until:
+        print("leadstate: --until must be later than --since", file=sys.stderr)
+        return EXIT_INVALID
+    if args.min_decisions < 1:
+        print("leadstate: --min-decisions must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    read = _read(args.policy or settings.policy_path)
+    if read is None:
+        return EXIT_INVALID
+    try:
+        advice = asyncio.run(
+            suggest(
+                _database_url(settings),
+                read[0],
+                min_decisions=args.min_decisions,
+                window=Window(since=args.since, until=args.until),
+                rules=tuple(args.rule),
+                policy_name=read[1],
+            )
+        )
+    except PolicyError as exc:
+        print(f"leadstate: {read[1]} is not a valid policy:\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except (EmptyHistory, NotEnoughHistory) as exc:
+        print(f"leadstate: no suggestions: {exc}", file=sys.stderr)
+        return EXIT_EMPTY
+    print(
+        json.dumps(advice, indent=2, ensure_ascii=False)
+        if args.format == "json"
+        else render(advice, args.format)
+    )
+    return 0

@@ -1,0 +1,74 @@
+"""The advisor on the stored log: read-only, one snapshot, rows grouped by final lead as the lab reads
+them (`lab/source.py`), each lead group folded under the baseline and every candidate, then dropped."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text as sql
+
+from services.common.policy import load_policy
+
+from ..eventlog import DECISION_KIND
+from ..lab.source import EmptyHistory, fold_groups
+from .advisor import plan
+from .backtest import BASELINE, FanFolded, PolicyFan
+from .suggest import MIN_DECISIONS, Window, advise
+
+_DECIDED = """
+SELECT coalesce(data->>'rule', ''), count(*) FROM qualifier.events
+WHERE type = :kind AND (CAST(:since AS timestamptz) IS NULL OR occurred_at >= :since)
+  AND (CAST(:until AS timestamptz) IS NULL OR occurred_at < :until)
+GROUP BY 1
+"""
+
+
+async def suggest(
+    database_url: str,
+    policy_text: str,
+    *,
+    min_decisions: int = MIN_DECISIONS,
+    window: Window = Window(),
+    rules: Sequence[str] = (),
+    policy_name: str = "policy.yaml",
+) -> dict[str, Any]:
+    """The advice as data. Raises PolicyError, EmptyHistory, or NotEnoughHistory saying what is missing."""
+    from services.common.db import create_engine
+
+    policy = load_policy(policy_text, policy_name)
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            if not await conn.scalar(sql("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
+                raise EmptyHistory("the event log (qualifier.events) is empty: no history to learn from")
+            rows = await conn.execute(
+                sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
+            )
+            decided: Counter[str] = Counter({str(r): int(n) for r, n in rows})
+            found = plan(
+                policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
+            )
+            policies = {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}}
+            folded = await _stream(conn, policies, window)
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    return advise(
+        folded,
+        policy,
+        policy_text,
+        found,
+        min_decisions=min_decisions,
+        window=window,
+        policy_name=policy_name,
+        rules=tuple(rules) or None,
+    )
+
+
+async def _stream(conn: Any, policies: dict[str, Any], window: Window) -> FanFolded:
+    total = FanFolded(mqls={name: [] for name in policies})
+    folded: FanFolded = await fold_groups(conn, lambda: PolicyFan(policies), total, window.until)
+    return folded
