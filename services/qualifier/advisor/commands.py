@@ -6,14 +6,15 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from services.common.devrecord import DATABASE
 from services.common.settings import Settings
 
-from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, _read, iso_time
+from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, iso_time
 
 
-def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = verbs.add_parser(
         "suggest",
         help="backtested edits of the MQL rules that sales' reasons call for (never applied)",
@@ -27,16 +28,14 @@ def register(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=_suggest, needs=(DATABASE,))
 
 
-def _path(value: str):  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
+def _path(value: str) -> Path:
     return Path(value)
 
 
 def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.policy import PolicyError
+    from services.common.policy_file import PolicyFileError, read_policy_file
 
-    from ..commands import _database_url
     from ..lab.source import EmptyHistory
     from .render import render
     from .source import suggest
@@ -48,22 +47,24 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     if args.min_decisions < 1:
         print("leadstate: --min-decisions must be at least 1", file=sys.stderr)
         return EXIT_INVALID
-    read = _read(args.policy or settings.policy_path)
-    if read is None:
+    try:
+        read = read_policy_file(args.policy or settings.policy_path)
+    except PolicyFileError as exc:
+        print(f"leadstate: {exc}", file=sys.stderr)
         return EXIT_INVALID
     try:
         advice = asyncio.run(
             suggest(
-                _database_url(settings),
-                read[0],
+                settings.require_database_url(),
+                read.text,
                 min_decisions=args.min_decisions,
                 window=Window(since=args.since, until=args.until),
                 rules=tuple(args.rule),
-                policy_name=read[1],
+                policy_name=read.source,
             )
         )
     except PolicyError as exc:
-        print(f"leadstate: {read[1]} is not a valid policy:\n{exc}", file=sys.stderr)
+        print(f"leadstate: {read.source} is not a valid policy:\n{exc}", file=sys.stderr)
         return EXIT_INVALID
     except (EmptyHistory, NotEnoughHistory) as exc:
         print(f"leadstate: no suggestions: {exc}", file=sys.stderr)

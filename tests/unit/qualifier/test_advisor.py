@@ -18,8 +18,8 @@ from services.qualifier.advisor.render import render
 from services.qualifier.advisor.suggest import NotEnoughHistory, Window, combine
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.lab.fold import fold_entries
-from services.qualifier.lab.history import History, recorded_history
 from services.qualifier.lab.report import build_report
+from tests.history import History, recorded_history
 
 HERE = Path(__file__).parent
 WRONG = (HERE / "advisor_policies/wrong.yaml").read_text(encoding="utf-8")
