@@ -22,6 +22,7 @@ from services.common.envelope import new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import ReasonCode
 
+from .audit import Actor, record
 from .tables import decisions, idempotency_keys, mqls
 
 DECISION_TYPE = "leadstate.lead.decision.v1"
@@ -76,10 +77,15 @@ async def record_decision(
     decision: DecisionInput,
     idempotency: IdempotencyKey | None,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Recorded:
     try:
         async with sessions() as session, session.begin():
-            return await _record(session, outbox, topic, decision, idempotency, now)
+            recorded = await _record(session, outbox, topic, decision, idempotency, now)
+            if actor is not None and not recorded.replayed:
+                detail = {k: recorded.body[k] for k in ("lead_id", "outcome", "reason", "decided_by")}
+                await record(session, actor, "decision.recorded", recorded.body["decision_id"], detail)
+            return recorded
     except IntegrityError:
         # A twin request with the same Idempotency-Key, or a decision that slipped past the lock,
         # committed first: answer as if we had come second.

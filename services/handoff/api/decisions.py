@@ -96,6 +96,7 @@ async def post_decision(
             ),
             idempotency=idempotency,
             now=datetime.now(UTC),
+            actor=caller.actor,
         )
     except UnknownLead:
         raise Problem(404, f"no MQL was received for lead {lead_id!r}") from None

@@ -20,6 +20,7 @@ from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from services.common.policy_file import read_policy_text, resolve_path
 from services.common.problems import Problem
 
+from ..audit import record
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
 from .deps import ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, problems
@@ -104,6 +105,9 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         baseline_version=baseline.version,
         by=caller.key_id,
     )
+    detail = {"candidate_version": candidate.version, "baseline_version": baseline.version}
+    await record(session, caller.actor, "simulation.started", job_id, detail)
+    await session.commit()
     state = request.app.state
     if not hasattr(state, "simulation_gate"):  # one simulation at a time per process: the rest queue
         state.simulation_gate, state.simulation_tasks = asyncio.Semaphore(1), set()

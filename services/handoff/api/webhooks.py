@@ -14,6 +14,7 @@ from starlette.responses import Response
 from services.common.envelope import new_envelope
 from services.common.problems import Problem
 
+from ..audit import record
 from ..webhooks import deliveries, endpoints, signing, transport
 from ..webhooks.safety import UnsafeUrl, check_url
 from ..webhooks.schemas import (
@@ -81,6 +82,8 @@ async def create_webhook(
     new = endpoints.NewEndpoint(url, list(body.events), body.format, body.description, body.enabled)
     async with session.begin():
         row = await endpoints.create(session, new, created_by=caller.key_id, now=now)
+        detail = {"url": row.url, "events": list(row.events), "format": row.format}
+        await record(session, caller.actor, "webhook.created", row.endpoint_id, detail)
     return WebhookCreated(**Webhook.of(row, now).model_dump(), secret=row.secret)
 
 
@@ -102,7 +105,7 @@ async def get_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) -> 
     responses={**NOT_FOUND, **INVALID},
 )
 async def update_webhook(
-    request: Request, webhook_id: str, body: WebhookChange, _: WebhookAdmin, session: SessionDep
+    request: Request, webhook_id: str, body: WebhookChange, caller: WebhookAdmin, session: SessionDep
 ) -> Webhook:
     changes = body.model_dump(exclude_unset=True)
     current = await _found(session, webhook_id)
@@ -117,6 +120,7 @@ async def update_webhook(
             row = await endpoints.change(session, webhook_id, changes, now=now)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.changed", webhook_id, {"changes": sorted(changes)})
     return Webhook.of(row, now)
 
 
@@ -127,12 +131,13 @@ async def update_webhook(
     status_code=204,
     responses=NOT_FOUND,
 )
-async def delete_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: str, caller: WebhookAdmin, session: SessionDep) -> Response:
     async with session.begin():
         try:
             await endpoints.remove(session, webhook_id)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.deleted", webhook_id, {})
     return Response(status_code=204)
 
 
@@ -145,7 +150,7 @@ async def delete_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) 
 async def rotate_secret(
     request: Request,
     webhook_id: str,
-    _: WebhookAdmin,
+    caller: WebhookAdmin,
     session: SessionDep,
     body: Annotated[SecretRotation | None, Body()] = None,
 ) -> RotatedSecret:
@@ -157,6 +162,7 @@ async def rotate_secret(
             row = await endpoints.rotate_secret(session, webhook_id, now=now, grace=grace)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.changed", webhook_id, {"changes": ["secret"]})
     return RotatedSecret(
         id=row.endpoint_id, secret=row.secret, previous_secret_valid_until=row.previous_until
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from ..api.present import inbox_items
+from ..audit import Actor
 from ..cursor import CursorError
 from ..decisions import (
     DecisionInput,
@@ -104,7 +105,7 @@ async def decide(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     if not user.can("decisions:write"):
-        raise PageError(403, "Not allowed", "Your API key lacks the scope 'decisions:write'.")
+        raise PageError(403, "Not allowed", f"{user.lacks()} the scope 'decisions:write'.")
     check_csrf(user, csrf)
     state = request.app.state
     if outcome not in OUTCOMES:
@@ -134,6 +135,7 @@ async def decide(
             ),
             idempotency=idempotency,
             now=datetime.now(UTC),
+            actor=Actor(name=user.actor, address=request.client.host if request.client else None),
         )
     except UnknownLead:
         raise PageError(404, "Unknown lead", f"No MQL was received for lead {lead_id!r}.") from None
