@@ -64,12 +64,12 @@ def upgrade() -> None:
     op.create_index("audit_at", "audit", ["at"], schema=S)
     # Append-only: a row is never changed; only the retention's DELETE of old rows removes any.
     op.execute(
-        f"""
-        CREATE FUNCTION {S}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'handoff.audit is append-only'; END $$;
-        CREATE TRIGGER audit_append_only BEFORE UPDATE OR TRUNCATE ON {S}.audit
-        FOR EACH STATEMENT EXECUTE FUNCTION {S}.audit_append_only();
-        """
+        f"CREATE FUNCTION {S}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'handoff.audit is append-only'; END $$"
+    )
+    op.execute(
+        f"CREATE TRIGGER audit_append_only BEFORE UPDATE OR TRUNCATE ON {S}.audit "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {S}.audit_append_only()"
     )
     op.create_table(
         "key_usage",
@@ -82,7 +82,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("key_usage", schema=S)
-    op.execute(f"DROP TRIGGER audit_append_only ON {S}.audit; DROP FUNCTION {S}.audit_append_only()")
+    op.execute(f"DROP TRIGGER audit_append_only ON {S}.audit")
+    op.execute(f"DROP FUNCTION {S}.audit_append_only()")
     op.drop_table("audit", schema=S)
     op.drop_table("login_failures", schema=S)
     op.drop_table("console_sessions", schema=S)

@@ -14,6 +14,7 @@ ENDPOINTS = [
     ("GET", "/v1/reasons", "mql:read"),
     ("POST", "/v1/leads/lead-x/decisions", "decisions:write"),
     ("GET", "/v1/reports/funnel", "reports:read"),
+    ("GET", "/v1/audit", "audit:read"),
 ]
 
 
