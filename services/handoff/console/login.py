@@ -44,10 +44,13 @@ async def login_form(request: Request, next: str = HOME) -> Response:
         return _login_page(request, {"next": safe_next(next), "errors": {}})
 
 
-def _login_page(request: Request, context: Mapping[str, object], status: int = 200) -> Response:
-    """The form with a fresh login CSRF token, in the page and in its signed cookie."""
+def _login_page(
+    request: Request, context: Mapping[str, object], status: int = 200, template: str = "login.html"
+) -> Response:
+    """A form before there is a session (login, set a password) with a fresh login CSRF token, in the
+    page and in its signed cookie."""
     token, now = secrets.token_urlsafe(24), time.time()
-    response = render(request, "login.html", {**context, "csrf": token}, user=None, status=status)
+    response = render(request, template, {**context, "csrf": token}, user=None, status=status)
     signed = request.app.state.console.signer.dump_login_token(token, now)
     _set_cookie(request, response, LOGIN_COOKIE, signed, LOGIN_MAX_AGE_S)
     return response

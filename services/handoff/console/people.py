@@ -24,7 +24,7 @@ from ..accounts import (
 )
 from ..audit import Actor, record
 from .login import LOGIN_COOKIE, _login_csrf_matches, _login_page, _set_cookie, safe_next
-from .pages import PageError, UserDep, check_csrf, console_state, redirect, render
+from .pages import PageError, UserDep, check_csrf, console_state, redirect
 from .session import COOKIE, MAX_AGE_S, ConsoleSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -87,7 +87,12 @@ async def set_password_form(request: Request, token: str = "") -> Response:
         email = await link_email(db, token, now=datetime.now(UTC))
     if email is None:
         raise PageError(404, "Link not valid", f"{EXPIRED_LINK.capitalize()}.")
-    return render(request, "set_password.html", {"token": token, "email": email, "errors": {}}, user=None)
+    return _set_password_page(request, token, email, {})
+
+
+def _set_password_page(request: Request, token: str, email: str, errors: dict[str, str]) -> Response:
+    context = {"token": token, "email": email, "errors": errors}
+    return _login_page(request, context, status=422 if errors else 200, template="set_password.html")
 
 
 @router.post("/set-password")
@@ -96,19 +101,20 @@ async def set_password_submit(
     token: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    # No CSRF token: the one-time token in the form is the secret a forged request cannot know.
+    # The CSRF token too: else a page elsewhere could sign a browser in to the forger's own account.
+    if not _login_csrf_matches(request, csrf):
+        return _set_password_page(request, token, "", {"password": "This form expired. Open the link again."})
     if password != repeat:
-        context = {"token": token, "email": "", "errors": {"password": "The two passwords differ."}}
-        return render(request, "set_password.html", context, user=None, status=422)
+        return _set_password_page(request, token, "", {"password": "The two passwords differ."})
     address = client_address(request)
     try:
         async with request.app.state.database.sessions() as db, db.begin():
             person = await set_password(db, token, password, now=datetime.now(UTC))
             await record(db, Actor(name=person.email, address=address), "user.password_set", person.email, {})
     except AccountError as exc:
-        context = {"token": token, "email": "", "errors": {"password": f"{str(exc).capitalize()}."}}
-        return render(request, "set_password.html", context, user=None, status=422)
+        return _set_password_page(request, token, "", {"password": f"{str(exc).capitalize()}."})
     return await sign_in(request, person, "/console/inbox", how="set-password link")
 
 

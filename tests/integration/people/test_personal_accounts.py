@@ -28,14 +28,22 @@ async def test_a_person_added_on_the_cli_sets_a_password_and_decides_under_their
         form = await browser.get(path)
         assert form.status_code == 200 and "mika.ito@example.com" in form.text
         token = path.split("token=")[1]
+        forged = await browser.post(
+            "/console/set-password", data={"token": token, "password": PASSWORD, "repeat": PASSWORD}
+        )
+        assert forged.status_code == 422 and "This form expired" in forged.text  # no CSRF token
         short = await browser.post(
-            "/console/set-password", data={"token": token, "password": "short", "repeat": "short"}
+            "/console/set-password",
+            data={"token": token, "password": "short", "repeat": "short", "csrf": csrf_of(forged.text)},
         )
         assert short.status_code == 422 and "12 to 1024 characters" in short.text
         fields = {"token": token, "password": PASSWORD, "repeat": PASSWORD}
-        answer = await browser.post("/console/set-password", data=fields)
+        answer = await browser.post("/console/set-password", data={**fields, "csrf": csrf_of(short.text)})
         assert answer.status_code == 303 and answer.headers["location"] == "/console/inbox"
-        assert (await browser.post("/console/set-password", data=fields)).status_code == 422  # used once
+        other = people.browser()  # a valid form token, a spent link
+        fresh = csrf_of((await other.get("/console/login")).text)
+        reused = await other.post("/console/set-password", data={**fields, "csrf": fresh})
+        assert reused.status_code == 422 and "used already or expired" in reused.text
         assert (await browser.get(path)).status_code == 404
 
         inbox = await browser.get("/console/inbox")
