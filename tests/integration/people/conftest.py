@@ -66,10 +66,10 @@ class People:
         return token
 
     async def sign_in(
-        self, browser: httpx.AsyncClient, email: str, password: str = PASSWORD
+        self, browser: httpx.AsyncClient, email: str, password: str = PASSWORD, next: str = "/console/inbox"
     ) -> httpx.Response:
         form = await browser.get("/console/login")
-        fields = {"email": email, "password": password, "csrf": csrf_of(form.text), "next": "/console/inbox"}
+        fields = {"email": email, "password": password, "csrf": csrf_of(form.text), "next": next}
         return await browser.post("/console/login/password", data=fields)
 
     async def signed_in(self, email: str, role: str) -> tuple[httpx.AsyncClient, str]:

@@ -54,3 +54,17 @@ async def test_api_keys_may_be_configured_as_hashes_and_their_last_use_is_shown(
         key_id = hashlib.sha256(machine.encode()).hexdigest()[:12]
         row = page.text.split(f"<code>{key_id}</code>")[1].split("</tr>")[0]
         assert "mql:read" in row and "UTC" in row and "127.0.0.1" in row
+
+
+async def test_the_post_login_target_stays_in_the_console(people: People) -> None:
+    await people.add("careful@example.com", "sales")
+    for target in (
+        "https://evil.example/",
+        "//evil.example/console/",
+        "/console/\\evil.example",
+        "/elsewhere",
+    ):
+        answer = await people.sign_in(people.browser(), "careful@example.com", next=target)
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/inbox", target
+    kept = await people.sign_in(people.browser(), "careful@example.com", next="/console/funnel?period=7d")
+    assert kept.headers["location"] == "/console/funnel?period=7d"
