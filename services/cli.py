@@ -14,7 +14,7 @@ from services.common.settings import Settings, SettingsError, exit_on_settings_e
 # Modules with `register(subparsers)`; each sub-command sets `func(args, settings) -> int | None` and,
 # when it needs infrastructure, `needs` (devrecord.DATABASE, BROKER, URLS): what the environment does
 # not configure is taken from the running `leadstate dev`, or the command stops with one line.
-COMMAND_MODULES = ("services.stack.commands", "services.qualifier.commands")
+COMMAND_MODULES = ("services.stack.commands", "services.qualifier.commands", "services.handoff.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ API_KEY_ALL = "ak_all_" + uuid.uuid4().hex
 API_KEY_READ = "ak_read_" + uuid.uuid4().hex
 API_KEY_NONE = "ak_none_" + uuid.uuid4().hex
 API_KEYS = {
-    API_KEY_ALL: ["mql:read", "decisions:write", "reports:read", "webhooks:admin"],
+    API_KEY_ALL: ["mql:read", "decisions:write", "reports:read", "webhooks:admin", "audit:read"],
     API_KEY_READ: ["mql:read", "reports:read"],
     API_KEY_NONE: [],
 }

@@ -2,7 +2,7 @@
 answers by time), so the hourly delete reads only the expired rows instead of the whole table
 
 Revision ID: h0007
-Revises: h0004
+Revises: h0005
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from services.common.tables import create_processed_retention_index, drop_processed_retention_index
 
 revision = "h0007"
-down_revision = "h0004"
+down_revision = "h0005"
 branch_labels = None
 depends_on = None
 

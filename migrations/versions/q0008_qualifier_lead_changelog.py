@@ -1,7 +1,7 @@
 """qualifier: the view last published on lead.state per lead (the lead-state changelog)
 
 Revision ID: q0008
-Revises: q0003
+Revises: q0007
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "q0008"
-down_revision = "q0003"
+down_revision = "q0007"
 branch_labels = None
 depends_on = None
 

@@ -302,6 +302,7 @@ def banner(
     say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
     say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
     say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
+    say("  people     first admin: `leadstate users add you@example.com --role admin` prints a link")
     say(f"  broker     {bootstrap}    {broker.describe() if broker else '(LEADSTATE_KAFKA_BOOTSTRAP)'}")
     say(f"  database   {database_url}")
     say("  webhooks   local http:// receivers allowed (LEADSTATE_WEBHOOK_ALLOW_PRIVATE, dev only)")

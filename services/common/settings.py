@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SCOPES = ("mql:read", "decisions:write", "reports:read", "webhooks:admin")
+SCOPES = ("mql:read", "decisions:write", "reports:read", "webhooks:admin", "audit:read")
 ENV_PREFIX = "LEADSTATE_"
 
 
@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     webhook_poll_s: float = Field(1.0, gt=0)
     webhook_sla_check_s: float = Field(60.0, gt=0, description="how often chat SLA reminders are looked for")
     console_url: str | None = None  # the console's public address, for links in chat alerts
+    # People (services/handoff/accounts.py): personal console accounts, their sessions, the audit trail
+    session_idle_s: float = Field(3600.0, gt=0, description="a console session unused this long ends")
+    session_absolute_s: float = Field(12 * 3600.0, gt=0, description="every console session ends this late")
+    login_window_s: float = Field(900.0, gt=0, description="failed logins are counted over this window")
+    login_max_failures: int = Field(5, ge=1, description="per account in the window: then locked")
+    login_max_failures_per_address: int = Field(20, ge=1, description="per client address in the window")
+    set_password_link_s: float = Field(86400.0, gt=0, description="a one-time set-password link is valid")
+    audit_retention_days: float = Field(400.0, gt=0, description="audit rows are kept")
 
     # Languages and local time (issue 20): the console's fallback language, the languages the
     # deployment's policy texts must be given in (`leadstate policy check`), the viewer's time zone.
@@ -199,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_keep(self) -> timedelta:
         return timedelta(days=self.idempotency_retention_days)
+
+    @property
+    def audit_keep(self) -> timedelta:
+        return timedelta(days=self.audit_retention_days)
 
     @property
     def webhook_consumer_group(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -16,17 +17,19 @@ from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
-from .api import decisions, inbox, reports, simulations, webhooks
+from .api import audit, decisions, inbox, reports, simulations, webhooks
 from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
+from .key_usage import KeyUsage
 from .mql import validate_mql
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
 from .state import HandoffState
-from .tables import idempotency_keys, outbox, processed
+from .tables import audit as audit_table
+from .tables import console_sessions, idempotency_keys, login_failures, outbox, processed
 from .webhooks.service import WebhookDispatcher
 
 MAX_BODY_BYTES = 16 * 1024  # a decision is a few hundred bytes; a note at most 4000 characters
@@ -35,8 +38,9 @@ DESCRIPTION = """\
 The sales API: explained MQLs in, decisions with reasons out.
 
 Authenticate with `Authorization: Bearer <key>`; keys and their scopes (`mql:read`, `decisions:write`,
-`reports:read`, `webhooks:admin`) come from `LEADSTATE_API_KEYS`. Every error is
-`application/problem+json` with an `errors` list naming each bad field.
+`reports:read`, `webhooks:admin`, `audit:read`) come from `LEADSTATE_API_KEYS` (each key plain, or
+`sha256:<hex digest>`). Every error is `application/problem+json` with an `errors` list naming each bad
+field.
 """
 
 
@@ -65,7 +69,13 @@ def create_app(settings: Settings) -> FastAPI:
         topic_partitions=settings.topic_partitions,
         security=client_security(settings),
         processed_keep=settings.processed_keep,
-        prune_also=(Retention(idempotency_keys, "created_at", settings.idempotency_keep),),
+        prune_also=(
+            Retention(idempotency_keys, "created_at", settings.idempotency_keep),
+            Retention(audit_table, "at", settings.audit_keep),
+            # Kept only as long as they can still count or be resumed
+            Retention(login_failures, "at", timedelta(seconds=settings.login_window_s)),
+            Retention(console_sessions, "created_at", timedelta(seconds=settings.session_absolute_s)),
+        ),
         prune_every_s=settings.prune_every_s,
     )
 
@@ -110,8 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
         decider=decider,
         webhooks=dispatcher,
         cursors=codec_for_keys(settings.api_keys),
+        key_usage=KeyUsage(service.database.sessions),
     )
-    for module in (inbox, decisions, reports, simulations, webhooks):
+    for module in (inbox, decisions, reports, simulations, webhooks, audit):
         app.include_router(module.router)
     mount_console(app, settings, policy_file.policy)  # the web console at /console
     return app

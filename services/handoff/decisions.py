@@ -25,6 +25,7 @@ from services.common.envelope import new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import OUTCOMES, ReasonCode
 
+from .audit import Actor, record
 from .policy import HandoffPolicy
 from .tables import decisions, idempotency_keys, mqls
 
@@ -122,6 +123,7 @@ async def decide(
     caller: str,
     idempotency_key: str | None,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Recorded:
     """Record `asked` on the lead's open MQL; a DecisionRefused subclass says why not. `caller` scopes the
     Idempotency-Key (the API key's id); the same key and request answer the first answer again."""
@@ -152,6 +154,7 @@ async def decide(
         decision=decision,
         idempotency=idempotency,
         now=now,
+        actor=actor,
     )
     if not recorded.replayed:
         decider.wake_relay()
@@ -166,10 +169,15 @@ async def record_decision(
     decision: DecisionInput,
     idempotency: IdempotencyKey | None,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Recorded:
     try:
         async with sessions() as session, session.begin():
-            return await _record(session, outbox, topic, decision, idempotency, now)
+            recorded = await _record(session, outbox, topic, decision, idempotency, now)
+            if actor is not None and not recorded.replayed:
+                detail = {k: recorded.body[k] for k in ("lead_id", "outcome", "reason", "decided_by")}
+                await record(session, actor, "decision.recorded", recorded.body["decision_id"], detail)
+            return recorded
     except IntegrityError:
         # A twin request with the same Idempotency-Key, or a decision that slipped past the lock,
         # committed first: answer as if we had come second.

@@ -15,6 +15,7 @@ from services.common.settings import Settings
 
 from .cursor import CursorCodec
 from .decisions import Decider
+from .key_usage import KeyUsage
 from .policy import HandoffPolicy
 from .webhooks.service import WebhookDispatcher
 
@@ -38,6 +39,7 @@ class HandoffState:
     decider: Decider
     webhooks: WebhookDispatcher
     cursors: CursorCodec
+    key_usage: KeyUsage
     simulations: SimulationSlots = field(default_factory=SimulationSlots)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.common.tables import outbox_table, processed_table
@@ -56,3 +56,58 @@ idempotency_keys = Table(
 
 outbox = outbox_table(metadata, SCHEMA)
 processed = processed_table(metadata, SCHEMA)
+
+# People (migration h0005): personal accounts, their console sessions, failed logins, the audit trail
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("email", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text),
+    Column("set_password_hash", Text),
+    Column("set_password_until", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", Text, primary_key=True),
+    Column("user_id", Text, ForeignKey(users.c.user_id), nullable=False),
+    Column("address", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("failure_id", BigInteger, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("audit_id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text),
+    Column("address", Text),
+    Column("detail", JSONB, nullable=False),
+)
+
+key_usage = Table(
+    "key_usage",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
+    Column("last_address", Text),
+)

@@ -70,6 +70,7 @@ async def post_decision(
             caller=caller.key_id,
             idempotency_key=idempotency_key,
             now=datetime.now(UTC),
+            actor=caller.actor,
         )
     except UnknownReason as exc:
         valid = [r.code for r in exc.valid]

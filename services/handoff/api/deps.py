@@ -3,8 +3,7 @@ session, the policy's reason codes and SLA."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,9 +12,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import find_key
+from services.common.auth import find_key, key_id
 from services.common.problems import Problem
 
+from ..audit import Actor
 from ..cursor import CursorCodec
 from ..policy import HandoffPolicy
 from ..state import handoff_state
@@ -27,6 +27,12 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from LEADSTATE_AP
 class Caller:
     key_id: str  # a hash of the key: safe to store and log
     scopes: frozenset[str]
+    address: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts, for the audit trail."""
+        return Actor(name=f"key:{self.key_id[:12]}", address=self.address)
 
 
 def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
@@ -37,7 +43,7 @@ def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) 
     key = find_key(credentials.credentials, keys)
     if key is None:
         raise Problem(401, "unknown API key", headers=challenge)
-    return Caller(hashlib.sha256(key.encode()).hexdigest(), frozenset(keys[key]))
+    return Caller(key_id(key), frozenset(keys[key]), request.client.host if request.client else None)
 
 
 def _reject_unknown_query(request: Request) -> None:
@@ -60,13 +66,14 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def require(scope: str) -> Callable[..., Caller]:
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
     """The caller, if its key has `scope` (401/403 otherwise); then refuses unknown query parameters."""
 
-    def dependency(
+    async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
         caller = _caller(request, credentials)
+        await handoff_state(request).key_usage.touch(caller.key_id, caller.address)
         if scope not in caller.scopes:
             raise Problem(403, f"this API key lacks the scope {scope!r}", required_scope=scope)
         _reject_unknown_query(request)

@@ -19,6 +19,7 @@ from services.common.policy import PolicyError, load_policy
 from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from services.common.problems import Problem
 
+from ..audit import record
 from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
 from ..state import handoff_state
 from .deps import ReportReader, SessionDep
@@ -104,6 +105,9 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         baseline_version=baseline.policy.version,
         by=caller.key_id,
     )
+    detail = {"candidate_version": candidate.version, "baseline_version": baseline.policy.version}
+    await record(session, caller.actor, "simulation.started", job_id, detail)
+    await session.commit()
     state = handoff_state(request)
     task = asyncio.create_task(
         run_job(

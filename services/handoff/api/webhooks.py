@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from services.common.problems import Problem
 
+from ..audit import record
 from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.safety import UnsafeUrl, check_url
@@ -80,6 +81,8 @@ async def create_webhook(
     new = endpoints.NewEndpoint(url, list(body.events), body.format, body.description, body.enabled)
     async with session.begin():
         row = await endpoints.create(session, new, created_by=caller.key_id, now=now)
+        detail = {"url": row.url, "events": list(row.events), "format": row.format}
+        await record(session, caller.actor, "webhook.created", row.endpoint_id, detail)
     return WebhookCreated(**Webhook.of(row, now).model_dump(), secret=row.secret)
 
 
@@ -101,7 +104,7 @@ async def get_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) -> 
     responses={**NOT_FOUND, **INVALID},
 )
 async def update_webhook(
-    request: Request, webhook_id: str, body: WebhookChange, _: WebhookAdmin, session: SessionDep
+    request: Request, webhook_id: str, body: WebhookChange, caller: WebhookAdmin, session: SessionDep
 ) -> Webhook:
     changes = body.model_dump(exclude_unset=True)
     current = await _found(session, webhook_id)
@@ -116,6 +119,7 @@ async def update_webhook(
             row = await endpoints.change(session, webhook_id, changes, now=now)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.changed", webhook_id, {"changes": sorted(changes)})
     return Webhook.of(row, now)
 
 
@@ -126,12 +130,13 @@ async def update_webhook(
     status_code=204,
     responses=NOT_FOUND,
 )
-async def delete_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: str, caller: WebhookAdmin, session: SessionDep) -> Response:
     async with session.begin():
         try:
             await endpoints.remove(session, webhook_id)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.deleted", webhook_id, {})
     return Response(status_code=204)
 
 
@@ -144,7 +149,7 @@ async def delete_webhook(webhook_id: str, _: WebhookAdmin, session: SessionDep) 
 async def rotate_secret(
     request: Request,
     webhook_id: str,
-    _: WebhookAdmin,
+    caller: WebhookAdmin,
     session: SessionDep,
     body: Annotated[SecretRotation | None, Body()] = None,
 ) -> RotatedSecret:
@@ -156,6 +161,7 @@ async def rotate_secret(
             row = await endpoints.rotate_secret(session, webhook_id, now=now, grace=grace)
         except endpoints.UnknownEndpoint:
             raise Problem(404, f"no webhook endpoint {webhook_id!r}") from None
+        await record(session, caller.actor, "webhook.changed", webhook_id, {"changes": ["secret"]})
     return RotatedSecret(
         id=row.endpoint_id, secret=row.secret, previous_secret_valid_until=row.previous_until
     )

@@ -8,22 +8,26 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
+from services.common.auth import key_id
 from services.common.policy import Policy
 from services.common.settings import Settings
 
-from . import funnel, inbox, lead, login, policy_page, webhooks_page
+from ..accounts import SessionLimits, Throttle
+from . import audit_page, funnel, inbox, lead, login, people, policy_page, webhooks_page
 from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
-from .session import key_id_of, signer_for_keys
+from .session import signer_for_keys
 
 
 def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
     app.state.console = ConsoleState(
         signer=signer_for_keys(settings.api_keys),
-        scopes_by_key_id={key_id_of(k): frozenset(v) for k, v in settings.api_keys.items()},
+        scopes_by_key_id={key_id(k): frozenset(v) for k, v in settings.api_keys.items()},
         policy=policy,
+        limits=SessionLimits.of(settings),
+        throttle=Throttle.of(settings),
     )
-    for module in (login, inbox, lead, funnel, policy_page, webhooks_page):
+    for module in (login, people, inbox, lead, funnel, policy_page, audit_page, webhooks_page):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageError, error_page)

@@ -40,7 +40,7 @@ def _html_under_console(handler: Handler) -> Handler:
         if not _under_console(request.url.path):
             return response
         title, message = PAGES.get(response.status_code, OTHER)
-        page = error_page(request, PageError(response.status_code, title, message))
+        page = await error_page(request, PageError(response.status_code, title, message))
         for name in KEPT_HEADERS:
             if name in response.headers:
                 page.headers[name] = response.headers[name]

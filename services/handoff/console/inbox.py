@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from ..api.present import inbox_items
+from ..audit import Actor
 from ..cursor import CursorError
 from ..decisions import (
     MAX_NOTE,
@@ -109,7 +110,7 @@ async def decide(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     if not user.can("decisions:write"):
-        raise PageError(403, "Not allowed", "Your API key lacks the scope 'decisions:write'.")
+        raise PageError(403, "Not allowed", f"{user.lacks()} the scope 'decisions:write'.")
     check_csrf(user, csrf)
     asked = Decide(lead_id=lead_id, outcome=outcome, reason=reason, note=note.strip() or None)
     try:
@@ -121,6 +122,7 @@ async def decide(
             # The form's id makes a double submit a replay of the first answer rather than a 409.
             idempotency_key=f"console:{form_id[:100]}" if form_id else None,
             now=datetime.now(UTC),
+            actor=Actor(name=user.actor, address=request.client.host if request.client else None),
         )
     except UnknownOutcome:
         raise PageError(

@@ -6,6 +6,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from services.common.auth import find_key
 
+from ..accounts import close_session
 from ..state import handoff_state
 from .pages import LoginRequired, UserDep, check_csrf, current_user, redirect, render
 from .session import COOKIE, LOGIN_COOKIE, LOGIN_MAX_AGE_S, MAX_AGE_S, ConsoleSession
@@ -37,16 +39,19 @@ async def home() -> Response:
 @router.get("/login")
 async def login_form(request: Request, next: str = HOME) -> Response:
     try:
-        current_user(request)
+        await current_user(request)
         return redirect(safe_next(next))
     except LoginRequired:
         return _login_page(request, {"next": safe_next(next), "errors": {}})
 
 
-def _login_page(request: Request, context: Mapping[str, object], status: int = 200) -> Response:
-    """The form with a fresh login CSRF token, in the page and in its signed cookie."""
+def _login_page(
+    request: Request, context: Mapping[str, object], status: int = 200, template: str = "login.html"
+) -> Response:
+    """A form before there is a session (login, set a password) with a fresh login CSRF token, in the
+    page and in its signed cookie."""
     token, now = secrets.token_urlsafe(24), time.time()
-    response = render(request, "login.html", {**context, "csrf": token}, user=None, status=status)
+    response = render(request, template, {**context, "csrf": token}, user=None, status=status)
     signed = request.app.state.console.signer.dump_login_token(token, now)
     _set_cookie(request, response, LOGIN_COOKIE, signed, LOGIN_MAX_AGE_S)
     return response
@@ -105,6 +110,9 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request, user: UserDep, csrf: Annotated[str, Form()] = "") -> Response:
     check_csrf(user, csrf)
+    if user.session.sid is not None:
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            await close_session(db, user.session.sid, now=datetime.now(UTC))
     response = redirect("/console/login")
     response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict")
     return response

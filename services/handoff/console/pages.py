@@ -17,6 +17,8 @@ from starlette.templating import Jinja2Templates
 
 from services.common.policy import Policy
 
+from ..accounts import SessionLimits, Throttle, User, resume_session
+from ..state import handoff_state
 from .session import COOKIE, ConsoleSession, SessionSigner, csrf_matches
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -36,15 +38,25 @@ class ConsoleState:
     signer: SessionSigner
     scopes_by_key_id: dict[str, frozenset[str]]
     policy: Policy  # the whole MQL policy: rules in words, and the fold for the score chart
+    limits: SessionLimits
+    throttle: Throttle
 
 
 @dataclass(frozen=True)
 class ConsoleUser:
     session: ConsoleSession
     scopes: frozenset[str]
+    person: User | None = None  # signed in as a person (not with an API key): their account
+
+    @property
+    def actor(self) -> str:
+        return self.person.email if self.person else f"key:{self.session.key_id[:12]} ({self.session.name})"
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def lacks(self) -> str:
+        return f"Your role ({self.person.role}) lacks" if self.person else "Your API key lacks"
 
 
 class LoginRequired(Exception):
@@ -61,10 +73,17 @@ def console_state(request: Request) -> ConsoleState:
     return request.app.state.console
 
 
-def current_user(request: Request) -> ConsoleUser:
+async def current_user(request: Request) -> ConsoleUser:
     state = console_state(request)
     cookie = request.cookies.get(COOKIE)
     session = state.signer.load(cookie, time.time()) if cookie else None
+    if session is not None and session.sid is not None:
+        # A person: looked up on every request, so a disabled account or a revoked session ends now.
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            person = await resume_session(db, session.sid, limits=state.limits, now=datetime.now(UTC))
+        if person is None:
+            raise LoginRequired()
+        return ConsoleUser(session, person.scopes, person)
     scopes = state.scopes_by_key_id.get(session.key_id) if session is not None else None
     if session is None or scopes is None:
         raise LoginRequired()
@@ -74,7 +93,7 @@ def current_user(request: Request) -> ConsoleUser:
 def require(scope: str) -> Callable[..., ConsoleUser]:
     def dependency(user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
         if not user.can(scope):
-            raise PageError(403, "Not allowed", f"Your API key lacks the scope {scope!r} this page needs.")
+            raise PageError(403, "Not allowed", f"{user.lacks()} the scope {scope!r} this page needs.")
         return user
 
     return dependency
@@ -115,11 +134,11 @@ def login_redirect(request: Request, exc: Exception) -> Response:
     return redirect(f"/console/login?next={quote(target, safe='')}")
 
 
-def error_page(request: Request, exc: Exception) -> Response:
+async def error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     try:
-        user: ConsoleUser | None = current_user(request)
-    except LoginRequired:
+        user: ConsoleUser | None = await current_user(request)
+    except Exception:  # not signed in, or the database away: the page says what went wrong either way
         user = None
     context = {"title": exc.title, "message": exc.message, "status": exc.status}
     return render(request, "error.html", context, user=user, status=exc.status)

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from services.common.auth import key_id
+
 COOKIE = "leadstate_console"
 MAX_AGE_S = 12 * 3600  # a working day; then log in again
 # Before there is a session, the login form's CSRF token travels in a cookie of its own (double submit,
@@ -31,14 +33,19 @@ class ConsoleSession:
     name: str  # who decides: recorded as `decided_by`
     csrf: str
     issued_at: int  # unix seconds
+    # A person's session: its id names the server-side row (accounts.py) that can be revoked at once;
+    # then key_id is "user:<user id>" and name their email.
+    sid: str | None = None
 
     @classmethod
     def start(cls, key: str, name: str, now: float) -> ConsoleSession:
-        return cls(key_id=key_id_of(key), name=name, csrf=secrets.token_urlsafe(24), issued_at=int(now))
+        return cls(key_id=key_id(key), name=name, csrf=secrets.token_urlsafe(24), issued_at=int(now))
 
-
-def key_id_of(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    @classmethod
+    def for_person(cls, user_id: str, email: str, sid: str, now: float) -> ConsoleSession:
+        return cls(
+            key_id=f"user:{user_id}", name=email, csrf=secrets.token_urlsafe(24), issued_at=int(now), sid=sid
+        )
 
 
 class SessionSigner:
@@ -49,9 +56,8 @@ class SessionSigner:
         return hmac.new(self._secret, body, hashlib.sha256).digest()
 
     def dump(self, session: ConsoleSession) -> str:
-        return self._signed(
-            {"k": session.key_id, "n": session.name, "c": session.csrf, "t": session.issued_at}
-        )
+        doc = {"k": session.key_id, "n": session.name, "c": session.csrf, "t": session.issued_at}
+        return self._signed(doc if session.sid is None else {**doc, "s": session.sid})
 
     def load(self, value: str, now: float) -> ConsoleSession | None:
         """The session, or None if the cookie is not one we signed or it has expired."""
@@ -59,7 +65,11 @@ class SessionSigner:
         if doc is None or not {"k", "n", "c", "t"} <= doc.keys():
             return None
         session = ConsoleSession(
-            key_id=str(doc["k"]), name=str(doc["n"]), csrf=str(doc["c"]), issued_at=int(doc["t"])
+            key_id=str(doc["k"]),
+            name=str(doc["n"]),
+            csrf=str(doc["c"]),
+            issued_at=int(doc["t"]),
+            sid=str(doc["s"]) if "s" in doc else None,
         )
         if not 0 <= now - session.issued_at < MAX_AGE_S:
             return None

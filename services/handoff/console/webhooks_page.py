@@ -13,6 +13,7 @@ from starlette.responses import Response
 from services.common.problems import Problem
 
 from ..api.webhooks import check_slack_events, checked_url
+from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
 from ..webhooks.testing import send_test
@@ -26,7 +27,7 @@ MAX_URL, MAX_DESCRIPTION = 2000, 500  # as the API
 
 async def _page(request: Request, user: ConsoleUser, *, status: int = 200, **notes: Any) -> Response:
     now = datetime.now(UTC)
-    async with request.app.state.database.sessions() as session:
+    async with handoff_state(request).database.sessions() as session:
         rows = await endpoints.list_all(session)
         hooks = [
             {
@@ -51,7 +52,7 @@ async def _page(request: Request, user: ConsoleUser, *, status: int = 200, **not
 
 
 async def _endpoint(request: Request, webhook_id: str) -> Any:
-    async with request.app.state.database.sessions() as session:
+    async with handoff_state(request).database.sessions() as session:
         try:
             return await endpoints.get(session, webhook_id)
         except endpoints.UnknownEndpoint:
@@ -91,7 +92,7 @@ async def create_endpoint(
         return await _page(request, user, status=422, error=problem, form=form)
     now = datetime.now(UTC)
     new = endpoints.NewEndpoint(url, events, format, description.strip() or None, True)
-    async with request.app.state.database.sessions() as session, session.begin():
+    async with handoff_state(request).database.sessions() as session, session.begin():
         row = await endpoints.create(session, new, created_by=user.session.key_id, now=now)
     return await _page(request, user, secret={"id": row.endpoint_id, "value": row.secret})
 
@@ -120,7 +121,7 @@ async def set_enabled(
     check_csrf(user, csrf)
     if enabled not in ("true", "false"):
         raise PageError(422, "Enable or pause", "enabled: true or false.")
-    async with request.app.state.database.sessions() as session, session.begin():
+    async with handoff_state(request).database.sessions() as session, session.begin():
         try:
             await endpoints.change(session, webhook_id, {"enabled": enabled == "true"}, now=datetime.now(UTC))
         except endpoints.UnknownEndpoint:
@@ -133,8 +134,8 @@ async def rotate(
     request: Request, webhook_id: str, user: WebhookAdminUser, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     check_csrf(user, csrf)
-    grace = timedelta(seconds=request.app.state.settings.webhook_rotation_grace_s)
-    async with request.app.state.database.sessions() as session, session.begin():
+    grace = timedelta(seconds=handoff_state(request).settings.webhook_rotation_grace_s)
+    async with handoff_state(request).database.sessions() as session, session.begin():
         try:
             row = await endpoints.rotate_secret(session, webhook_id, now=datetime.now(UTC), grace=grace)
         except endpoints.UnknownEndpoint:
@@ -149,8 +150,10 @@ async def test(
 ) -> Response:
     check_csrf(user, csrf)
     row = await _endpoint(request, webhook_id)
-    async with request.app.state.database.sessions() as session:
-        sent_id, attempt = await send_test(session, row, request.app.state.settings, now=datetime.now(UTC))
+    async with handoff_state(request).database.sessions() as session:
+        sent_id, attempt = await send_test(
+            session, row, handoff_state(request).settings, now=datetime.now(UTC)
+        )
     tested = {
         "id": row.endpoint_id,
         "webhook_id": sent_id,

@@ -20,6 +20,9 @@ from tests.support import ROOT, free_port
 ARGUMENTS = {
     "policy explain": ["user-42"],
     "policy simulate": ["policies/default.yaml"],
+    "users add": ["ann@example.com", "--role", "sales"],
+    "users disable": ["ann@example.com"],
+    "users link": ["ann@example.com"],
 }
 
 
