@@ -68,6 +68,8 @@ class Worker:
     processed_keep: timedelta | None = None
     prune_also: Sequence[Retention] = ()
     prune_every_s: float = 3600.0
+    # what runs the consumer loop: BatchConsumer, or a subclass that keeps its offsets with its state
+    consumer_factory: Callable[..., BatchConsumer] = BatchConsumer
     relay: OutboxRelay | None = field(init=False, default=None)
     _consumer: BatchConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -104,8 +106,7 @@ class Worker:
             client_id=self.config.name,
             security=self.broker.security,
         )
-        await start_with_retry(kafka, what=f"{self.config.name} consumer", preflight=self.broker.preflight)
-        self._consumer = BatchConsumer(
+        self._consumer = self.consumer_factory(
             self.config,
             consumer=kafka,
             sessions=self.database.sessions,
@@ -119,6 +120,10 @@ class Worker:
             ),
             after_commit=self.relay.wake_if_added if self.relay else self.after_commit,
         )
+        listener = self._consumer.listener()
+        if listener is not None:
+            kafka.subscribe(list(self.config.topics), listener=listener)
+        await start_with_retry(kafka, what=f"{self.config.name} consumer", preflight=self.broker.preflight)
         try:
             await self._consumer.run()
         finally:
@@ -241,6 +246,7 @@ class ConsumingService:
         processed_keep: timedelta | None = None,
         prune_also: Sequence[Retention] = (),
         prune_every_s: float = 3600.0,
+        consumer_factory: Callable[..., BatchConsumer] = BatchConsumer,
     ) -> ConsumingService:
         database = Database.connect(database_url)
         broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
@@ -256,6 +262,7 @@ class ConsumingService:
             processed_keep=processed_keep,
             prune_also=prune_also,
             prune_every_s=prune_every_s,
+            consumer_factory=consumer_factory,
         )
         readiness = Readiness()
         readiness.add("database", database.check)
