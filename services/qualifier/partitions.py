@@ -92,9 +92,16 @@ class OwnedPartitions(BatchConsumer):
             return False
         mine = set(self.consumer.assignment())
         seeded = [tp for tp in tps if tp in mine and tp in self._unseeded]
+        try:
+            trusted = await self._broker_remembers(stored, seeded)
+        except (KafkaError, IllegalStateError) as exc:
+            log.warning("offsets not comparable with the broker's; retrying", extra={"error": str(exc)[:200]})
+            return False
         for tp in seeded:
-            if tp in stored:
+            if tp in trusted:
                 self.consumer.seek(tp, stored[tp])
+            elif tp in stored:
+                await self.consumer.seek_to_beginning(tp)
             self.positions[tp] = stored.get(tp)
             self._unseeded.discard(tp)
         self._unseeded &= mine
@@ -102,6 +109,24 @@ class OwnedPartitions(BatchConsumer):
             self.consumer.resume(*seeded)
         log.info("partitions seeked to stored offsets", extra={"partitions": len(seeded), "leads": loaded})
         return True
+
+    async def _broker_remembers(
+        self, stored: dict[TopicPartition, int], partitions: list[TopicPartition]
+    ) -> set[TopicPartition]:
+        """The partitions whose stored offset applies to the log the broker has now. A broker that came
+        back empty (Tansu keeps topics and group offsets in memory) has re-created topics whose offsets
+        start again at 0: seeking to the stored offset would skip the new log's first records. Such a
+        partition has no committed group offset (the broker forgot it) or ends before the stored
+        offset; it is read from its beginning instead, and the log's ids skip what was applied."""
+        known = [tp for tp in partitions if tp in stored]
+        if not known:
+            return set()
+        ends = await self.consumer.end_offsets(known)
+        trusted = set()
+        for tp in known:
+            if stored[tp] <= ends.get(tp, -1) and await self.consumer.committed(tp) is not None:
+                trusted.add(tp)
+        return trusted
 
     # --- the loop -----------------------------------------------------------------------------------
 
