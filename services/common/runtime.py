@@ -32,6 +32,12 @@ from .retention import Retention, prune_periodically
 
 log = logging.getLogger(__name__)
 
+# A group member frozen mid-transaction (SIGSTOP, a paused VM) holds its row locks, and the partitions'
+# next owner would wait on them: PostgreSQL ends such a session after this long (the group itself evicts
+# a silent member after its 10 s session timeout). No transaction of a consuming service waits on its
+# client that long.
+FROZEN_MEMBER_S = 15.0
+
 
 @dataclass
 class Database:
@@ -39,8 +45,8 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 5) -> Database:
-        engine = create_engine(url, pool_size=pool_size)
+    def connect(cls, url: str, *, pool_size: int = 5, idle_in_transaction_s: float | None = None) -> Database:
+        engine = create_engine(url, pool_size=pool_size, idle_in_transaction_s=idle_in_transaction_s)
         return cls(engine, session_factory(engine))
 
     async def check(self) -> None:
@@ -248,7 +254,7 @@ class ConsumingService:
         prune_every_s: float = 3600.0,
         consumer_factory: Callable[..., BatchConsumer] = BatchConsumer,
     ) -> ConsumingService:
-        database = Database.connect(database_url)
+        database = Database.connect(database_url, idle_in_transaction_s=FROZEN_MEMBER_S)
         broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
         worker = Worker(
             config=config,
