@@ -8,18 +8,15 @@ states equal to an offline replay, nothing lost, nothing applied twice.
 from __future__ import annotations
 
 import signal
-import uuid
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from services.common.kafka import ensure_topics
-from services.common.topics import Topics
 from tests.chaos.audit import SUMMARY, audit, pending_outbox, record, stored_count
 from tests.chaos.harness import FULL, Tally, connect, demo_messages, scale, stream_events
-from tests.chaos.test_scale_out import Fleet
+from tests.chaos.test_scale_out import Fleet, fresh_topics
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos, *([] if FULL else [pytest.mark.kafka_first])]
@@ -43,17 +40,7 @@ async def _assigned(url: str) -> float:
 async def test_a_frozen_member_that_wakes_after_its_partitions_moved_changes_nothing(
     env: dict[str, str], database_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics = Topics.suffixed(f"zombie{uuid.uuid4().hex[:6]}")
-    await ensure_topics(kafka_bootstrap, topics.all(), partitions=PARTITIONS)
-    env = {
-        **env,
-        "LEADSTATE_TOPIC_EVENTS": topics.events,
-        "LEADSTATE_TOPIC_MQL": topics.mql,
-        "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
-        "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
-        "LEADSTATE_TOPIC_PARTITIONS": str(PARTITIONS),
-        "LEADSTATE_CONSUMER_BATCH_MAX": "100",
-    }
+    env = await fresh_topics(env, kafka_bootstrap, "zombie", PARTITIONS, batch_max=100)
     fleet = Fleet(env, tmp_path)
     events = Tally()
     messages = demo_messages(EVENTS, seed=43)
