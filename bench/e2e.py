@@ -26,7 +26,7 @@ from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
 from .report import Check, Outcome, Skipped, by_window, fmt, percentile_ms, table
 
-PHASES = ("read", "load", "fold", "save")  # the qualifier's batch phases (handlers.py)
+PHASES = ("dedupe", "read", "load", "fold", "save")  # the qualifier's batch phases (handlers.py)
 BATCH = 10  # a website's server-side SDK flushes small batches often
 CLIENTS = 16
 SETTLE_S = 8.0  # after the last request: how long without a new MQL ends the wait

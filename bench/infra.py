@@ -87,7 +87,13 @@ class Infra:
     def fresh_topics(self, label: str) -> Topics:
         suffix = f"{label}-{uuid.uuid4().hex[:6]}"
         topics = Topics.suffixed(suffix)
-        created = ensure_topics(self.bootstrap, topics.all(), partitions=PARTITIONS, security=self.security)
+        created = ensure_topics(
+            self.bootstrap,
+            topics.all(),
+            partitions=PARTITIONS,
+            security=self.security,
+            compacted=topics.compacted(),
+        )
         asyncio.run(created)
         return topics
 

@@ -80,6 +80,7 @@ def service_env(
         "LEADSTATE_TOPIC_MQL": topics.mql,
         "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
         "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
+        "LEADSTATE_TOPIC_LEAD_STATE": topics.state,
         "LEADSTATE_QUALIFIER_GROUP": f"qualifier-{suffix}",
         "LEADSTATE_HANDOFF_GROUP": f"handoff-{suffix}",
         "LEADSTATE_LOG_FORMAT": "json",

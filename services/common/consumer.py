@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy import Table, Text, bindparam, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -148,6 +154,10 @@ class BatchConsumer:
 
     def stop(self) -> None:
         self._stopping = True
+
+    def listener(self) -> ConsumerRebalanceListener | None:
+        """A subclass that must know of rebalances (to seek, to drop state) returns its listener."""
+        return None
 
     async def run(self) -> None:
         while not self._stopping:

@@ -20,7 +20,13 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 5, idle_in_transaction_s: float | None = None) -> AsyncEngine:
+    """`idle_in_transaction_s`: PostgreSQL ends a session whose transaction waits on its client longer
+    (a process frozen mid-transaction, SIGSTOP or a paused VM, releases its row locks that way)."""
+    connect_args: dict[str, object] = {"timeout": 5, "command_timeout": 30}
+    if idle_in_transaction_s is not None:
+        timeout_ms = str(int(idle_in_transaction_s * 1000))
+        connect_args["server_settings"] = {"idle_in_transaction_session_timeout": timeout_ms}
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -29,7 +35,7 @@ def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
         # (retried) or request (503) and SQLAlchemy then drops the stale pool.
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args=connect_args,
     )
 
 
@@ -61,8 +67,8 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 5) -> Database:
-        engine = create_engine(url, pool_size=pool_size)
+    def connect(cls, url: str, *, pool_size: int = 5, idle_in_transaction_s: float | None = None) -> Database:
+        engine = create_engine(url, pool_size=pool_size, idle_in_transaction_s=idle_in_transaction_s)
         return cls(engine, session_factory(engine))
 
     async def check(self) -> None:

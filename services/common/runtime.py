@@ -31,6 +31,12 @@ from .retention import Retention, prune_periodically
 
 log = logging.getLogger(__name__)
 
+# A group member frozen mid-transaction (SIGSTOP, a paused VM) holds its row locks, and the partitions'
+# next owner would wait on them: PostgreSQL ends such a session after this long (the group itself evicts
+# a silent member after its 10 s session timeout). No transaction of a consuming service waits on its
+# client that long.
+FROZEN_MEMBER_S = 15.0
+
 
 @dataclass(kw_only=True)
 class Worker:
@@ -50,6 +56,8 @@ class Worker:
     processed_keep: timedelta | None = None
     prune_also: Sequence[Retention] = ()
     prune_every_s: float = 3600.0
+    # what runs the consumer loop: BatchConsumer, or a subclass that keeps its offsets with its state
+    consumer_factory: Callable[..., BatchConsumer] = BatchConsumer
     relay: OutboxRelay | None = field(init=False, default=None)
     _consumer: BatchConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -86,8 +94,7 @@ class Worker:
             client_id=self.config.name,
             security=self.broker.security,
         )
-        await start_with_retry(kafka, what=f"{self.config.name} consumer", preflight=self.broker.preflight)
-        self._consumer = BatchConsumer(
+        self._consumer = self.consumer_factory(
             self.config,
             consumer=kafka,
             sessions=self.database.sessions,
@@ -101,6 +108,10 @@ class Worker:
             ),
             after_commit=self.relay.wake_if_added if self.relay else self.after_commit,
         )
+        listener = self._consumer.listener()
+        if listener is not None:
+            kafka.subscribe(list(self.config.topics), listener=listener)
+        await start_with_retry(kafka, what=f"{self.config.name} consumer", preflight=self.broker.preflight)
         try:
             await self._consumer.run()
         finally:
@@ -223,8 +234,9 @@ class ConsumingService:
         processed_keep: timedelta | None = None,
         prune_also: Sequence[Retention] = (),
         prune_every_s: float = 3600.0,
+        consumer_factory: Callable[..., BatchConsumer] = BatchConsumer,
     ) -> ConsumingService:
-        database = Database.connect(database_url)
+        database = Database.connect(database_url, idle_in_transaction_s=FROZEN_MEMBER_S)
         broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
         worker = Worker(
             config=config,
@@ -238,6 +250,7 @@ class ConsumingService:
             processed_keep=processed_keep,
             prune_also=prune_also,
             prune_every_s=prune_every_s,
+            consumer_factory=consumer_factory,
         )
         readiness = Readiness()
         readiness.add("database", database.check)

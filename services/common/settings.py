@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     qualifier_group: str = "leadstate-qualifier"
     handoff_group: str = "leadstate-handoff"
     consumer_batch_max: int = Field(2000, ge=1)
+    # The qualifier's in-memory lead state (services/qualifier/cache.py) and its coalesced transactions.
+    qualifier_cache_mb: int = Field(512, ge=1, description="budget of the lead states a member caches")
+    qualifier_coalesce_ms: int = Field(200, ge=0, le=10_000, description="longest a transaction gathers")
+    qualifier_txn_max: int = Field(5_000, ge=1, description="most records one qualifier transaction holds")
 
     policy_path: Path = Path("policies/default.yaml")
     produce_timeout_s: float = Field(5.0, gt=0)

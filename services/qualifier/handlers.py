@@ -1,8 +1,9 @@
-"""Applying a batch of envelopes to lead state: the qualifier's unit of work.
+"""Applying a transaction's envelopes to lead state: the qualifier's unit of work.
 
-Inside the consumer's transaction (the envelope ids are already claimed): fold the batch into the leads
-it touches, store the log and the new states, register each MQL and put it in the outbox. The consumer
-commits, then the Kafka offsets; the relay publishes the MQLs.
+Inside the consumer's transaction (its stored offsets already advanced): drop the envelopes the log
+already holds, fold the rest into the leads they touch (from the member's cache, the misses read),
+store the log and the new states, register each MQL and put it in the outbox. The consumer commits;
+the relay publishes the MQLs.
 """
 
 from __future__ import annotations
@@ -15,60 +16,80 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Delivered
+from services.common.metrics import DUPLICATES
 from services.common.outbox import Outbox
 from services.common.policy import Policy
 
+from .cache import LeadCache
 from .changelog import Changelog
 from .decisions import DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
 from .stitching import Fired
-from .store import load_ledger, save_ledger
+from .store import Written, driver_connection, known_events, load_ledger, save_ledger
 from .tables import mqls
 
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
 DECISION_TYPES = frozenset({DECISION_TYPE})
-# where a batch's time goes: which of reading, loading, folding and saving to look at first
+# where a transaction's time goes: which of reading, de-duplicating, loading, folding, saving to look at
 PHASE_SECONDS = Histogram(
-    "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier batch", ["phase"]
+    "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier transaction", ["phase"]
 )
 
 
 @dataclass(frozen=True)
 class Qualify:
-    """The batch handler, bound to the policy loaded at start-up and the outbox of `lead.mql`."""
+    """The unit of work, bound to the policy loaded at start-up, the outbox of `lead.mql` and the
+    member's cache of lead state."""
 
     policy: Policy
     outbox: Outbox
     topic_mql: str
+    topic_events: str
+    cache: LeadCache
     topic_state: str  # lead.updated (services/qualifier/changelog.py)
 
     async def __call__(self, session: AsyncSession, batch: list[Delivered]) -> None:
+        await self.apply(session, batch)
+
+    async def apply(self, session: AsyncSession, batch: list[Delivered]) -> Written:
         started = time.perf_counter()
-        entries = applied_order([from_envelope(d.envelope) for d in batch])
+        db = await driver_connection(session)
+        unique = list({d.envelope.id: d for d in batch}.values())
+        known = await known_events(db, [d.envelope.id for d in unique])
+        fresh = [d for d in unique if d.envelope.id not in known]
+        if len(fresh) < len(batch):
+            DUPLICATES.labels("qualifier").inc(len(batch) - len(fresh))
+        deduped = time.perf_counter()
+        entries = applied_order([from_envelope(d.envelope) for d in fresh])
+        partition_of = {d.envelope.id: d.partition for d in fresh if d.topic == self.topic_events}
         read = time.perf_counter()
-        ledger = await load_ledger(session, self.policy, entries)
+        loaded = await load_ledger(db, self.policy, entries, self.cache)
+        ledger = loaded.ledger
         changes = await Changelog.load(session, self.policy, list(ledger.states))
-        loaded = time.perf_counter()
+        fetched = time.perf_counter()
         for entry in entries:
             ledger.fold(entry.entry)
             changes.observe(ledger)
         folded = time.perf_counter()
-        await save_ledger(session, ledger, entries)
-        await self._emit(session, ledger.fired)
+        written = await save_ledger(db, loaded, entries, partition_of)
+        await self.record_mqls(session, ledger.fired)
         await changes.save(session, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (
-            ("read", read - started),
-            ("load", loaded - read),
-            ("fold", folded - loaded),
+            ("dedupe", deduped - started),
+            ("read", read - deduped),
+            ("load", fetched - read),
+            ("fold", folded - fetched),
             ("save", saved - folded),
         ):
             PHASE_SECONDS.labels(phase).observe(seconds)
+        return written
 
-    async def _emit(self, session: AsyncSession, fired: list[Fired]) -> None:
+    async def record_mqls(self, session: AsyncSession, fired: list[Fired]) -> None:
+        """The one place MQLs leave the fold: the register, then the outbox, in the state's transaction."""
         if not fired:
             return
         made = [(mql_data(f.lead_id, f.mql), f.mql) for f in fired]

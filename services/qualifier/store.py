@@ -1,20 +1,21 @@
-"""Lead state in PostgreSQL for one batch: lock and load what the batch touches, write back what changed.
+"""Lead state in PostgreSQL for one transaction of the qualifier, with the member's cache in front.
 
-A constant number of round trips per batch, whatever its size: advisory locks on the batch's
-identities, one identities query, one `SELECT ... FOR UPDATE` of the leads (ordered by id, so two
-group members never deadlock on them), then bulk writes. The advisory locks serialise two members that
-would create or re-point the same identity; the row locks serialise two members that reach the same
-lead through different identities. A lead merged away meanwhile is followed to where it went.
+Reading: what the cache holds is taken from it; the identities and leads it misses are read in one
+statement each (no locks). Writing, in this order: the row versions of every lead the fold read are
+checked under row locks (`FOR UPDATE`, ordered by id, so two members never deadlock), new leads and
+identities are inserted where absent, and only then the event log is appended, so its `seq` (the replay
+order) is drawn after the locks: two transactions that touch one lead are serialised and the second
+one's events come after the first one's. A version that moved, or a lead or identity someone else
+created meanwhile, raises `StaleCache`: the transaction rolls back, those leads are evicted and the
+same records are applied again from fresh reads.
 
-The batch's statements go straight to asyncpg on the session's connection (inside its transaction):
-each bulk write is one statement over arrays (`unnest`), and json travels as orjson text. Through
-SQLAlchemy executemany, binding thousands of parameters and encoding jsonb with the stdlib `json` cost
-more than the database's own work.
+The statements go straight to asyncpg on the session's connection (inside its transaction): each bulk
+write is one statement over arrays (`unnest`), and json travels as orjson text.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -25,18 +26,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.policy import LeadState, Policy
 from services.common.policy.lead import keep_datetime
 
+from .cache import CachedLead, LeadCache, estimated_size
 from .eventlog import LogEntry
 from .stitching import DecisionRecord, Ledger, all_identities
 from .tables import identities, leads
 
 NO_LEAD = "-"  # events.lead_id of an entry that reached no lead (a decision for an unknown lead)
 
-LOCK_IDENTITIES = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k"
 SELECT_IDENTITIES = "SELECT identity, lead_id FROM qualifier.identities WHERE identity = ANY($1::text[])"
 SELECT_LEADS = (
-    "SELECT lead_id, merged_into, state::text AS state FROM qualifier.leads "
-    "WHERE lead_id = ANY($1::text[]) ORDER BY lead_id FOR UPDATE"
+    "SELECT lead_id, merged_into, version, partition, state::text AS state FROM qualifier.leads "
+    "WHERE lead_id = ANY($1::text[])"
 )
+# a partition's leads, most recently active first, for the cache of the member it was assigned to
+SELECT_PARTITION_LEADS = (
+    "SELECT lead_id, merged_into, version, partition, state::text AS state FROM qualifier.leads "
+    "WHERE partition = ANY($1::int[]) AND merged_into IS NULL "
+    "ORDER BY last_activity_at DESC NULLS LAST LIMIT $2"
+)
+SELECT_LEAD_IDENTITIES = "SELECT identity, lead_id FROM qualifier.identities WHERE lead_id = ANY($1::text[])"
+LOCK_VERSIONS = (
+    "SELECT lead_id, version FROM qualifier.leads WHERE lead_id = ANY($1::text[]) ORDER BY lead_id FOR UPDATE"
+)
+SELECT_KNOWN_EVENTS = "SELECT event_id FROM qualifier.events WHERE event_id = ANY($1::text[])"
 # WITH ORDINALITY ... ORDER BY: `seq` (the replay order) is drawn in the order the batch was folded
 INSERT_EVENTS = """
 INSERT INTO qualifier.events (event_id, lead_id, type, name, occurred_at, user_id, anonymous_id, data)
@@ -46,20 +58,30 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $
 ORDER BY i
 ON CONFLICT DO NOTHING
 """
-UPSERT_LEADS = """
-INSERT INTO qualifier.leads (lead_id, stage, episode, user_id, email, merged_into, state, last_activity_at)
-SELECT l, s, ep, u, em, m, st::json, la
+LEAD_COLUMNS = """
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::timestamptz[]) AS r(l, s, ep, u, em, m, st, la)
-ON CONFLICT (lead_id) DO UPDATE SET
-    stage = excluded.stage, episode = excluded.episode, user_id = excluded.user_id,
-    email = excluded.email, merged_into = excluded.merged_into, state = excluded.state,
-    last_activity_at = excluded.last_activity_at, updated_at = now()
+            $8::timestamptz[], $9::int[]) AS r(l, s, ep, u, em, m, st, la, p)"""
+INSERT_LEADS = f"""
+INSERT INTO qualifier.leads
+    (lead_id, stage, episode, user_id, email, merged_into, state, last_activity_at, partition)
+SELECT l, s, ep, u, em, m, st::json, la, p {LEAD_COLUMNS}
+ON CONFLICT (lead_id) DO NOTHING
+RETURNING lead_id, version
 """
-UPSERT_IDENTITIES = """
+# the rows are locked and their versions checked (LOCK_VERSIONS) before this runs
+UPDATE_LEADS = f"""
+UPDATE qualifier.leads AS t SET
+    stage = r.s, episode = r.ep, user_id = r.u, email = r.em, merged_into = r.m, state = r.st::json,
+    last_activity_at = r.la, partition = coalesce(r.p, t.partition), updated_at = now(),
+    version = nextval('qualifier.lead_versions')
+{LEAD_COLUMNS}
+WHERE t.lead_id = r.l
+RETURNING t.lead_id, t.version, t.partition
+"""
+INSERT_IDENTITIES = """
 INSERT INTO qualifier.identities (identity, lead_id)
 SELECT * FROM unnest($1::text[], $2::text[])
-ON CONFLICT (identity) DO UPDATE SET lead_id = excluded.lead_id
+ON CONFLICT (identity) DO NOTHING
 """
 REPOINT = (
     "UPDATE qualifier.{table} AS t SET lead_id = m.target "
@@ -67,8 +89,29 @@ REPOINT = (
 )
 
 
-def lock_key(identity: str) -> int:
-    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big", signed=True)
+class StaleCache(Exception):
+    """What the member read is no longer the stored state: roll back, evict, read again."""
+
+    def __init__(self, leads: set[str], identities: set[str], events: bool = False) -> None:
+        super().__init__(f"{len(leads)} leads, {len(identities)} identities changed meanwhile")
+        self.leads, self.identities, self.events = leads, identities, events
+
+
+@dataclass
+class Loaded:
+    """A transaction's ledger and what it was read from: each lead's row version (absent: a new lead)."""
+
+    ledger: Ledger
+    versions: dict[str, int] = field(default_factory=dict)
+    partitions: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class Written:
+    """What a committed transaction wrote, for the cache."""
+
+    leads: dict[str, CachedLead] = field(default_factory=dict)
+    identities: dict[str, str] = field(default_factory=dict)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -80,43 +123,173 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return raw
 
 
-async def load_ledger(session: AsyncSession, policy: Policy, entries: list[LogEntry]) -> Ledger:
-    db = await driver_connection(session)
+async def known_events(db: asyncpg.Connection, ids: list[str]) -> set[str]:
+    """Envelope ids already in the log: a client re-posting a messageId, a relay re-sending a
+    decision. (Kafka redeliveries never get here: the stored offsets say where to start.)"""
+    return {r[0] for r in await db.fetch(SELECT_KNOWN_EVENTS, ids)} if ids else set()
+
+
+def _cache_row(cache: LeadCache, row: asyncpg.Record) -> CachedLead:
+    lead_id, merged_into, version, partition, state = row
+    cached = CachedLead(
+        state=None if merged_into else LeadState.from_dict(orjson.loads(state)),
+        merged_into=merged_into,
+        version=version,
+        partition=partition,
+        size=estimated_size(len(state)),
+    )
+    cache.put(lead_id, cached)
+    return cached
+
+
+async def load_ledger(
+    db: asyncpg.Connection, policy: Policy, entries: list[LogEntry], cache: LeadCache
+) -> Loaded:
+    """The ledger of a transaction: cached identities and leads, the rest read (without locks)."""
     keys = sorted(all_identities([e.entry for e in entries]))
     found: dict[str, str] = {}
-    if keys:
-        await db.execute(LOCK_IDENTITIES, sorted({lock_key(k) for k in keys}))
-        found = {r[0]: r[1] for r in await db.fetch(SELECT_IDENTITIES, keys)}
-    ledger = Ledger(policy, identities=found)
+    missing: list[str] = []
+    for key in keys:
+        lead_id = cache.identity(key)
+        if lead_id is None:
+            missing.append(key)
+        else:
+            found[key] = lead_id
+    from_db: dict[str, str] = {}
+    if missing:
+        from_db = {r[0]: r[1] for r in await db.fetch(SELECT_IDENTITIES, missing)}
+        found.update(from_db)
+    loaded = Loaded(Ledger(policy, identities=found))
+    ledger = loaded.ledger
     wanted = set(found.values()) | {e.entry.lead_id for e in entries if isinstance(e.entry, DecisionRecord)}
     while wanted:
-        rows = await db.fetch(SELECT_LEADS, sorted(wanted))
-        wanted = set()
-        for lead_id, merged_into, state in rows:
-            if merged_into:
-                ledger.merged_into[lead_id] = merged_into
-                if merged_into not in ledger.states and merged_into not in ledger.merged_into:
-                    wanted.add(merged_into)
+        misses: list[str] = []
+        following: set[str] = set()
+        for lead_id in wanted:
+            cached = cache.lead(lead_id)
+            if cached is None:
+                misses.append(lead_id)
             else:
-                ledger.states[lead_id] = LeadState.from_dict(orjson.loads(state))
-    return ledger
+                following |= _take(loaded, lead_id, cached)
+        if misses:
+            for row in await db.fetch(SELECT_LEADS, misses):
+                following |= _take(loaded, row[0], _cache_row(cache, row))
+        wanted = {k for k in following if k not in ledger.states and k not in ledger.merged_into}
+    for key, lead_id in from_db.items():
+        cache.link(key, lead_id)
+    return loaded
 
 
-async def save_ledger(session: AsyncSession, ledger: Ledger, entries: list[LogEntry]) -> None:
-    """Store the entries (in the order folded), the changed leads, new identities and merges."""
-    db = await driver_connection(session)
-    if entries:
-        await db.execute(INSERT_EVENTS, *_event_columns(ledger, entries))
-    if ledger.changed:
-        await db.execute(UPSERT_LEADS, *_lead_columns(ledger))
+def _take(loaded: Loaded, lead_id: str, cached: CachedLead) -> set[str]:
+    """Put a stored lead into the ledger; returns the lead it was merged into, if any, to load next."""
+    loaded.versions[lead_id] = cached.version
+    loaded.partitions[lead_id] = cached.partition
+    if cached.merged_into:
+        loaded.ledger.merged_into[lead_id] = cached.merged_into
+        return {cached.merged_into}
+    assert cached.state is not None
+    loaded.ledger.states[lead_id] = cached.state
+    return set()
+
+
+async def save_ledger(
+    db: asyncpg.Connection, loaded: Loaded, entries: list[LogEntry], partition_of: dict[str, int]
+) -> Written:
+    """Check what was read, then store the changed leads, new identities, merges and the entries (in
+    the order folded). Raises StaleCache when another member changed what this one read."""
+    ledger = loaded.ledger
+    read = sorted(loaded.versions)
+    if read:
+        now = {r[0]: r[1] for r in await db.fetch(LOCK_VERSIONS, read)}
+        stale = {k for k in read if now.get(k) != loaded.versions[k]}
+        if stale:
+            raise StaleCache(stale, set())
+    partitions = _lead_partitions(loaded, partition_of)
+    written = Written()
+    new = sorted(k for k in ledger.changed if k not in loaded.versions)
+    old = sorted(k for k in ledger.changed if k in loaded.versions)
+    sizes: dict[str, int] = {}
+    if new:
+        rows = await db.fetch(INSERT_LEADS, *_lead_columns(ledger, new, partitions, sizes))
+        if len(rows) < len(new):  # another member created one of them meanwhile
+            raise StaleCache(set(new) - {r[0] for r in rows}, set())
+        for lead_id, version in rows:
+            written.leads[lead_id] = _cached(ledger, lead_id, version, partitions[lead_id], sizes)
+    if old:
+        for lead_id, version, partition in await db.fetch(
+            UPDATE_LEADS, *_lead_columns(ledger, old, partitions, sizes)
+        ):
+            written.leads[lead_id] = _cached(ledger, lead_id, version, partition, sizes)
     if ledger.new_identities:
         keys = sorted(ledger.new_identities)
-        await db.execute(UPSERT_IDENTITIES, keys, [ledger.lookup(k) for k in keys])
+        status = await db.execute(INSERT_IDENTITIES, keys, [ledger.lookup(k) for k in keys])
+        if _count(status) < len(keys):  # read as absent, stored by another member meanwhile
+            raise StaleCache(set(), set(keys))
     if ledger.merged:
         olds = sorted(ledger.merged)
         targets = [ledger.resolve(o) for o in olds]
         for table in ("identities", "events"):
             await db.execute(REPOINT.format(table=table), olds, targets)
+    if entries:
+        status = await db.execute(INSERT_EVENTS, *_event_columns(ledger, entries))
+        if _count(status) < len(entries):  # the same id applied meanwhile through another partition
+            raise StaleCache(set(), set(), events=True)
+    written.identities = {k: ledger.lookup(k) or v for k, v in ledger.identities.items()}
+    return written
+
+
+def absorb(cache: LeadCache, written: Written) -> None:
+    """After the commit: the cache takes what was written."""
+    for lead_id, cached in written.leads.items():
+        cache.put(lead_id, cached)
+    for key, lead_id in written.identities.items():
+        cache.link(key, lead_id)
+    cache.fit()
+
+
+async def load_partitions(db: asyncpg.Connection, cache: LeadCache, partitions: list[int]) -> int:
+    """On assignment: the partitions' most recently active leads and their identities, in bulk, as many
+    as the budget holds. Returns how many leads were loaded."""
+    room = max(0, cache.budget - cache.bytes) // estimated_size(1500)
+    if not partitions or room == 0:
+        return 0
+    rows = await db.fetch(SELECT_PARTITION_LEADS, partitions, room)
+    for row in rows:
+        _cache_row(cache, row)
+    ids = [r[0] for r in rows]
+    for identity, lead_id in await db.fetch(SELECT_LEAD_IDENTITIES, ids) if ids else []:
+        cache.link(identity, lead_id)
+    cache.fit()
+    return len(rows)
+
+
+def _count(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _lead_partitions(loaded: Loaded, partition_of: dict[str, int]) -> dict[str, int | None]:
+    """Each changed lead's owning partition: that of its latest event here, else the one it had."""
+    ledger = loaded.ledger
+    out: dict[str, int | None] = {k: loaded.partitions.get(k) for k in ledger.changed}
+    for applied in ledger.applied:
+        if applied.lead_id is not None and (p := partition_of.get(applied.entry.event_id)) is not None:
+            out[ledger.resolve(applied.lead_id)] = p
+    for lead_id in ledger.merged:
+        out[lead_id] = out.get(ledger.resolve(lead_id))
+    return out
+
+
+def _cached(
+    ledger: Ledger, lead_id: str, version: int, partition: int | None, sizes: dict[str, int]
+) -> CachedLead:
+    merged = lead_id in ledger.merged_into
+    return CachedLead(
+        state=None if merged else ledger.states[lead_id],
+        merged_into=ledger.resolve(lead_id) if merged else None,
+        version=version,
+        partition=partition,
+        size=sizes[lead_id],
+    )
 
 
 def _event_columns(ledger: Ledger, entries: list[LogEntry]) -> list[list[Any]]:
@@ -140,10 +313,12 @@ def _event_columns(ledger: Ledger, entries: list[LogEntry]) -> list[list[Any]]:
     return columns
 
 
-def _lead_columns(ledger: Ledger) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(8)]
-    ids, stages, episodes, user_ids, emails, merged, states, last = columns
-    for lead_id in sorted(ledger.changed):
+def _lead_columns(
+    ledger: Ledger, lead_ids: list[str], partitions: dict[str, int | None], sizes: dict[str, int]
+) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(9)]
+    ids, stages, episodes, user_ids, emails, merged, states, last, parts = columns
+    for lead_id in lead_ids:
         state = ledger.states[lead_id]
         ids.append(lead_id)
         stages.append(state.stage)
@@ -151,8 +326,11 @@ def _lead_columns(ledger: Ledger) -> list[list[Any]]:
         user_ids.append(state.user_id)
         emails.append(state.email)
         merged.append(ledger.resolve(lead_id) if lead_id in ledger.merged_into else None)
-        states.append(orjson.dumps(state.to_dict(keep_datetime)).decode())  # orjson writes isoformat
+        doc = orjson.dumps(state.to_dict(keep_datetime)).decode()  # orjson writes isoformat
+        sizes[lead_id] = estimated_size(len(doc))
+        states.append(doc)
         last.append(state.last_activity_at)
+        parts.append(partitions.get(lead_id))
     return columns
 
 

@@ -23,6 +23,8 @@ leads = Table(
     Column("last_activity_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger),  # drawn from qualifier.lead_versions on every write (q0005)
+    Column("partition", Integer),  # the lead.events partition that last touched it
 )
 
 identities = Table(
@@ -69,6 +71,17 @@ lead_changelog = Table(
     Column("lead_id", Text, primary_key=True),
     Column("view", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+# where each partition's consumption stands: written with the state it produced (q0005)
+offsets = Table(
+    "offsets",
+    metadata,
+    Column("group_id", Text, primary_key=True),
+    Column("topic", Text, primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
 )
 
 outbox = outbox_table(metadata, SCHEMA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -16,8 +17,10 @@ from services.common.policy_file import settings_policy
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
+from .cache import LeadCache
 from .decisions import check_decision
 from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
+from .partitions import OwnedPartitions
 from .stitching import fewer_collections
 from .tables import outbox, processed
 
@@ -26,6 +29,14 @@ def create_app(settings: Settings) -> FastAPI:
     """Raises SettingsError (exit code 2 from the CLI) when the policy file is unreadable or invalid."""
     policy = settings_policy(settings)
     mql_outbox = Outbox(outbox)
+    qualify = Qualify(
+        policy,
+        mql_outbox,
+        settings.topic_mql,
+        settings.topic_events,
+        LeadCache(settings.qualifier_cache_mb * 2**20),
+        topic_state=settings.topic_lead_state,
+    )
     service = ConsumingService.build(
         database_url=settings.require_database_url(),
         bootstrap=settings.require_kafka_bootstrap(),
@@ -39,13 +50,19 @@ def create_app(settings: Settings) -> FastAPI:
             data_validators={settings.topic_decisions: check_decision},
         ),
         processed=processed,
-        handler=Qualify(policy, mql_outbox, settings.topic_mql, topic_state=settings.topic_lead_state),
+        handler=qualify,
         outbox=mql_outbox,
         poll_s=settings.outbox_poll_s,
         topic_partitions=settings.topic_partitions,
         security=client_security(settings),
         processed_keep=settings.processed_keep,
         prune_every_s=settings.prune_every_s,
+        consumer_factory=partial(
+            OwnedPartitions,
+            qualify=qualify,
+            coalesce_s=settings.qualifier_coalesce_ms / 1000,
+            txn_max=settings.qualifier_txn_max,
+        ),
     )
 
     @asynccontextmanager
@@ -64,4 +81,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.worker = service.worker
     app.state.policy = policy
+    app.state.cache = qualify.cache
     return app

@@ -41,6 +41,23 @@ PARTITIONS = 12
 DRAIN_S = scale(180, 1_800)
 
 
+async def fresh_topics(
+    env: dict[str, str], bootstrap: str, label: str, partitions: int, *, batch_max: int
+) -> dict[str, str]:
+    """The services' environment on topics of their own, created with `partitions` partitions."""
+    topics = Topics.suffixed(f"{label}{uuid.uuid4().hex[:6]}")
+    await ensure_topics(bootstrap, topics.all(), partitions=partitions)
+    return {
+        **env,
+        "LEADSTATE_TOPIC_EVENTS": topics.events,
+        "LEADSTATE_TOPIC_MQL": topics.mql,
+        "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
+        "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
+        "LEADSTATE_TOPIC_PARTITIONS": str(partitions),
+        "LEADSTATE_CONSUMER_BATCH_MAX": str(batch_max),
+    }
+
+
 class Fleet:
     """Named instances of the services (q1, q2 … h1 …), each `leadstate <service>` on its own port."""
 
@@ -97,17 +114,7 @@ class Faults:
 async def test_members_killed_restarted_and_added_on_twelve_partitions(
     env: dict[str, str], database_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topics = Topics.suffixed(f"scale{uuid.uuid4().hex[:6]}")
-    await ensure_topics(kafka_bootstrap, topics.all(), partitions=PARTITIONS)
-    env = {
-        **env,
-        "LEADSTATE_TOPIC_EVENTS": topics.events,
-        "LEADSTATE_TOPIC_MQL": topics.mql,
-        "LEADSTATE_TOPIC_DECISIONS": topics.decisions,
-        "LEADSTATE_TOPIC_DEAD_LETTER": topics.dead_letter,
-        "LEADSTATE_TOPIC_PARTITIONS": str(PARTITIONS),
-        "LEADSTATE_CONSUMER_BATCH_MAX": "200",
-    }
+    env = await fresh_topics(env, kafka_bootstrap, "scale", PARTITIONS, batch_max=200)
     fleet = Fleet(env, tmp_path)
     events, decisions = Tally(), Tally()
     db = await connect(database_url)

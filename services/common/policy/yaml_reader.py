@@ -139,3 +139,18 @@ def _walk(node: Node, path: str, lines: dict[str, int], issues: list[PolicyIssue
     elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, f"{path}[{i}]", lines, issues)
+
+
+def flow_yaml(value: Any) -> str:
+    """`value` as one line of YAML flow style (the policy advisor writes patched `when:` entries with it):
+    this module is the only one that imports PyYAML."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+    return text.strip().removesuffix("...").strip()
+
+
+def read_yaml(text: str) -> Any:
+    """The data of a document through the bounded reader; ValueError naming the first issue."""
+    data, _lines, issues = parse_yaml(text)
+    if issues:
+        raise ValueError(f"line {issues[0].line}: {issues[0].message}")
+    return data

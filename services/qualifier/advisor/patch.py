@@ -7,7 +7,7 @@ import difflib
 import re
 from typing import Any
 
-import yaml
+from services.common.policy.yaml_reader import flow_yaml, read_yaml
 
 _VERSION = re.compile(r"^version:\s*(?P<value>.+?)\s*$", re.MULTILINE)
 
@@ -18,7 +18,7 @@ class PatchError(ValueError):
 
 def rule_when(text: str, rule: str) -> dict[str, Any]:
     """The rule's `when:` mapping as plain data (behaviour, attributes, score)."""
-    for raw in (yaml.safe_load(text) or {}).get("rules") or []:
+    for raw in (read_yaml(text) or {}).get("rules") or []:
         if isinstance(raw, dict) and raw.get("name") == rule:
             return dict(raw.get("when") or {})
     raise PatchError(f"no rule named {rule!r}")
@@ -34,7 +34,7 @@ def bump_version(text: str) -> tuple[str, str]:
     m = _VERSION.search(text)
     if m is None:
         raise PatchError("the policy has no top-level `version:` line")
-    new = bumped(str(yaml.safe_load(m.group("value"))))
+    new = bumped(str(read_yaml(m.group("value"))))
     return text[: m.start()] + f'version: "{new}"' + text[m.end() :], new
 
 
@@ -68,12 +68,7 @@ def render_when(when: dict[str, Any]) -> list[str]:
 
 
 def _flow(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
-        .strip()
-        .removesuffix("...")
-        .strip()
-    )
+    return flow_yaml(value)
 
 
 def remove_rule(text: str, rule: str) -> str:

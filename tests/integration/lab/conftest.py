@@ -16,6 +16,7 @@ from services.common.db import create_engine, session_factory
 from services.common.envelope import Envelope, new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import Policy, load_policy
+from services.qualifier.cache import LeadCache
 from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.eventlog import LogEntry
@@ -63,7 +64,9 @@ def envelope_of(entry: LogEntry) -> Envelope:
 async def store(database_url: str, history: History, live: Policy) -> None:
     """Batch by batch through the worker's handler, in the order the log was applied."""
     engine = create_engine(database_url, pool_size=1)
-    handler = Qualify(live, Outbox(outbox), "lead.mql", topic_state="lead.state")
+    handler = Qualify(
+        live, Outbox(outbox), "lead.mql", "lead.events", LeadCache(64 * 2**20), topic_state="lead.state"
+    )
     try:
         sessions = session_factory(engine)
         for start in range(0, len(history.entries), BATCH):

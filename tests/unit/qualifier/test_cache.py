@@ -1,0 +1,56 @@
+"""The member's lead cache: a byte budget, least recently active evicted first with their identities,
+a partition's leads dropped on revoke."""
+
+from __future__ import annotations
+
+from services.common.policy import LeadState
+from services.qualifier.cache import CachedLead, LeadCache, estimated_size
+
+
+def cached(lead_id: str, *, partition: int = 0, json_bytes: int = 2000) -> CachedLead:
+    return CachedLead(
+        state=LeadState.new(lead_id),
+        merged_into=None,
+        version=1,
+        partition=partition,
+        size=estimated_size(json_bytes),
+    )
+
+
+def test_beyond_the_budget_the_least_recently_used_lead_and_its_identities_go() -> None:
+    cache = LeadCache(budget_bytes=3 * estimated_size(2000))
+    for n in range(3):
+        cache.put(f"ld_{n}", cached(f"ld_{n}"))
+        cache.link(f"anon:{n}", f"ld_{n}")
+    assert cache.lead("ld_0") is not None  # used: now the most recent
+    cache.put("ld_3", cached("ld_3"))
+    cache.fit()
+    assert set(cache.leads) == {"ld_0", "ld_2", "ld_3"}
+    assert cache.identity("anon:1") is None and cache.identity("anon:0") == "ld_0"
+    assert cache.bytes <= cache.budget and cache.evicted == 1
+
+
+def test_an_identity_of_a_lead_not_cached_is_not_kept() -> None:
+    cache = LeadCache(budget_bytes=10**6)
+    cache.link("user:u1", "ld_missing")
+    assert cache.identity("user:u1") is None
+
+
+def test_revoked_partitions_leave_the_cache_and_others_stay() -> None:
+    cache = LeadCache(budget_bytes=10**6)
+    cache.put("ld_a", cached("ld_a", partition=1))
+    cache.put("ld_b", cached("ld_b", partition=2))
+    cache.link("anon:a", "ld_a")
+    cache.drop_partitions({1})
+    assert set(cache.leads) == {"ld_b"} and cache.identity("anon:a") is None
+    assert cache.bytes == estimated_size(2000)
+
+
+def test_forgetting_a_stale_lead_frees_its_bytes_and_identities() -> None:
+    cache = LeadCache(budget_bytes=10**6)
+    cache.put("ld_a", cached("ld_a"))
+    cache.put("ld_a", cached("ld_a", json_bytes=4000))  # replaced, not counted twice
+    cache.link("email:a@example.test", "ld_a")
+    assert cache.bytes == estimated_size(4000)
+    cache.forget(["ld_a"])
+    assert cache.bytes == 0 and not cache.identities
