@@ -96,7 +96,7 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
                 f"document.querySelector('#key').value = {json.dumps(API_KEY_ALL)};"
                 "document.querySelector('#name').value = 'Aiko Sato';"
             )
-            assert (await page.submit("document.querySelector('.login form').submit()")).endswith(
+            assert (await page.submit("document.querySelector('#key').form.submit()")).endswith(
                 "/console/inbox"
             )
             # Oldest first: the oldest open MQL is the first card, with who it is and why.

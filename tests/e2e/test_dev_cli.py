@@ -24,8 +24,8 @@ SERVICES = ("ingest", "qualifier", "handoff")  # long-running: started on free p
 
 
 def documented_commands() -> set[str]:
-    """`leadstate X` and `leadstate policy X` as README.md names them."""
-    text = (ROOT / "README.md").read_text()
+    """`leadstate X` and `leadstate policy X` as README.md and docs/ name them."""
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     found = set(re.findall(r"leadstate (policy [a-z]+|[a-z]+)", text))
     return {c for c in found if c.split()[0] in _cli_commands()}
 
@@ -82,6 +82,12 @@ def test_every_documented_command_works_next_to_a_running_dev_stack(tmp_path: Pa
         run("policy diff", "policies/default.yaml", "policies/default.yaml")
         run("policy explain", lead_id, ok=lead_id)
         run("policy simulate", "policies/default.yaml", ok="history: ")
+        # No sales decisions yet: the advisor says what is missing instead of an empty "all fine".
+        run("policy suggest", ok="no suggestions", code=1)
+        out = run("users", "add", "aiko@example.com", "--role", "sales", ok="set a password within")
+        assert f":{dev['LEADSTATE_HANDOFF_PORT']}/console/" in out, out
+        run("users", "list", ok="aiko@example.com\tsales\tactive")
+        run("users", "disable", "aiko@example.com", ok="disabled")
         poll(lambda: _cli(["replay"], user).returncode == 0, timeout_s=60, what="replay without differences")
         run("replay", ok="no differences from the stored state")
         run("migrate", "--topics", ok="topics created: none (all existed)")

@@ -18,7 +18,7 @@ from tests.conftest import API_KEY_NONE, API_KEY_READ, WRITE_KEY
 from tests.support import serve_app
 
 OPEN = {"/healthz", "/readyz", "/metrics"}
-SCOPES = {"mql:read", "decisions:write", "reports:read", "webhooks:admin"}
+SCOPES = {"mql:read", "decisions:write", "reports:read", "webhooks:admin", "audit:read"}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.eventlog import LogEntry
 from services.qualifier.handlers import Qualify
 from services.qualifier.stitching import DecisionRecord
+from services.qualifier.store import absorb
 from services.qualifier.tables import outbox
 from tests.history import History, recorded_history
 from tests.support import ROOT
@@ -76,7 +77,8 @@ async def store(database_url: str, history: History, live: Policy) -> None:
                 for i, e in enumerate(part)
             ]
             async with sessions() as session, session.begin():
-                await handler(session, delivered)
+                written = await handler.apply(session, delivered)
+            absorb(handler.cache, written)  # committed: the cache now holds what was written, as the worker's
     finally:
         await engine.dispose()
 

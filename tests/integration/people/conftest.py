@@ -57,11 +57,11 @@ class People:
 
     async def add(self, email: str, role: str) -> str:
         """A person added in-process as the CLI adds one (the CLI itself has its own test); the token."""
-        async with self.app.state.database.sessions() as session, session.begin():
+        async with self.app.state.handoff.database.sessions() as session, session.begin():
             _, token = await accounts.add_user(
                 session, email, role, by="test", now=datetime.now(UTC), link_valid=timedelta(hours=1)
             )
-        async with self.app.state.database.sessions() as session, session.begin():
+        async with self.app.state.handoff.database.sessions() as session, session.begin():
             await accounts.set_password(session, token, PASSWORD, now=datetime.now(UTC))
         return token
 
@@ -81,14 +81,14 @@ class People:
         return browser, csrf_of((await browser.get("/console/policy")).text)
 
     async def audit(self) -> list[Any]:
-        async with self.app.state.database.engine.connect() as conn:
+        async with self.app.state.handoff.database.engine.connect() as conn:
             return list(await conn.execute(select(audit).order_by(audit.c.audit_id)))
 
     async def add_mql(self, lead_id: str) -> None:
         await publish(self.bootstrap, self.topics.mql, [mql_envelope(lead_id)])
 
         async def inbox_has_it() -> bool:
-            async with self.app.state.database.engine.connect() as conn:
+            async with self.app.state.handoff.database.engine.connect() as conn:
                 return bool(await conn.scalar(select(mqls.c.mql_id).where(mqls.c.lead_id == lead_id)))
 
         await wait_until(inbox_has_it, timeout_s=30, what=f"MQL of {lead_id} projected")

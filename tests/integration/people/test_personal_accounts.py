@@ -64,7 +64,7 @@ async def test_a_person_added_on_the_cli_sets_a_password_and_decides_under_their
         lead = await browser.get("/console/leads/lead-p1")
         assert "by mika.ito@example.com" in lead.text
 
-    async with people.app.state.database.engine.connect() as conn:
+    async with people.app.state.handoff.database.engine.connect() as conn:
         assert await conn.scalar(select(decisions.c.decided_by)) == "mika.ito@example.com"
     trail = [(r.actor, r.action, r.subject) for r in await people.audit()]
     assert trail[0][1:] == ("user.added", "mika.ito@example.com") and trail[0][0].startswith("cli:")
@@ -83,7 +83,7 @@ async def test_a_person_added_on_the_cli_sets_a_password_and_decides_under_their
         bad = await api.get("/v1/audit?action=nope", headers={"Authorization": f"Bearer {API_KEY_ALL}"})
         assert bad.status_code == 422 and "action" in bad.text
 
-    async with people.app.state.database.engine.begin() as conn:
+    async with people.app.state.handoff.database.engine.begin() as conn:
         try:
             await conn.execute(text("UPDATE handoff.audit SET actor = 'someone else'"))
             raise AssertionError("the audit trail accepted a change")
@@ -116,7 +116,8 @@ async def test_logout_everywhere_ends_every_session_and_idle_sessions_end(people
 
     assert (await people.sign_in(second, "two.tabs@example.com")).status_code == 303
     assert (await second.get("/console/funnel")).status_code == 200
-    async with people.app.state.database.engine.begin() as conn:  # unused for longer than the idle limit
+    # the session unused for longer than the idle limit
+    async with people.app.state.handoff.database.engine.begin() as conn:
         await conn.execute(update(console_sessions).values(last_seen_at=text("now() - interval '2 hours'")))
     assert (await second.get("/console/funnel")).status_code == 303
 
