@@ -174,7 +174,7 @@ class KafkaBroker(BrokerProcess):
 
     def _format(self, config: Path) -> None:
         """Format the log directory once: a new cluster id and the single voter (--standalone)."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         storage_tool = [
             "kafka.tools.StorageTool",
             "format",
@@ -195,3 +195,11 @@ class KafkaBroker(BrokerProcess):
             raise EmbeddedError(
                 f"could not format Kafka's log directory {self.data_dir}; see {self.output_path}"
             )
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id (a UUID in URL-safe base64, as `kafka-storage random-uuid` prints) that does not
+    start with "-": the storage tool would read that as an option and refuse to format."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
