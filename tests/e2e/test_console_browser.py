@@ -137,7 +137,9 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             await page.screenshot(shots / "lead.png", max_height=1600)
 
             await page.goto(f"{handoff}/console/policy")
-            assert "makes a known lead an MQL when" in await page.text("main")
+            policy_page = await page.text("main")
+            assert "makes a known lead an MQL when" in policy_page
+            assert "leadstate policy simulate" in policy_page and "not available" not in policy_page
             await page.screenshot(shots / "policy.png", max_height=1600)
     finally:
         codes = {s.command: s.stop(signal.SIGTERM) for s in services}

@@ -1,5 +1,5 @@
-"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, and the place
-where the policy lab's simulation reports will appear."""
+"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, and how to try a
+change in the policy lab before adopting it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,5 @@ async def policy_page(request: Request, user: UserDep) -> Response:
         "policy": policy,
         "sentences": describe_policy(policy),
         "rules": list(zip(policy.rules, describe_policy(policy), strict=True)),
-        # The policy lab (a later issue) fills this with its simulation reports.
-        "simulations": None,
     }
     return render(request, "policy.html", context, user=user)
