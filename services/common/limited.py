@@ -107,9 +107,19 @@ def _end(child: multiprocessing.process.BaseProcess) -> int | None:
     return exitcode
 
 
+_CRASHES = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT})
+
+
 def _death(exitcode: int | None, limits: Limits) -> Exception:
     if exitcode == -signal.SIGXCPU and limits.cpu_s is not None:
         return LimitExceeded(f"exceeded {limits.describe_cpu()}")
+    if exitcode is not None and -exitcode in _CRASHES and limits.memory_bytes is not None:
+        # under RLIMIT_AS an allocation that fails in C code (a thread stack, an extension that does
+        # not check malloc) can crash the child instead of raising MemoryError: the cap is the likely cause
+        name = signal.Signals(-exitcode).name
+        return LimitExceeded(
+            f"exceeded {limits.describe_memory()} of memory (the worker process was ended by {name})"
+        )
     if exitcode is not None and exitcode < 0:
         return ChildDied(f"the worker process was ended by {signal.Signals(-exitcode).name}")
     return ChildDied(f"the worker process exited with status {exitcode} without an answer")

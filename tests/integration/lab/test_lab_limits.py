@@ -75,7 +75,8 @@ async def test_a_job_over_its_limit_fails_with_the_reason_and_the_next_completes
     queued = await post(client)  # waits behind the first: one simulation at a time
 
     failed = await finished(client, over)
-    assert failed["status"] == "failed" and failed["error"] == reason, failed
+    # a child that crashes on a failed allocation under its memory cap says so after the reason
+    assert failed["status"] == "failed" and failed["error"].startswith(reason), failed
     assert failed["report"] is None and failed["finished_at"] is not None
     assert (await client.get("/v1/mqls")).status_code == 200  # the service itself is unharmed
 

@@ -99,3 +99,19 @@ async def test_a_child_killed_from_outside_is_reported_not_fatal(tmp_path) -> No
     os.kill(int(started.read_text()), signal.SIGKILL)  # as the kernel's OOM killer would
     with pytest.raises(ChildDied, match="ended by SIGKILL"):
         await job
+
+
+def crash() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+async def test_a_crash_under_a_memory_cap_is_reported_as_memory_with_the_signal() -> None:
+    capped = Limits(wall_s=60, memory_bytes=512 * 1024**2)
+    with pytest.raises(
+        LimitExceeded, match=r"^exceeded 512 MB of memory \(the worker process was ended by SIGSEGV\)$"
+    ):
+        await run_limited(crash, limits=capped)
+    with pytest.raises(
+        ChildDied, match=r"^the worker process was ended by SIGSEGV$"
+    ):  # no cap: a plain crash
+        await run_limited(crash, limits=Limits(wall_s=60))
