@@ -22,6 +22,9 @@ run: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || ( [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium ) \
 		|| echo "leadstate: could not install chromium; browser tests will be skipped"
+	@# Japanese text in the console's screenshots needs a CJK font (issue 20).
+	@[ -d /usr/share/fonts/opentype/noto ] || ( [ "$$(id -u)" = 0 ] && apt-get install -y -qq fonts-noto-cjk ) \
+		|| echo "leadstate: could not install fonts-noto-cjk; Japanese renders as boxes in screenshots"
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
