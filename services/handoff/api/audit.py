@@ -41,7 +41,9 @@ async def list_audit(
     _: AuditReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="an audit id: only older entries")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="an audit id: only older entries")
+    ] = None,
     action: Annotated[str | None, Query(pattern=ACTION_PATTERN, description="only this action")] = None,
 ) -> AuditPage:
     items = await recent(session, limit=limit, before=before, action=action)

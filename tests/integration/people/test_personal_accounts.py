@@ -82,6 +82,8 @@ async def test_a_person_added_on_the_cli_sets_a_password_and_decides_under_their
         assert refused.status_code == 403 and refused.json()["required_scope"] == "audit:read"
         bad = await api.get("/v1/audit?action=nope", headers={"Authorization": f"Bearer {API_KEY_ALL}"})
         assert bad.status_code == 422 and "action" in bad.text
+        huge = await api.get(f"/v1/audit?before={2**70}", headers={"Authorization": f"Bearer {API_KEY_ALL}"})
+        assert huge.status_code == 422 and "before" in huge.text  # beyond a bigint: refused, not a 500
 
     async with people.app.state.handoff.database.engine.begin() as conn:
         try:
