@@ -20,13 +20,25 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 5, idle_in_transaction_s: float | None = None) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    idle_in_transaction_s: float | None = None,
+    application_name: str | None = None,
+) -> AsyncEngine:
     """`idle_in_transaction_s`: PostgreSQL ends a session whose transaction waits on its client longer
-    (a process frozen mid-transaction, SIGSTOP or a paused VM, releases its row locks that way)."""
+    (a process frozen mid-transaction, SIGSTOP or a paused VM, releases its row locks that way).
+    `application_name` names the sessions in pg_stat_activity (services/common/frozen.py finds a frozen
+    member's sessions by it)."""
     connect_args: dict[str, object] = {"timeout": 5, "command_timeout": 30}
+    server_settings: dict[str, str] = {}
     if idle_in_transaction_s is not None:
-        timeout_ms = str(int(idle_in_transaction_s * 1000))
-        connect_args["server_settings"] = {"idle_in_transaction_session_timeout": timeout_ms}
+        server_settings["idle_in_transaction_session_timeout"] = str(int(idle_in_transaction_s * 1000))
+    if application_name is not None:
+        server_settings["application_name"] = application_name
+    if server_settings:
+        connect_args["server_settings"] = server_settings
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -48,7 +60,9 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def connect(url: str, *, database: str | None = None) -> asyncpg.Connection:
+async def connect(
+    url: str, *, database: str | None = None, application_name: str | None = None
+) -> asyncpg.Connection:
     """An asyncpg connection to the URL's database (or `database` on the same server, e.g. `postgres`
     to create one). pgserver's URLs name a unix socket in `?host=`."""
     parsed = make_url(url)
@@ -58,6 +72,7 @@ async def connect(url: str, *, database: str | None = None) -> asyncpg.Connectio
         host=parsed.query.get("host") or parsed.host,
         port=parsed.port,
         database=database or parsed.database or "postgres",
+        server_settings={"application_name": application_name} if application_name else None,
     )
 
 
@@ -67,8 +82,20 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 5, idle_in_transaction_s: float | None = None) -> Database:
-        engine = create_engine(url, pool_size=pool_size, idle_in_transaction_s=idle_in_transaction_s)
+    def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 5,
+        idle_in_transaction_s: float | None = None,
+        application_name: str | None = None,
+    ) -> Database:
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            idle_in_transaction_s=idle_in_transaction_s,
+            application_name=application_name,
+        )
         return cls(engine, session_factory(engine))
 
     async def check(self) -> None:

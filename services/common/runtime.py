@@ -23,6 +23,7 @@ from sqlalchemy import Table
 from .broker import BrokerLink
 from .consumer import BatchConsumer, BatchHandler, ConsumerConfig, DeadLetters
 from .db import Database
+from .frozen import end_frozen_blockers_periodically
 from .health import Readiness
 from .kafka import make_consumer, start_with_retry
 from .kafka_security import PLAINTEXT, KafkaSecurity
@@ -36,6 +37,13 @@ log = logging.getLogger(__name__)
 # a silent member after its 10 s session timeout). No transaction of a consuming service waits on its
 # client that long.
 FROZEN_MEMBER_S = 15.0
+# ... but not one frozen in the middle of sending a statement: the members end those (frozen.py).
+FROZEN_LOOK_EVERY_S = 5.0
+
+
+def session_name(service: str) -> str:
+    """The application_name of a consuming service's database sessions."""
+    return f"leadstate-{service}"
 
 
 @dataclass(kw_only=True)
@@ -67,6 +75,10 @@ class Worker:
         if self.retentions:  # after the consumer's task: stop() finds that one first
             pruning = prune_periodically(self.database.engine, self.retentions, self.prune_every_s)
             self._tasks.append(asyncio.create_task(pruning, name=f"{self.config.name}-pruning"))
+        breaker = end_frozen_blockers_periodically(
+            self.database.engine, session_name(self.config.name), FROZEN_MEMBER_S, FROZEN_LOOK_EVERY_S
+        )
+        self._tasks.append(asyncio.create_task(breaker, name=f"{self.config.name}-frozen-members"))
 
     @property
     def retentions(self) -> list[Retention]:
@@ -236,7 +248,9 @@ class ConsumingService:
         prune_every_s: float = 3600.0,
         consumer_factory: Callable[..., BatchConsumer] = BatchConsumer,
     ) -> ConsumingService:
-        database = Database.connect(database_url, idle_in_transaction_s=FROZEN_MEMBER_S)
+        database = Database.connect(
+            database_url, idle_in_transaction_s=FROZEN_MEMBER_S, application_name=session_name(config.name)
+        )
         broker = BrokerLink(bootstrap, topic_partitions=topic_partitions, security=security)
         worker = Worker(
             config=config,

@@ -77,9 +77,13 @@ async def test_a_frozen_member_that_wakes_after_its_partitions_moved_changes_not
 
         await wait_until(moved, timeout_s=60, what="q1's partitions moved to q2")
         await stream_events(fleet.url("ingest"), thirds[1], events)  # q2 alone, the same leads
-        await wait_until(
-            lambda: _all_stored(db, events.acknowledged), timeout_s=DRAIN_S, what="q2 applied them"
-        )
+        try:
+            await wait_until(
+                lambda: _all_stored(db, events.acknowledged), timeout_s=DRAIN_S, what="q2 applied them"
+            )
+        except AssertionError as exc:  # say who waits on whom: a frozen member must not hold q2 up
+            sessions = await _sessions(db)
+            raise AssertionError(f"{exc}\nsessions: {sessions}\nq2: {fleet.log('q2')[-3000:]}") from None
         q1.send_signal(signal.SIGCONT)  # wakes with its old cache, positions and fetched records
         await stream_events(fleet.url("ingest"), thirds[2], events)
         await fleet.ready()
@@ -114,3 +118,12 @@ async def test_a_frozen_member_that_wakes_after_its_partitions_moved_changes_not
 
 async def _all_stored(db: asyncpg.Connection, ids: set[str]) -> bool:
     return await stored_count(db, ids) == len(ids)
+
+
+async def _sessions(db: asyncpg.Connection) -> list[dict[str, object]]:
+    rows = await db.fetch(
+        "SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blockers,"
+        " now() - xact_start AS in_transaction, left(query, 160) AS query"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return [dict(row) for row in rows]
