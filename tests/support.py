@@ -41,7 +41,9 @@ async def wait_until(
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     """Run the app on a real socket with its lifespan, in this event loop; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -58,7 +60,9 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
 def serve_in_thread(app: FastAPI) -> Iterator[str]:
     """The app on a thread of its own, ready: a synchronous test (hypothesis, schemathesis) drives it."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
