@@ -88,7 +88,7 @@ async def callback(
         claims = await provider.claims(code, redirect_uri(request), flow)
     except SignInRefused as exc:
         log.warning("single sign-on refused: %s", exc)
-        return _refused(request, 400, f"{str(exc).capitalize()}.")
+        return _refused(request, 400, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
         return _refused(request, 502, f"The identity provider is unavailable; try again in a moment ({exc}).")
