@@ -127,6 +127,14 @@ def render(
     )
 
 
+def sentence(text: object) -> str:
+    """A message as a sentence: first letter up unless it starts with an email, the rest as it was."""
+    said = str(text)
+    if "@" not in said.split(" ", 1)[0]:
+        said = f"{said[:1].upper()}{said[1:]}"
+    return said if said.endswith(".") else f"{said}."
+
+
 def public_base(request: Request) -> str:
     """The console's address as people reach it: LEADSTATE_CONSOLE_URL if set, else this request's scheme
     and host (as a trusted proxy forwarded them, services/common/proxy.py)."""

@@ -19,7 +19,7 @@ from ..identity import IdentityProvider, ProviderUnavailable, SignInRefused
 from ..sso import RoleRules, SignOnRefused, signed_on
 from ..state import handoff_state
 from .login import HOME, safe_next
-from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render
+from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render, sentence
 from .people import client_address, start_session
 from .session import FLOW_COOKIE, FLOW_MAX_AGE_S
 
@@ -88,7 +88,7 @@ async def callback(
         claims = await provider.claims(code, redirect_uri(request), flow)
     except SignInRefused as exc:
         log.warning("single sign-on refused: %s", exc)
-        return _refused(request, 400, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        return _refused(request, 400, sentence(exc))
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
         return _refused(request, 502, f"The identity provider is unavailable; try again in a moment ({exc}).")

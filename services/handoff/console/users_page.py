@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ..accounts import ROLES, AccountError, add_user, disable_user, list_users
 from ..audit import Actor, record
 from ..state import handoff_state
-from .pages import ConsoleUser, PageError, check_csrf, current_user, public_base, render
+from .pages import ConsoleUser, PageError, check_csrf, current_user, public_base, render, sentence
 from .people import client_address
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
@@ -61,7 +61,7 @@ async def add(
             await record(db, actor, "user.added", person.email, {"role": person.role, "via": "console"})
     except AccountError as exc:
         form = {"email": email, "role": role}
-        return await _page(request, user, 422, error=f"{str(exc).capitalize()}.", form=form)
+        return await _page(request, user, 422, error=sentence(exc), form=form)
     link = {
         "email": person.email,
         "url": f"{public_base(request)}/console/set-password?token={token}",
@@ -88,5 +88,5 @@ async def disable(
             person = await disable_user(db, email, now=datetime.now(UTC))
             await record(db, actor, "user.disabled", person.email, {"via": "console"})
     except AccountError as exc:
-        return await _page(request, user, 422, error=f"{str(exc).capitalize()}.")
+        return await _page(request, user, 422, error=sentence(exc))
     return await _page(request, user, done=f"{person.email} is disabled; their console sessions have ended.")
