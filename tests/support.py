@@ -4,6 +4,7 @@ come from testbed/, which the benchmarks use too."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,6 +23,16 @@ from testbed import ServiceProcess, free_port
 __all__ = ["ServiceProcess", "free_port"]  # with the helpers below; tests import them from here
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def wait_until(

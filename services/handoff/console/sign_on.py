@@ -27,6 +27,7 @@ router = APIRouter(prefix="/console/login/oidc", include_in_schema=False)
 log = logging.getLogger(__name__)
 FLOW_PATH = "/console/login/oidc"
 MAX_PARAM = 4096  # code and state from the provider: a few hundred characters in practice
+MAX_NEXT = 2000
 
 
 def _provider(request: Request) -> tuple[IdentityProvider, RoleRules]:
@@ -47,7 +48,8 @@ def redirect_uri(request: Request) -> str:
 async def start(request: Request, next: str = HOME) -> Response:
     provider, _ = _provider(request)
     try:
-        url, flow = await provider.start(redirect_uri(request), safe_next(next))
+        target = safe_next(next) if len(next) <= MAX_NEXT else HOME  # it rides in a cookie
+        url, flow = await provider.start(redirect_uri(request), target)
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
         raise PageError(

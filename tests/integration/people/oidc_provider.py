@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.support import free_port, serve_app, wait_until
+from tests.support import free_port, serve_app, stop_process, wait_until
 
 CLIENT_ID = "leadstate-console"
 CLIENT_SECRET = "a-client-secret-for-tests"
@@ -49,12 +49,7 @@ def provider_process(*options: str) -> Iterator[Provider]:
     try:
         yield Provider(f"http://127.0.0.1:{port}")
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 async def ready(provider: Provider) -> Provider:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from services.handoff.tables import console_sessions, users
 from tests.integration.people.conftest import People, PeopleFactory
 from tests.integration.people.oidc_provider import Provider, oidc_settings, sign_on
+from tests.support import free_port
 
 ROLES = {"crm-sales": "sales", "growth": "marketing", "it-admins": "admin"}
 pytestmark = pytest.mark.brokers("tansu")  # the broker plays no part: one run is enough
@@ -113,3 +114,12 @@ async def test_without_a_mapping_the_role_an_admin_gave_or_the_default_applies(
         welcome = people.browser()
         assert (await sign_on(welcome, "new@acme.test")).status_code == 200
         assert (await welcome.get("/console/inbox")).status_code == 200
+
+
+async def test_a_provider_that_is_down_gets_a_page_not_a_500(people_app: PeopleFactory) -> None:
+    async with people_app(**oidc_settings(f"http://127.0.0.1:{free_port()}")) as people:
+        browser = people.browser()
+        down = await browser.get("/console/login/oidc")
+        assert down.status_code == 502 and "The identity provider is unavailable" in down.text
+        assert "leadstate_console_oidc" not in down.headers.get("set-cookie", "")
+        assert (await browser.get("/console/login")).status_code == 200  # the other forms still work
