@@ -4,6 +4,7 @@ come from testbed/, which the benchmarks use too."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,6 +25,16 @@ __all__ = ["ServiceProcess", "free_port"]  # with the helpers below; tests impor
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 async def wait_until(
     check: Callable[[], Awaitable[object]], *, timeout_s: float = 20, what: str = "condition"
 ) -> object:
@@ -41,7 +52,9 @@ async def wait_until(
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     """Run the app on a real socket with its lifespan, in this event loop; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -58,7 +71,9 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
 def serve_in_thread(app: FastAPI) -> Iterator[str]:
     """The app on a thread of its own, ready: a synchronous test (hypothesis, schemathesis) drives it."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -207,6 +207,7 @@ def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
         lifespan="on",
         timeout_graceful_shutdown=15,
         server_header=False,
+        proxy_headers=False,  # services/common/proxy.py decides whose X-Forwarded-* to believe
     )
     # uvicorn shuts down gracefully, then re-raises the signal to the handler it found: make that a
     # clean exit, so a SIGTERM'd service reports success after finishing its work.

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SCOPES = ("mql:read", "decisions:write", "reports:read", "webhooks:admin", "audit:read")
 ENV_PREFIX = "LEADSTATE_"
+Role = Literal["sales", "marketing", "admin"]  # services/handoff/accounts.py gives each its scopes
 
 
 class Settings(BaseSettings):
@@ -111,6 +112,19 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(20, ge=1, description="per client address in the window")
     set_password_link_s: float = Field(86400.0, gt=0, description="a one-time set-password link is valid")
     audit_retention_days: float = Field(400.0, gt=0, description="audit rows are kept")
+    # Single sign-on (services/handoff/console/oidc.py): OpenID Connect, discovered from the issuer.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_allowed_domains: Annotated[tuple[str, ...], NoDecode] = Field((), description="`*` for any")
+    oidc_scopes: str = "openid email profile"
+    oidc_roles_claim: str = Field("groups", description="the ID token claim read for the role")
+    oidc_roles: Annotated[dict[str, Role], NoDecode] = Field(
+        default_factory=dict, description="value -> role"
+    )
+    oidc_default_role: Role | None = Field(None, description="when no value maps; unset: refused")
+    # A reverse proxy whose X-Forwarded-For/-Proto/-Host are believed (addresses or networks, or `*`).
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Languages and local time (issue 20): the console's fallback language, the languages the
     # deployment's policy texts must be given in (`leadstate policy check`), the viewer's time zone.
@@ -132,7 +146,9 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Tokyo)") from exc
         return value
 
-    @field_validator("write_keys", "cors_origins", "languages", mode="before")
+    @field_validator(
+        "write_keys", "cors_origins", "languages", "oidc_allowed_domains", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -156,9 +172,38 @@ class Settings(BaseSettings):
                 raise ValueError(f"key {key[:4]}…: scopes must be a list drawn from {', '.join(SCOPES)}")
         return value
 
+    @field_validator("oidc_roles", mode="before")
+    @classmethod
+    def _roles_object(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at position {exc.pos})") from None
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object of claim value -> role, e.g. {"crm-admins": "admin"}')
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from services.common.proxy import trusted_networks
+
+        trusted_networks(value)  # raises, naming the entry it cannot read
+        return value
+
+    @field_validator("oidc_allowed_domains")
+    @classmethod
+    def _lower_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(domain.lower().removeprefix("@") for domain in value)
+
     @field_validator(
         "kafka_sasl_username",
         "kafka_sasl_password",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_default_role",
         "kafka_ssl_ca_file",
         "kafka_ssl_cert_file",
         "kafka_ssl_key_file",
@@ -188,6 +233,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LEADSTATE_PROCESSED_RETENTION_DAYS must be longer than LEADSTATE_KAFKA_RETENTION_HOURS: "
                 "a message still on the log could be redelivered after its envelope id was pruned"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _complete_sign_on(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        if not self.oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("LEADSTATE_OIDC_ISSUER must be the identity provider's https:// address")
+        if not self.oidc_client_id:
+            raise ValueError("LEADSTATE_OIDC_CLIENT_ID must be set with LEADSTATE_OIDC_ISSUER")
+        if not self.oidc_allowed_domains:
+            raise ValueError(
+                "LEADSTATE_OIDC_ALLOWED_DOMAINS must be set with LEADSTATE_OIDC_ISSUER: the email domains "
+                "whose people may sign in, comma-separated (`*` for any)"
             )
         return self
 

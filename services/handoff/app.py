@@ -13,6 +13,7 @@ from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
 from services.common.policy_file import settings_policy_file
+from services.common.proxy import ForwardedHeaders, trusted_networks
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
@@ -98,6 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
+    if settings.trusted_proxies:  # outermost: every address and URL below is the public one
+        app.add_middleware(ForwardedHeaders, trusted=trusted_networks(settings.trusted_proxies))
     install_unavailable_handler(app)
 
     def wake_relay() -> None:  # the relay exists once the service runs

@@ -21,6 +21,8 @@ ACTIONS = (
     "webhook.deleted",
     "user.added",
     "user.disabled",
+    "user.role_changed",
+    "user.login_refused",
     "user.password_set",
     "user.link_sent",
     "user.login",

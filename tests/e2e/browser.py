@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import websockets
 
-from tests.support import free_port, wait_until
+from tests.support import free_port, stop_process, wait_until
 
 FLAGS = [
     "--headless",
@@ -145,12 +145,7 @@ async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
             finally:
                 await page.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _save(path: Path, png: bytes) -> None:

@@ -13,7 +13,9 @@ from services.common.policy import Policy
 from services.common.settings import Settings
 
 from ..accounts import SessionLimits, Throttle
-from . import audit_page, funnel, inbox, lead, login, people, policy_page, webhooks_page
+from ..identity import IdentityProvider
+from ..sso import RoleRules
+from . import audit_page, funnel, inbox, lead, login, people, policy_page, sign_on, users_page, webhooks_page
 from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import signer_for_keys
@@ -26,8 +28,21 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         policy=policy,
         limits=SessionLimits.of(settings),
         throttle=Throttle.of(settings),
+        identity=IdentityProvider.of(settings),
+        role_rules=RoleRules.of(settings),
     )
-    for module in (login, people, inbox, lead, funnel, policy_page, audit_page, webhooks_page):
+    for module in (
+        login,
+        people,
+        sign_on,
+        users_page,
+        inbox,
+        lead,
+        funnel,
+        policy_page,
+        audit_page,
+        webhooks_page,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageError, error_page)

@@ -51,7 +51,8 @@ def _login_page(
     """A form before there is a session (login, set a password) with a fresh login CSRF token, in the
     page and in its signed cookie."""
     token, now = secrets.token_urlsafe(24), time.time()
-    response = render(request, template, {**context, "csrf": token}, user=None, status=status)
+    sso = request.app.state.console.identity is not None
+    response = render(request, template, {**context, "csrf": token, "sso": sso}, user=None, status=status)
     signed = request.app.state.console.signer.dump_login_token(token, now)
     _set_cookie(request, response, LOGIN_COOKIE, signed, LOGIN_MAX_AGE_S)
     return response

@@ -18,6 +18,8 @@ from starlette.templating import Jinja2Templates
 from services.common.policy import Policy
 
 from ..accounts import SessionLimits, Throttle, User, resume_session
+from ..identity import IdentityProvider
+from ..sso import RoleRules
 from ..state import handoff_state
 from .session import COOKIE, ConsoleSession, SessionSigner, csrf_matches
 
@@ -40,6 +42,8 @@ class ConsoleState:
     policy: Policy  # the whole MQL policy: rules in words, and the fold for the score chart
     limits: SessionLimits
     throttle: Throttle
+    identity: IdentityProvider | None = None  # single sign-on, when LEADSTATE_OIDC_ISSUER is set
+    role_rules: RoleRules | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,23 @@ def render(
     return TEMPLATES.TemplateResponse(
         request, template, {**base, **context}, status_code=status, headers=SECURITY_HEADERS
     )
+
+
+def sentence(text: object) -> str:
+    """A message as a sentence: first letter up unless it starts with an email, the rest as it was."""
+    said = str(text)
+    if "@" not in said.split(" ", 1)[0]:
+        said = f"{said[:1].upper()}{said[1:]}"
+    return said if said.endswith(".") else f"{said}."
+
+
+def public_base(request: Request) -> str:
+    """The console's address as people reach it: LEADSTATE_CONSOLE_URL if set, else this request's scheme
+    and host (as a trusted proxy forwarded them, services/common/proxy.py)."""
+    configured = handoff_state(request).settings.console_url
+    if configured:
+        return configured.rstrip("/").removesuffix("/console")
+    return str(request.base_url).rstrip("/")
 
 
 def redirect(url: str) -> Response:

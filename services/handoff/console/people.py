@@ -37,15 +37,19 @@ def client_address(request: Request) -> str:
 
 async def sign_in(request: Request, person: User, next_url: str, *, how: str) -> Response:
     """A new server-side session for `person`, its id in the signed cookie; audited."""
+    response = redirect(safe_next(next_url))
+    await start_session(request, response, person, how=how)
+    return response
+
+
+async def start_session(request: Request, response: Response, person: User, *, how: str) -> None:
     address, now = client_address(request), datetime.now(UTC)
     async with handoff_state(request).database.sessions() as db, db.begin():
         sid = await open_session(db, person, address=address, now=now)
         await record(db, Actor(name=person.email, address=address), "user.login", person.email, {"how": how})
     session = ConsoleSession.for_person(person.user_id, person.email, sid, time.time())
-    response = redirect(safe_next(next_url))
     response.delete_cookie(LOGIN_COOKIE, path="/console", httponly=True, samesite="strict")
     _set_cookie(request, response, COOKIE, console_state(request).signer.dump(session), MAX_AGE_S)
-    return response
 
 
 @router.post("/login/password")

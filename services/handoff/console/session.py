@@ -19,12 +19,19 @@ import orjson
 
 from services.common.auth import key_id
 
+from ..identity import Flow
+
 COOKIE = "leadstate_console"
 MAX_AGE_S = 12 * 3600  # a working day; then log in again
 # Before there is a session, the login form's CSRF token travels in a cookie of its own (double submit,
 # signed, so a sibling site cannot plant one): a page elsewhere cannot log a browser into its own key.
 LOGIN_COOKIE = "leadstate_console_login"
 LOGIN_MAX_AGE_S = 3600
+# Single sign-on: between leaving for the identity provider and coming back, this browser keeps what ties
+# the answer to its own request (state, nonce, PKCE verifier, where to go) in a signed cookie of its own.
+# SameSite=Lax, unlike the others: the provider's redirect back is a cross-site navigation.
+FLOW_COOKIE = "leadstate_console_oidc"
+FLOW_MAX_AGE_S = 600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +90,18 @@ class SessionSigner:
         if doc is None or not {"login", "t"} <= doc.keys() or not 0 <= now - int(doc["t"]) < LOGIN_MAX_AGE_S:
             return None
         return str(doc["login"])
+
+    def dump_flow(self, flow: Flow, now: float) -> str:
+        return self._signed({"oidc": [flow.state, flow.nonce, flow.verifier, flow.next], "t": int(now)})
+
+    def load_flow(self, value: str, now: float) -> Flow | None:
+        doc = self._verified(value)
+        if doc is None or not {"oidc", "t"} <= doc.keys() or not 0 <= now - int(doc["t"]) < FLOW_MAX_AGE_S:
+            return None
+        parts = doc["oidc"]
+        if not isinstance(parts, list) or len(parts) != 4 or not all(isinstance(p, str) for p in parts):
+            return None
+        return Flow(*parts)
 
     def _signed(self, doc: dict[str, Any]) -> str:
         body = orjson.dumps(doc)

@@ -25,6 +25,7 @@ from services.handoff.tables import audit, mqls
 from tests.conftest import Topics
 from tests.integration.console.conftest import csrf_of
 from tests.integration.handoff.data import POLICY, mql_envelope
+from tests.integration.people.oidc_provider import Provider, provider_process, ready
 from tests.support import publish, serve_app, wait_until
 
 PASSWORD = "correct horse battery staple"
@@ -119,3 +120,10 @@ def people_app(
 async def people(people_app: Callable[..., Any]) -> AsyncIterator[People]:
     async with people_app() as started:
         yield started
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Provider]:
+    """A real OpenID Connect provider process (tests/integration/people/oidc_provider.py)."""
+    with provider_process() as started:
+        yield await ready(started)

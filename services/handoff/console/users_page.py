@@ -1,0 +1,92 @@
+"""People, managed by admins in the console as with `leadstate users add|list|disable`: the list, a new
+account (its one-time set-password link shown once, to pass on), disabling one (their sessions end at
+once). Each change is audited under the admin who made it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from ..accounts import ROLES, AccountError, add_user, disable_user, list_users
+from ..audit import Actor, record
+from ..state import handoff_state
+from .pages import ConsoleUser, PageError, check_csrf, current_user, public_base, render, sentence
+from .people import client_address
+
+router = APIRouter(prefix="/console/users", include_in_schema=False)
+
+
+def _admin(user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
+    """The admin role (every scope): an admin's API key may too, as it may every API call."""
+    if not ROLES["admin"] <= user.scopes:
+        raise PageError(403, "Not allowed", f"{user.lacks()} the admin role this page needs.")
+    return user
+
+
+AdminUser = Annotated[ConsoleUser, Depends(_admin)]
+
+
+async def _page(request: Request, user: ConsoleUser, status: int = 200, **context: Any) -> Response:
+    async with handoff_state(request).database.sessions() as session:
+        people = await list_users(session)
+    base = {"people": people, "roles": list(ROLES), "form": {}, "error": None, "link": None, "done": None}
+    return render(request, "users.html", {**base, **context}, user=user, status=status)
+
+
+@router.get("")
+async def users_page(request: Request, user: AdminUser) -> Response:
+    return await _page(request, user)
+
+
+@router.post("")
+async def add(
+    request: Request,
+    user: AdminUser,
+    email: Annotated[str, Form(max_length=254)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    state = handoff_state(request)
+    actor = Actor(name=user.actor, address=client_address(request))
+    valid = timedelta(seconds=state.settings.set_password_link_s)
+    try:
+        async with state.database.sessions() as db, db.begin():
+            person, token = await add_user(
+                db, email, role, by=actor.name, now=datetime.now(UTC), link_valid=valid
+            )
+            await record(db, actor, "user.added", person.email, {"role": person.role, "via": "console"})
+    except AccountError as exc:
+        form = {"email": email, "role": role}
+        return await _page(request, user, 422, error=sentence(exc), form=form)
+    link = {
+        "email": person.email,
+        "url": f"{public_base(request)}/console/set-password?token={token}",
+        "hours": valid / timedelta(hours=1),
+    }
+    return await _page(request, user, link=link)
+
+
+@router.post("/disable")
+async def disable(
+    request: Request,
+    user: AdminUser,
+    email: Annotated[str, Form(max_length=254)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    if user.person is not None and user.person.email == email.strip().lower():
+        return await _page(
+            request, user, 422, error="You cannot disable your own account: ask another admin."
+        )
+    actor = Actor(name=user.actor, address=client_address(request))
+    try:
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            person = await disable_user(db, email, now=datetime.now(UTC))
+            await record(db, actor, "user.disabled", person.email, {"via": "console"})
+    except AccountError as exc:
+        return await _page(request, user, 422, error=sentence(exc))
+    return await _page(request, user, done=f"{person.email} is disabled; their console sessions have ended.")
