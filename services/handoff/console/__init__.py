@@ -13,8 +13,9 @@ from services.common.policy import Policy
 from services.common.settings import Settings
 
 from ..accounts import SessionLimits, Throttle
-from . import audit_page, funnel, inbox, lead, login, people, policy_page, webhooks_page
+from . import audit_page, funnel, inbox, lead, login, people, policy_page, preferences, webhooks_page
 from .errors import install_console_errors
+from .i18n import load_catalogs
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import signer_for_keys
 
@@ -26,8 +27,11 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         policy=policy,
         limits=SessionLimits.of(settings),
         throttle=Throttle.of(settings),
+        default_language=settings.default_language,
+        timezone=settings.timezone,
     )
-    for module in (login, people, inbox, lead, funnel, policy_page, audit_page, webhooks_page):
+    load_catalogs()  # a catalog that does not compile stops the start-up, not a page later
+    for module in (login, people, preferences, inbox, lead, funnel, policy_page, audit_page, webhooks_page):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageError, error_page)
