@@ -101,7 +101,8 @@ class Viewer:
     def listed(self, value: Any) -> Any:
         """A parameter of a message: a tuple of policy texts (labels) as one list in the viewer's language."""
         if isinstance(value, tuple):
-            return ("、" if self.language == "ja" else ", ").join(in_language(v, self.language) for v in value)
+            comma = "、" if self.language == "ja" else ", "
+            return comma.join(in_language(v, self.language) for v in value)
         if isinstance(value, Msg):
             return self.gettext(value)
         return in_language(value, self.language) if isinstance(value, str) else value
