@@ -28,6 +28,7 @@ def mql_fields(
         "rule": data["rule"],
         "reasons": data["reasons"],
         "next_checks": data["next_checks"],
+        "next_checks_texts": data.get("next_checks_texts") or [],  # absent in MQLs made before languages
         "interests": data["interests"],
         "attributes": data["attributes"],
         "identities": data["identities"],

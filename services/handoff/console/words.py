@@ -84,6 +84,30 @@ def reason(context: Context, stored: Mapping[str, Any]) -> str:
     return render_reason(stored, language, topics)
 
 
+# The default policy's industry vocabulary (fit.industries), as a card shows a lead's industry.
+INDUSTRIES = {
+    "manufacturing": N_("Manufacturing"),
+    "it_services": N_("IT services"),
+    "software": N_("Software"),
+    "financial_services": N_("Financial services"),
+    "logistics": N_("Logistics"),
+    "construction": N_("Construction"),
+    "healthcare": N_("Healthcare"),
+    "retail": N_("Retail"),
+    "education": N_("Education"),
+    "public_sector": N_("Public sector"),
+    "media": N_("Media"),
+    "hospitality": N_("Hospitality"),
+    "consulting": N_("Consulting"),
+}
+
+
+@pass_context
+def industry(context: Context, name: str) -> str:
+    known = INDUSTRIES.get(name)
+    return _viewer(context).gettext(known) if known else str(name).replace("_", " ").capitalize()
+
+
 @pass_context
 def kind(context: Context, name: str) -> str:
     known = EVIDENCE_KINDS.get(name)
@@ -93,5 +117,5 @@ def kind(context: Context, name: str) -> str:
 def install_filters(env: Environment) -> None:
     # compiles {% trans %} newstyle (the extension adds this method); each page binds its own callables
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind)
+    env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind, industry=industry)
     env.globals["given"] = given
