@@ -88,27 +88,21 @@ async def funnel_page(request: Request, user: ReportReaderUser, period: str = "3
     labels = {r.code: r.label for r in (*state.policy.sql, *state.policy.not_sql)}
     median = total["median_time_to_decision_s"]
     viewer = viewer_for(request)
+    empty = viewer.gettext("Nothing in this period yet.")
+
+    def chart(bars: list[Bar], title: str, max_value: float | None = 100) -> Any:
+        return bar_chart(bars, title=viewer.gettext(title), max_value=max_value, empty=empty)
+
+    topics = console_state(request).policy.topics
     context = {
         "periods": PERIODS,
         "period": period,
         "total": total,
         "median": viewer.age(median) if median is not None else "–",
-        "by_rule": bar_chart(
-            rate_bars(reports["rule"], viewer), title=viewer.gettext("SQL rate by MQL rule"), max_value=100
-        ),
-        "by_topic": bar_chart(
-            rate_bars(reports["topic"], viewer, console_state(request).policy.topics),
-            title=viewer.gettext("SQL rate by topic"),
-            max_value=100,
-        ),
-        "by_version": bar_chart(
-            rate_bars(reports["policy_version"], viewer),
-            title=viewer.gettext("SQL rate by policy version"),
-            max_value=100,
-        ),
-        "reasons": bar_chart(
-            reason_bars(reports["reason"], viewer, labels), title=viewer.gettext("Why sales said not SQL")
-        ),
+        "by_rule": chart(rate_bars(reports["rule"], viewer), N_("SQL rate by MQL rule")),
+        "by_topic": chart(rate_bars(reports["topic"], viewer, topics), N_("SQL rate by topic")),
+        "by_version": chart(rate_bars(reports["policy_version"], viewer), N_("SQL rate by policy version")),
+        "reasons": chart(reason_bars(reports["reason"], viewer, labels), N_("Why sales said not SQL"), None),
         "decision_hours": state.policy.decision_hours,
     }
     return render(request, "funnel.html", context, user=user)

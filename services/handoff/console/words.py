@@ -24,6 +24,7 @@ EVIDENCE_KINDS = {
     "seminar_registered": N_("Seminar registration"),
     "seminar_attended": N_("Seminar attended"),
     "form_submitted": N_("Form submitted"),
+    "identify": N_("Profile"),  # the traits a lead gave (a form, a sign-up): industry, title, size
 }
 
 
