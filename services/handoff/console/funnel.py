@@ -83,7 +83,7 @@ async def funnel_page(request: Request, user: ReportReaderUser, period: str = "3
         group_by: GroupBy
         for group_by in ("rule", "topic", "policy_version", "reason"):
             reports[group_by], total = await funnel(
-                session, group_by=group_by, period=window, now=now, decision_hours=state.policy.decision_hours
+                session, group_by=group_by, period=window, now=now, clock=state.policy.clock
             )
     labels = {r.code: r.label for r in (*state.policy.sql, *state.policy.not_sql)}
     median = total["median_time_to_decision_s"]

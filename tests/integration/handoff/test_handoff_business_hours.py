@@ -43,11 +43,19 @@ async def test_48_working_hours_skip_the_weekend_and_the_holiday(office_hours: H
     # Fri 2026-11-20 17:00 JST: 1 h that Friday; Sat, Sun and Mon 23rd (勤労感謝の日) skipped; 9 h on each
     # of Tue-Fri (36 h), 9 h on Mon 30th (46 h), the last 2 h on Tue 1 December: due 11:00.
     friday = mql_envelope("friday", qualified_at=datetime(2026, 11, 20, 17, tzinfo=TOKYO).astimezone(UTC))
-    await office_hours.publish_mqls([friday], expect_rows=1)
+    # 49 clock hours ago: past a 48-hour clock SLA, but 48 working hours never end within 5 days
+    recent = mql_envelope("recent", qualified_at=datetime.now(UTC) - timedelta(hours=49))
+    await office_hours.publish_mqls([friday, recent], expect_rows=2)
     lead = (await office_hours.client.get("/v1/leads/friday")).json()
     due = datetime.fromisoformat(lead["mqls"][0]["sla_due_at"])
     assert due == datetime(2026, 12, 1, 11, tzinfo=TOKYO)
     assert lead["mqls"][0]["sla_state"] == "breached"  # that Tuesday has passed on the test's clock
+    recent_lead = (await office_hours.client.get("/v1/leads/recent")).json()
+    assert recent_lead["mqls"][0]["sla_state"] != "breached"
+    # the funnel counts breaches on the same working clock: the Friday MQL only
+    report = await office_hours.client.get("/v1/reports/funnel", params={"since": "2026-11-01T00:00:00Z"})
+    assert report.status_code == 200, report.text
+    assert report.json()["total"]["sla_breaches"] == 1 and report.json()["total"]["mqls"] == 2
 
 
 async def test_the_inbox_filter_agrees_with_each_mqls_state_on_the_working_clock(
