@@ -104,5 +104,6 @@ async def funnel_page(request: Request, user: ReportReaderUser, period: str = "3
         "by_version": chart(rate_bars(reports["policy_version"], viewer), N_("SQL rate by policy version")),
         "reasons": chart(reason_bars(reports["reason"], viewer, labels), N_("Why sales said not SQL"), None),
         "decision_hours": state.policy.decision_hours,
+        "working_hours": state.policy.clock.business_hours is not None,
     }
     return render(request, "funnel.html", context, user=user)
