@@ -52,7 +52,7 @@ def render_reason(reason: Mapping[str, Any], language: str, topics: Labels | Non
         return str(reason.get("text", ""))
     try:
         return render(params, topics or {})
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         # a consumer must never fail on a reason an older or newer producer wrote
         return str(reason.get("text", ""))
 

@@ -182,7 +182,6 @@ def viewer_for(request: Request) -> Viewer:
     )
 
 
-TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are not in the msgid
 TEMPLATES.env.globals["sla_labels"] = {
     "ok": N_("On time"),

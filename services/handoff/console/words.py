@@ -72,9 +72,13 @@ def words(context: Context, text: str) -> str:
 
 
 @pass_context
-def given(context: Context, plain: str, texts: Mapping[str, str] | None) -> str:
-    """An MQL's stored text where the event carries it per language (`texts`): the viewer's, else `plain`."""
-    return (texts or {}).get(_viewer(context).language) or plain
+def given(context: Context, plain: str, texts: Any, index: int | None = None) -> str:
+    """An MQL's stored text where the event carries it per language (`texts`, or `texts[index]` of a
+    list of them): the viewer's, else `plain`. Anything else stored there is ignored, never an error."""
+    if index is not None:
+        texts = texts[index] if isinstance(texts, list) and 0 <= index < len(texts) else None
+    found = texts.get(_viewer(context).language) if isinstance(texts, Mapping) else None
+    return found if isinstance(found, str) and found else plain
 
 
 @pass_context
@@ -116,6 +120,7 @@ def kind(context: Context, name: str) -> str:
 
 
 def install_filters(env: Environment) -> None:
+    env.add_extension("jinja2.ext.i18n")
     # compiles {% trans %} newstyle (the extension adds this method); each page binds its own callables
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind, industry=industry)

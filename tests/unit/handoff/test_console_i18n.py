@@ -59,3 +59,21 @@ def test_ages_in_both_languages() -> None:
     assert (ja.age(seconds), en.age(seconds)) == ("26時間05分", "26 h 05 min")
     assert (ja.age(3 * 86400 + 3600), en.age(3 * 86400 + 3600)) == ("3日1時間", "3 days 1 h")
     assert ja.age(float("nan")) == "–"
+
+
+def test_stored_texts_of_any_shape_fall_back_to_the_plain_text() -> None:
+    from jinja2 import Environment
+
+    from services.handoff.console.words import install_filters
+
+    env = Environment(autoescape=True)
+    install_filters(env)
+    viewer = viewer_of({}, "ja", default_language="ja", zone="UTC")
+    page = env.from_string("{% for c in checks %}[{{ given(c, texts, loop.index0) }}]{% endfor %}")
+    assert page.render(viewer=viewer, checks=["a", "b"], texts=[{"ja": "あ"}]) == "[あ][b]"
+    for hostile in (None, "x", [1, 2], [{"ja": 5}], {"ja": "no list"}):
+        assert page.render(viewer=viewer, checks=["a"], texts=hostile) == "[a]"
+    reason = env.from_string("{{ r|reason }}")
+    for params in (["list"], "text", {"items": "x"}, {"size": None}):
+        stored = {"code": "company_size", "params": params, "text": "stored"}
+        assert reason.render(viewer=viewer, r=stored) == "stored"
