@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,13 +21,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.common.db import connect
 from services.common.policy.loader import load_policy
 from services.common.policy.model import in_language
 from services.common.policy.reasons import render_reason
 from tests.conftest import API_KEY_ALL
 from tests.e2e.browser import Page, chromium_binary, chromium_page
-from tests.support import ROOT, ServiceProcess, free_port, wait_ready, wait_until
+from tests.e2e.demo import demo_in_the_inbox
+from tests.support import ROOT, ServiceProcess, free_port, wait_ready
 
 pytestmark = pytest.mark.e2e
 POLICY = load_policy(
@@ -38,7 +35,8 @@ POLICY = load_policy(
 )
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOT_SQL = "no_timing"
-WORDS = {  # what each language's pages say, written here and not read from the catalogs under test
+# What each language's pages say, written here and not read from the catalogs under test.
+WORDS: dict[str, dict[str, Any]] = {
     "ja": {
         "login": "コンソールにログイン",
         "zone": "時刻は Asia/Tokyo (JST)",
@@ -67,37 +65,9 @@ def tokyo_time(at: datetime, language: str) -> str:
     return f"{local.day} {local:%b %Y %H:%M}"
 
 
-def post_japanese_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--leads", "120", "--seed", "7", "--language", "ja"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def open_mqls(handoff: str, env: dict[str, str]) -> list[dict[str, Any]]:
-    """Post the Japanese demo and wait until every MQL the qualifier made is in the inbox."""
-    demo = post_japanese_demo(env)
-    assert demo.returncode == 0, demo.stderr
-    posted = int(re.search(r"posted (\d+) events", demo.stdout).group(1))  # type: ignore[union-attr]
-    conn = await connect(env["LEADSTATE_DATABASE_URL"])
-    try:
-
-        async def stored() -> bool:
-            return await conn.fetchval("SELECT count(*) FROM qualifier.events") >= posted
-
-        await wait_until(stored, timeout_s=120, what=f"the qualifier storing the {posted} demo events")
-
-        async def projected() -> bool:
-            made = await conn.fetchval("SELECT count(*) FROM qualifier.mqls")
-            return made > 0 and await conn.fetchval("SELECT count(*) FROM handoff.mqls") == made
-
-        await wait_until(projected, timeout_s=60, what="every MQL the qualifier made in the inbox")
-    finally:
-        await conn.close()
+    """The Japanese demo posted and in the inbox: its open MQLs, oldest first."""
+    await demo_in_the_inbox(env, "--language", "ja")
     async with httpx.AsyncClient(base_url=handoff, headers={"Authorization": f"Bearer {API_KEY_ALL}"}) as api:
         items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
     assert len(items) >= 2, "the walk decides on two MQLs, one per language"
