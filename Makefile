@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench chaos install clean-data lock browser
+.PHONY: run test lint format bench chaos install clean-data lock browser catalogs
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadstate needs Python 3.11+; set PYTHON=python3.11")'
@@ -29,6 +29,14 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 4 --dist loadfile
+
+# The console's words (docs/languages.md): extract them from the templates and the console's Python and
+# merge new ones into each language's .po; translate the new ja entries, then run tests/unit/handoff/test_catalogs.py.
+LOCALE := services/handoff/console/locale
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --no-fuzzy-matching --ignore-obsolete
+	@rm $(LOCALE)/messages.pot
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -224,6 +224,8 @@ def settings_env(database_url: str, kafka_bootstrap: str, topics: Topics) -> dic
     return {
         **service_env(database_url, kafka_bootstrap, topics, write_key=WRITE_KEY, api_keys=API_KEYS),
         "LEADSTATE_OUTBOX_POLL_S": "0.2",
+        # Most tests read the console's English; those of the Japanese pages send Accept-Language: ja.
+        "LEADSTATE_DEFAULT_LANGUAGE": "en",
     }
 
 

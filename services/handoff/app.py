@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The policy file is read once per process: the reason codes and SLA come from it, the console
     # shows its rules; a bad one refuses to start.
     policy_file = settings_policy_file(settings)
-    policy = handoff_policy(policy_file.policy)
+    policy = handoff_policy(policy_file.policy, timezone=settings.timezone)
     decisions_outbox = Outbox(outbox)
     service = ConsumingService.build(
         database_url=settings.require_database_url(),

@@ -11,6 +11,9 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.policy.timemath import aware
+
+from .sla import SlaClock
 from .tables import decisions, mqls
 
 GroupBy = Literal["rule", "policy_version", "topic", "reason"]
@@ -34,12 +37,12 @@ class Period:
 
 
 async def funnel(
-    session: AsyncSession, *, group_by: GroupBy, period: Period, now: datetime, decision_hours: float
+    session: AsyncSession, *, group_by: GroupBy, period: Period, now: datetime, clock: SlaClock
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(one row per group, the total over all groups), each shaped like the API's FunnelGroup."""
     key = GROUP_COLUMNS[group_by]
-    groups = await _counts(session, key, period, now, decision_hours)
-    total = await _counts(session, _NO_GROUP, period, now, decision_hours)
+    groups = await _counts(session, key, period, now, clock)
+    total = await _counts(session, _NO_GROUP, period, now, clock)
     reasons = await _not_sql_reasons(session, key, period)
     all_reasons = await _not_sql_reasons(session, _NO_GROUP, period)
     rows = [{**g, "top_not_sql_reasons": reasons.get(g["group"], [])} for g in groups]
@@ -58,9 +61,9 @@ def _in_period(query: Any, period: Period) -> Any:
 
 
 async def _counts(
-    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, decision_hours: float
+    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, clock: SlaClock
 ) -> list[dict[str, Any]]:
-    due = _m.qualified_at + literal(timedelta(hours=decision_hours))
+    due = _m.qualified_at + literal(timedelta(hours=clock.decision_hours))
     decided_or_now = func.coalesce(_d.decided_at, literal(now))
     query = select(
         key.label("grp"),
@@ -76,10 +79,28 @@ async def _counts(
     query = _in_period(query, period)
     if key is not _NO_GROUP:
         query = query.group_by(key)
+    rows = (await session.execute(query)).all()
+    # Working hours are no SQL interval: then the breaches are counted from each MQL's due time here.
+    late = await _late_on_working_clock(session, key, period, now, clock) if clock.business_hours else None
     return [
         _shape(r.grp, r.mqls, r.decided, r.sqls, r.rejected, r.recycled, r.median, r.p90, r.breaches)
-        for r in (await session.execute(query)).all()
+        if late is None
+        else _shape(r.grp, r.mqls, r.decided, r.sqls, r.rejected, r.recycled, r.median, r.p90, late[r.grp])
+        for r in rows
     ]
+
+
+async def _late_on_working_clock(
+    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, clock: SlaClock
+) -> dict[Any, int]:
+    """SLA breaches per group: decided (or still open at `now`) at or after the MQL's due time."""
+    query = select(key.label("grp"), _m.qualified_at, _d.decided_at).select_from(
+        mqls.outerjoin(decisions, _d.mql_id == _m.mql_id)
+    )
+    late: dict[Any, int] = defaultdict(int)
+    for grp, qualified_at, decided_at in (await session.execute(_in_period(query, period))).all():
+        late[grp] += (aware(decided_at) if decided_at else now) >= clock.due(qualified_at)
+    return late
 
 
 def _shape(

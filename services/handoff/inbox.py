@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .cursor import CursorCodec, Position
 from .policy import HandoffPolicy
-from .sla import SlaState, qualified_window
+from .sla import SlaState
 from .tables import decisions, mqls
 
 Order = Literal["oldest", "newest"]
@@ -57,9 +57,7 @@ async def inbox_page(
     after = cursors.decode(cursor, scope) if cursor is not None else None
     after_q, until_q = (None, None)
     if query.sla is not None:
-        after_q, until_q = qualified_window(
-            query.sla, now=now, decision_hours=policy.decision_hours, due_soon_hours=policy.due_soon_hours
-        )
+        after_q, until_q = policy.clock.window(query.sla, now=now)
     where = InboxFilter(
         rule=query.rule,
         topic=query.topic,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from services.common.policy import Policy, ReasonCode
+
+from .sla import SlaClock
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,6 +17,7 @@ class HandoffPolicy:
     not_sql: tuple[ReasonCode, ...]
     decision_hours: float
     due_soon_hours: float
+    clock: SlaClock  # due times and SLA states: wall-clock or working hours (`sla.business_hours`)
 
     def reasons_for(self, outcome: str) -> tuple[ReasonCode, ...]:
         """SQL codes for `sql`; not-SQL codes for `rejected` and `recycled`."""
@@ -23,12 +27,15 @@ class HandoffPolicy:
         return next((r for r in self.reasons_for(outcome) if r.code == code), None)
 
 
-def handoff_policy(policy: Policy) -> HandoffPolicy:
-    """The part of the policy the handoff uses, from the policy its process read once at start-up."""
+def handoff_policy(policy: Policy, *, timezone: str = "Asia/Tokyo") -> HandoffPolicy:
+    """The part of the policy the handoff uses, from the policy its process read once at start-up;
+    `timezone` (LEADSTATE_TIMEZONE) is where business hours are counted."""
+    hours, soon = float(policy.sla.decision_hours), float(policy.sla.due_soon_hours)
     return HandoffPolicy(
         version=policy.version,
         sql=policy.sql_reasons,
         not_sql=policy.not_sql_reasons,
-        decision_hours=float(policy.sla.decision_hours),
-        due_soon_hours=float(policy.sla.due_soon_hours),
+        decision_hours=hours,
+        due_soon_hours=soon,
+        clock=SlaClock(hours, soon, policy.sla.business_hours, ZoneInfo(timezone)),
     )

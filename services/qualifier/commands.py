@@ -44,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--write-key", help="default: first of LEADSTATE_WRITE_KEYS, else the dev key file")
     p.add_argument("--seed", type=int, help="same seed, same audience (default: a new one each run)")
     p.add_argument("--days", type=int, default=14, help="spread the activity over the last N days")
+    p.add_argument(
+        "--language",
+        choices=("en", "ja"),
+        default="en",
+        help="names, companies, titles and content in ja or en",
+    )
     p.set_defaults(func=_demo, needs=(URLS,))
 
 

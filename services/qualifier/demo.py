@@ -17,6 +17,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import demo_ja
+
 INTENTS = (("hot", 0.12), ("curious", 0.38), ("wrong_fit", 0.18), ("researcher", 0.12), ("ghost", 0.20))
 TOPICS = ("lead-management", "marketing-automation", "sales-enablement", "data-integration")
 ASSETS = {
@@ -102,14 +104,19 @@ COMPANY = ["Kanto", "Nippon", "Blue", "North", "Apex", "Sakura", "Vertex", "Harb
 SUFFIX = ["Precision", "Logistics", "Systems", "Works", "Partners", "Foods", "Labs", "Trading"]
 
 
-def generate_audience(n_leads: int, *, seed: int, start: datetime, days: int = 14) -> list[dict[str, Any]]:
-    return generate_audience_with_truth(n_leads, seed=seed, start=start, days=days)[0]
+def generate_audience(
+    n_leads: int, *, seed: int, start: datetime, days: int = 14, language: str = "en"
+) -> list[dict[str, Any]]:
+    return generate_audience_with_truth(n_leads, seed=seed, start=start, days=days, language=language)[0]
 
 
 def generate_audience_with_truth(
-    n_leads: int, *, seed: int, start: datetime, days: int = 14
+    n_leads: int, *, seed: int, start: datetime, days: int = 14, language: str = "en"
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Messages sorted by timestamp, and each lead's intent keyed by its userId (or anonymousId)."""
+    """Messages sorted by timestamp, and each lead's intent keyed by its userId (or anonymousId).
+
+    `language="ja"`: the same audience with Japanese names, companies, titles and content (demo_ja.py).
+    """
     rng = random.Random(seed)
     names = [name for name, _ in INTENTS]
     weights = [weight for _, weight in INTENTS]
@@ -117,7 +124,7 @@ def generate_audience_with_truth(
     truth: dict[str, str] = {}
     for i in range(n_leads):
         intent = rng.choices(names, weights)[0]
-        lead = _Lead(rng, seed, i, start, days)
+        lead = _Lead(rng, seed, i, start, days, japanese=language == "ja")
         getattr(lead, intent)()
         truth[lead.user_id if lead.identified else lead.anonymous_id] = intent
         rows.extend(lead.rows)
@@ -133,8 +140,10 @@ def simulate_sales_outcome(intent: str, rng: random.Random) -> tuple[str, str]:
 
 
 class _Lead:
-    def __init__(self, rng: random.Random, seed: int, index: int, start: datetime, days: int) -> None:
-        self.rng, self.seed, self.index, self.start = rng, seed, index, start
+    def __init__(
+        self, rng: random.Random, seed: int, index: int, start: datetime, days: int, *, japanese: bool = False
+    ) -> None:
+        self.rng, self.seed, self.index, self.start, self.japanese = rng, seed, index, start, japanese
         self.anonymous_id = f"anon-{seed}-{rng.getrandbits(48):012x}"
         self.user_id = f"user-{seed}-{index:06d}"
         self.identified = False
@@ -218,6 +227,7 @@ class _Lead:
             self.page(path, path.strip("/").replace("-", " ").title() or "Home")
 
     def page(self, path: str, title: str) -> None:
+        title = demo_ja.PAGES.get(path, title) if self.japanese else title
         self.emit(
             {
                 "type": "page",
@@ -229,10 +239,12 @@ class _Lead:
 
     def download(self, topic: str) -> None:
         asset_id, title = self.rng.choice(ASSETS[topic])
+        title = demo_ja.ASSETS[asset_id] if self.japanese else title
         self.track("Content Downloaded", asset_id=asset_id, title=title, topic=topic)
 
     def seminar(self, topic: str) -> dict[str, Any]:
         seminar_id, title = SEMINARS[topic]
+        title = demo_ja.SEMINARS[seminar_id] if self.japanese else title
         return {"seminar_id": seminar_id, "title": title, "topic": topic}
 
     def track(self, event: str, gap: tuple[float, float] = (60, 2 * 86400), **properties: Any) -> None:
@@ -244,14 +256,23 @@ class _Lead:
 
     def identify(self, industry: str | None, level: str, employees: int | None) -> None:
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
-        company = f"{self.rng.choice(COMPANY)} {self.rng.choice(SUFFIX)}"
+        prefix, suffix = self.rng.choice(COMPANY), self.rng.choice(SUFFIX)
+        company, domain = f"{prefix} {suffix}", f"{prefix}-{suffix}".lower()
+        title = self.rng.choice(TITLES[level])
         traits: dict[str, Any] = {
-            "email": f"{first}.{last}{self.index}@{company.lower().replace(' ', '-')}.example",
+            "email": f"{first}.{last}{self.index}@{domain}.example",
             "first_name": first.title(),
             "last_name": last.title(),
             "company": company,
-            "title": self.rng.choice(TITLES[level]),
+            "title": title,
         }
+        if self.japanese:  # the same draws, in Japanese words; the name family name first
+            given, family, full, romaji = demo_ja.person(first, last)
+            traits |= {"first_name": given, "last_name": family, "name": full, "title": demo_ja.TITLES[title]}
+            traits |= {
+                "company": demo_ja.company(prefix, suffix),
+                "email": f"{romaji}{self.index}@{domain}.example",
+            }
         if industry:
             traits["industry"] = industry.replace("_", " ").title() if self.rng.random() < 0.3 else industry
         if employees is not None:

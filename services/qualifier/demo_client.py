@@ -42,7 +42,9 @@ def post_demo(args: argparse.Namespace, settings: Settings) -> int:
     url = (args.ingest_url or f"http://127.0.0.1:{settings.ingest_port}").rstrip("/")
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
     now = datetime.now(UTC)
-    messages = generate_audience(args.leads, seed=seed, start=now - timedelta(days=args.days), days=args.days)
+    messages = generate_audience(
+        args.leads, seed=seed, start=now - timedelta(days=args.days), days=args.days, language=args.language
+    )
     started = time.monotonic()
     try:
         posted = _post(url, key, messages)

@@ -29,7 +29,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
-    "--lang=en-US",
 ]
 WIDTH = 1280
 
@@ -115,9 +114,13 @@ class Page:
 
 
 @asynccontextmanager
-async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
+async def chromium_page(binary: str, profile: Path, *, language: str = "en-US") -> AsyncIterator[Page]:
+    """A page of a fresh headless Chromium whose requests say `Accept-Language: {language}`."""
     port = free_port()
-    process = _launch([binary, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}"])
+    flags = [f"--lang={language}", f"--accept-lang={language}"]
+    process = _launch(
+        [binary, *FLAGS, *flags, f"--remote-debugging-port={port}", f"--user-data-dir={profile}"]
+    )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
 
@@ -133,6 +136,9 @@ async def chromium_page(binary: str, profile: Path) -> AsyncIterator[Page]:
             page = Page(socket)
             await page.send("Page.enable")
             await page.send("Runtime.enable")
+            # the header itself, whatever the flags do in this Chromium version's headless mode
+            await page.send("Network.enable")
+            await page.send("Network.setExtraHTTPHeaders", headers={"Accept-Language": language})
             await page.send(
                 "Emulation.setDeviceMetricsOverride",
                 width=WIDTH,

@@ -7,35 +7,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.common.db import connect
 from tests.conftest import API_KEY_ALL
 from tests.e2e.browser import chromium_binary, chromium_page
-from tests.support import ROOT, ServiceProcess, free_port, wait_ready, wait_until
+from tests.e2e.demo import demo_in_the_inbox
+from tests.support import ServiceProcess, free_port, wait_ready
 
 pytestmark = pytest.mark.e2e
 NOT_SQL = ("student_or_job_seeker", "Student or job seeker")  # used only by the browser below
 EARLIER = [("sql", "problem_confirmed"), ("sql", "evaluation_started"), ("recycled", "recycle_timing_later")]
-
-
-def post_demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`leadstate demo`: the synthetic audience through the ingest API."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--leads", "120", "--seed", "7"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
@@ -53,28 +38,9 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
     try:
         for port in ports.values():
             await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)
-        demo = post_demo(env)
-        assert demo.returncode == 0, demo.stderr
-        posted = int(re.search(r"posted (\d+) events", demo.stdout).group(1))  # type: ignore[union-attr]
         # "Oldest first" is only checkable once the qualifier is done (MQLs still arriving may be older
-        # than those already in): wait on counts, not on time. Every posted event stored by the qualifier,
-        # then every MQL it registered projected into the handoff's inbox.
-        conn = await connect(env["LEADSTATE_DATABASE_URL"])
-        try:
-
-            async def stored() -> bool:
-                return await conn.fetchval("SELECT count(*) FROM qualifier.events") >= posted
-
-            await wait_until(stored, timeout_s=120, what=f"the qualifier storing the {posted} demo events")
-
-            async def projected() -> bool:
-                made = await conn.fetchval("SELECT count(*) FROM qualifier.mqls")
-                return made > 0 and await conn.fetchval("SELECT count(*) FROM handoff.mqls") == made
-
-            await wait_until(projected, timeout_s=60, what="every MQL the qualifier made in the inbox")
-            made = await conn.fetchval("SELECT count(*) FROM handoff.mqls WHERE decision_id IS NULL")
-        finally:
-            await conn.close()
+        # than those already in).
+        made = await demo_in_the_inbox(env)
         async with httpx.AsyncClient(base_url=handoff, headers=auth, timeout=10) as api:
             items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
             assert len(items) == made, (len(items), made)

@@ -52,3 +52,27 @@ def add_working_hours(
                 left -= closes - begin
         day += timedelta(days=1)
     raise ValueError("no working day within ten years: check sla.business_hours.days")
+
+
+def qualified_by(
+    end: datetime, hours: float, bh: BusinessHours, zone: tzinfo, holidays: Container[date]
+) -> datetime:
+    """The last instant whose `hours` working hours are over by `end`: everything qualified at or before
+    it is due at or before `end` (the inverse of `add_working_hours`, for the inbox's SLA filter).
+
+    Counted backwards from `end` through the working hours before it; landing on an opening, the closed
+    time before that opening is included, since it counts from that opening too.
+    """
+    local = end.astimezone(zone)
+    left = timedelta(hours=hours)
+    day = local.date()
+    for _ in range(_MAX_DAYS):
+        if bh.is_working_day(day, holidays):
+            opens = datetime.combine(day, bh.start, zone)
+            finish = min(local, datetime.combine(day, bh.end, zone))
+            if finish > opens:
+                if finish - left >= opens:
+                    return (finish - left).astimezone(end.tzinfo)
+                left -= finish - opens
+        day -= timedelta(days=1)
+    raise ValueError("no working day within ten years: check sla.business_hours.days")

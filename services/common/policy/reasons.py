@@ -16,6 +16,29 @@ LANGUAGES = ("ja", "en")
 # The default policy's title levels, as a Japanese salesperson says them.
 _LEVELS_JA = {"staff": "担当者", "manager": "課長クラス", "director": "部長クラス", "executive": "役員クラス"}
 _BANDS_JA = {"micro": "小規模", "small": "中小", "mid_market": "中堅", "enterprise": "大企業"}
+# The default policy's industry vocabulary and scoring kinds; a policy's own words stay as written.
+_INDUSTRIES_JA = {
+    "manufacturing": "製造業",
+    "it_services": "ITサービス",
+    "software": "ソフトウェア",
+    "financial_services": "金融",
+    "logistics": "物流",
+    "construction": "建設",
+    "healthcare": "医療・ヘルスケア",
+    "retail": "小売",
+    "education": "教育",
+    "public_sector": "官公庁・自治体",
+    "media": "メディア",
+    "hospitality": "宿泊・飲食",
+    "consulting": "コンサルティング",
+}
+_KINDS_JA = {
+    "page_view": "ページ閲覧",
+    "content_download": "資料ダウンロード",
+    "seminar_registered": "セミナー申込",
+    "seminar_attended": "セミナー参加",
+    "form_submitted": "フォーム送信",
+}
 
 Labels = Mapping[str, str]
 
@@ -29,7 +52,7 @@ def render_reason(reason: Mapping[str, Any], language: str, topics: Labels | Non
         return str(reason.get("text", ""))
     try:
         return render(params, topics or {})
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         # a consumer must never fail on a reason an older or newer producer wrote
         return str(reason.get("text", ""))
 
@@ -52,9 +75,11 @@ def _en_items(verb: str, p: Mapping[str, Any]) -> str:
     )
 
 
-def _score(p: Mapping[str, Any], head: str, sep: str, parts: str, minimum: str) -> str:
+def _score(
+    p: Mapping[str, Any], head: str, sep: str, parts: str, minimum: str, kinds: Labels | None = None
+) -> str:
     """The score reason from one language's pieces (`{}` in `parts` and `minimum` take the values)."""
-    listed = sep.join(f"{k} {v:g}" for k, v in p["components"].items() if v)
+    listed = sep.join(f"{(kinds or {}).get(k, k)} {v:g}" for k, v in p["components"].items() if v)
     text = f"{head} {p['value']:g}" + (parts.format(listed) if listed else "")
     return text if p.get("min") is None else text + minimum.format(f"{p['min']:g}")
 
@@ -110,7 +135,7 @@ def _ja_items(template: str, p: Mapping[str, Any], t: Labels) -> str:
 
 
 def _ja_score(p: Mapping[str, Any], _t: Labels) -> str:
-    return _score(p, "エンゲージメントスコア", "、", "（内訳：{}）", "。条件は{}以上")
+    return _score(p, "エンゲージメントスコア", "、", "（内訳：{}）", "。条件は{}以上", _KINDS_JA)
 
 
 def _ja_size(p: Mapping[str, Any], _t: Labels) -> str:
@@ -121,8 +146,9 @@ def _ja_size(p: Mapping[str, Any], _t: Labels) -> str:
 
 
 def _ja_industry(p: Mapping[str, Any], _t: Labels) -> str:
-    label = "重点業種" if p.get("target") else "対象業種：" + "・".join(p["allowed"])
-    return f"業種：{p['industry']}（{label}）"
+    names = [_INDUSTRIES_JA.get(i, i) for i in p["allowed"]]
+    label = "重点業種" if p.get("target") else "対象業種：" + "・".join(names)
+    return f"業種：{_INDUSTRIES_JA.get(p['industry'], p['industry'])}（{label}）"
 
 
 def _ja_title(p: Mapping[str, Any], _t: Labels) -> str:

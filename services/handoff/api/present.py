@@ -11,7 +11,6 @@ from services.common.policy.timemath import aware
 
 from ..policy import HandoffPolicy
 from ..rows import show_each
-from ..sla import due_at, sla_state
 from .schemas import Decision, Lead, LeadMql, MqlItem
 
 
@@ -20,7 +19,7 @@ def mql_fields(
 ) -> dict[str, Any]:
     data = row.data
     qualified_at = aware(row.qualified_at)
-    due = due_at(qualified_at, policy.decision_hours)
+    due = policy.clock.due(qualified_at)
     return {
         "lead_id": row.lead_id,
         "mql_id": row.mql_id,
@@ -28,6 +27,7 @@ def mql_fields(
         "rule": data["rule"],
         "reasons": data["reasons"],
         "next_checks": data["next_checks"],
+        "next_checks_texts": data.get("next_checks_texts") or [],  # absent in MQLs made before languages
         "interests": data["interests"],
         "attributes": data["attributes"],
         "identities": data["identities"],
@@ -36,7 +36,7 @@ def mql_fields(
         "qualified_at": qualified_at,
         "age_s": max(0.0, ((decided_at or now) - qualified_at).total_seconds()),
         "sla_due_at": due,
-        "sla_state": sla_state(due, at=decided_at or now, due_soon_hours=policy.due_soon_hours),
+        "sla_state": policy.clock.state(due, at=decided_at or now),
     }
 
 

@@ -49,7 +49,7 @@ async def funnel_report(
         group_by=group_by,
         period=Period(since=since, until=until),
         now=datetime.now(UTC),
-        decision_hours=policy.decision_hours,
+        clock=policy.clock,
     )
     return FunnelReport(
         group_by=group_by,

@@ -64,6 +64,10 @@ class MqlItem(BaseModel):
     rule: dict[str, Any] = Field(description="The MQL rule that fired: `name` and `description`.")
     reasons: list[dict[str, Any]] = Field(description="Why this is an MQL, each with its evidence.")
     next_checks: list[str] = Field(description="What sales should check on the first contact.")
+    next_checks_texts: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="The same checks per language (`{ja: …, en: …}`) where the policy gives them; else `{}`.",
+    )
     interests: list[dict[str, Any]]
     attributes: dict[str, Any]
     identities: dict[str, Any]

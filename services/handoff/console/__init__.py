@@ -15,8 +15,21 @@ from services.common.settings import Settings
 from ..accounts import SessionLimits, Throttle
 from ..identity import IdentityProvider
 from ..sso import RoleRules
-from . import audit_page, funnel, inbox, lead, login, people, policy_page, sign_on, users_page, webhooks_page
+from . import (
+    audit_page,
+    funnel,
+    inbox,
+    lead,
+    login,
+    people,
+    policy_page,
+    preferences,
+    sign_on,
+    users_page,
+    webhooks_page,
+)
 from .errors import install_console_errors
+from .i18n import load_catalogs
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import signer_for_keys
 
@@ -30,12 +43,16 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         throttle=Throttle.of(settings),
         identity=IdentityProvider.of(settings),
         role_rules=RoleRules.of(settings),
+        default_language=settings.default_language,
+        timezone=settings.timezone,
     )
+    load_catalogs()  # a catalog that does not compile stops the start-up, not a page later
     for module in (
         login,
         people,
         sign_on,
         users_page,
+        preferences,
         inbox,
         lead,
         funnel,

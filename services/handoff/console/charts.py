@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
+from unicodedata import east_asian_width
 
 from markupsafe import Markup
 
@@ -23,10 +24,17 @@ class Bar:
     note: str = ""  # context after the value, e.g. "12 of 29 decided · 40 MQLs"
 
 
-def bar_chart(bars: list[Bar], *, title: str, max_value: float | None = None, width: int = 1000) -> Markup:
+def bar_chart(
+    bars: list[Bar],
+    *,
+    title: str,
+    max_value: float | None = None,
+    width: int = 1000,
+    empty: str = "Nothing in this period yet.",
+) -> Markup:
     if not bars:
-        return Markup('<p class="empty">Nothing in this period yet.</p>')
-    label_w = min(360, max(80, 8 * max(len(b.label) for b in bars)))
+        return Markup(f'<p class="empty">{escape(empty)}</p>')
+    label_w = min(360, max(80, 8 * max(_units(b.label) for b in bars)))
     value_w, row_h, gap = 260, 22, 10
     track_w = width - label_w - value_w
     top = max_value or max((b.value or 0 for b in bars), default=0) or 1
@@ -111,9 +119,22 @@ def _open(width: int, height: int, title: str) -> str:
     )
 
 
+def _units(text: str) -> int:
+    """Width in half-width characters: a Japanese character takes the room of two Latin ones."""
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _clip(text: str, width_px: int) -> str:
     room = max(4, int(width_px / 7.6))
-    return text if len(text) <= room else text[: room - 1] + "…"
+    if _units(text) <= room:
+        return text
+    kept, used = [], 0
+    for c in text:
+        used += _units(c)
+        if used > room - 1:
+            break
+        kept.append(c)
+    return "".join(kept) + "…"
 
 
 def _nice_ceiling(value: float) -> float:

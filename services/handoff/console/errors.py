@@ -10,19 +10,26 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from .i18n import N_
 from .pages import LoginRequired, PageError, error_page
 
 Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
 PREFIX = "/console"
 # Status → (title, message) a person can act on; any other status gets the last.
 PAGES = {
-    404: ("Page not found", "There is no such page in the console."),
-    405: ("Not possible here", "This page cannot be used that way; go back and use its form."),
-    422: ("Not accepted", "The form was incomplete or malformed; go back, check it and send it again."),
-    503: ("The database is unavailable", "Nothing was recorded. Wait a moment and reload the page."),
-    500: ("Something went wrong", "The error has been logged. Reload the page, or go back to the inbox."),
+    404: (N_("Page not found"), N_("There is no such page in the console.")),
+    405: (N_("Not possible here"), N_("This page cannot be used that way; go back and use its form.")),
+    422: (
+        N_("Not accepted"),
+        N_("The form was incomplete or malformed; go back, check it and send it again."),
+    ),
+    503: (N_("The database is unavailable"), N_("Nothing was recorded. Wait a moment and reload the page.")),
+    500: (
+        N_("Something went wrong"),
+        N_("The error has been logged. Reload the page, or go back to the inbox."),
+    ),
 }
-OTHER = ("Request refused", "The console could not answer this request.")
+OTHER = (N_("Request refused"), N_("The console could not answer this request."))
 KEPT_HEADERS = ("allow", "retry-after")
 
 

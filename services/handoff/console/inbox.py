@@ -30,20 +30,29 @@ from ..decisions import (
 from ..inbox import InboxQuery, inbox_page
 from ..sla import SLA_STATES
 from ..state import handoff_state
+from .i18n import N_, Msg
 from .pages import MqlReaderUser, PageError, UserDep, check_csrf, console_state, redirect, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 25
 FILTERS = ("order", "rule", "topic", "sla")
-OUTCOMES = {"sql": "SQL", "rejected": "Rejected", "recycled": "Recycled (not now)"}
+OUTCOMES = {"sql": N_("SQL"), "rejected": N_("Rejected"), "recycled": N_("Recycled (not now)")}
 
 
 def _choice(field: str, value: str | None, allowed: tuple[str, ...] | None) -> str | None:
     if not value:
         return None
     if len(value) > 200 or (allowed is not None and value not in allowed):
-        options = ", ".join(allowed) if allowed else "a shorter value"
-        raise PageError(422, "Unknown filter", f"{field}: {value[:200]!r} is not one of {options}.")
+        if allowed is None:
+            raise PageError(422, N_("Unknown filter"), N_("%(field)s: the value is too long."), field=field)
+        raise PageError(
+            422,
+            N_("Unknown filter"),
+            N_("%(field)s: %(value)s is not one of %(options)s."),
+            field=field,
+            value=repr(value[:200]),
+            options=", ".join(allowed),
+        )
     return value
 
 
@@ -78,7 +87,9 @@ async def inbox(
                 now=now,
             )
         except CursorError as exc:
-            raise PageError(400, "Bad page link", f"This page link is not valid any more: {exc}.") from None
+            raise PageError(
+                400, N_("Bad page link"), N_("This page link is not valid any more: %(why)s."), why=str(exc)
+            ) from None
     filters = {k: v for k, v in (("order", order), ("rule", rule), ("topic", topic), ("sla", sla)) if v}
     full = console_state(request).policy
     context = {
@@ -88,6 +99,7 @@ async def inbox(
         "next_link": f"?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None,
         "rules": [r.name for r in full.rules],
         "topics": full.topics,
+        "topic_labels": full.topics,
         "sla_states": SLA_STATES,
         "reasons": state.policy,
         "outcomes": OUTCOMES,
@@ -110,7 +122,8 @@ async def decide(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     if not user.can("decisions:write"):
-        raise PageError(403, "Not allowed", f"{user.lacks()} the scope 'decisions:write'.")
+        message, params = user.lacks("decisions:write")
+        raise PageError(403, N_("Not allowed"), message, **params)
     check_csrf(user, csrf)
     asked = Decide(lead_id=lead_id, outcome=outcome, reason=reason, note=note.strip() or None)
     try:
@@ -126,22 +139,36 @@ async def decide(
         )
     except UnknownOutcome:
         raise PageError(
-            422, "Pick an outcome", f"Outcome must be one of: {', '.join(OUTCOMES.values())}."
+            422,
+            N_("Pick an outcome"),
+            N_("Outcome must be one of: %(outcomes)s."),
+            outcomes=", ".join(OUTCOMES),
         ) from None
     except UnknownReason as exc:
-        valid = ", ".join(r.label for r in exc.valid)
         raise PageError(
-            422, "Pick a reason", f"A {OUTCOMES[outcome]} decision needs one of: {valid}."
+            422,
+            N_("Pick a reason"),
+            N_("A %(outcome)s decision needs one of: %(reasons)s."),
+            outcome=Msg(OUTCOMES[outcome]),
+            reasons=tuple(r.label for r in exc.valid),
         ) from None
     except NoteTooLong as exc:
         raise PageError(
-            422, "Note too long", f"The note has {exc.length} characters; at most {MAX_NOTE}."
+            422,
+            N_("Note too long"),
+            N_("The note has %(length)s characters; at most %(most)s."),
+            length=exc.length,
+            most=MAX_NOTE,
         ) from None
     except UnknownLead:
-        raise PageError(404, "Unknown lead", f"No MQL was received for lead {lead_id!r}.") from None
+        raise PageError(
+            404, N_("Unknown lead"), N_("No MQL was received for lead %(lead)s."), lead=lead_id
+        ) from None
     except NoOpenMql:
-        raise PageError(409, "Already decided", f"Lead {lead_id!r} has no open MQL any more.") from None
+        raise PageError(
+            409, N_("Already decided"), N_("Lead %(lead)s has no open MQL any more."), lead=lead_id
+        ) from None
     except IdempotencyKeyReused:
-        raise PageError(422, "Form reused", "This form was already sent with other values.") from None
+        raise PageError(422, N_("Form reused"), N_("This form was already sent with other values.")) from None
     kept = urlencode([(k, v) for k, v in parse_qsl(back) if k in FILTERS])
     return redirect(f"/console/inbox?{kept}{'&' if kept else ''}decided={quote(lead_id, safe='')}")

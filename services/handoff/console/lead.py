@@ -12,6 +12,8 @@ from ..api.present import lead_view
 from ..inbox import lead_history
 from ..state import handoff_state
 from .charts import line_chart
+from .i18n import N_
+from .inbox import OUTCOMES
 from .pages import MqlReaderUser, PageError, console_state, render
 from .timeline import lead_timeline
 
@@ -25,7 +27,12 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
     async with state.database.sessions() as session:
         history = await lead_history(session, lead_id)
         if not history:
-            raise PageError(404, "Unknown lead", f"The handoff never received an MQL for lead {lead_id!r}.")
+            raise PageError(
+                404,
+                N_("Unknown lead"),
+                N_("The handoff never received an MQL for lead %(lead)s."),
+                lead=lead_id,
+            )
         timeline = await lead_timeline(session, lead_id, policy)
     lead = lead_view(lead_id, history, state.policy, datetime.now(UTC))
     marks = [(m.qualified_at, f"MQL {m.episode}") for m in lead.mqls]
@@ -40,5 +47,8 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
         "timeline": list(reversed(timeline)),
         "chart": chart,
         "policy_version": policy.version,
+        "outcomes": OUTCOMES,
+        "topic_labels": policy.topics,
+        "reason_labels": {r.code: r.label for r in (*policy.sql_reasons, *policy.not_sql_reasons)},
     }
     return render(request, "lead.html", context, user=user)

@@ -16,6 +16,7 @@ from services.common.auth import find_key
 
 from ..accounts import close_session
 from ..state import handoff_state
+from .i18n import N_
 from .pages import LoginRequired, UserDep, check_csrf, current_user, redirect, render
 from .session import COOKIE, LOGIN_COOKIE, LOGIN_MAX_AGE_S, MAX_AGE_S, ConsoleSession
 
@@ -88,16 +89,16 @@ async def login(
     keys: dict[str, tuple[str, ...]] = handoff_state(request).settings.api_keys
     name = name.strip()
     if not _login_csrf_matches(request, csrf):
-        errors = {"form": "This login form expired or is not from this site. Log in again."}
+        errors = {"form": N_("This login form expired or is not from this site. Log in again.")}
         return _login_page(request, {"next": safe_next(next), "errors": errors, "name": name}, status=403)
     errors = {}
     found = find_key(key.strip(), keys) if key.strip() else None
     if found is None:
-        errors["key"] = "Unknown API key." if key.strip() else "Enter your API key."
+        errors["key"] = N_("Unknown API key.") if key.strip() else N_("Enter your API key.")
     if not name:
-        errors["name"] = "Enter your name: it is recorded with every decision you make."
+        errors["name"] = N_("Enter your name: it is recorded with every decision you make.")
     elif len(name) > 200:
-        errors["name"] = "At most 200 characters."
+        errors["name"] = N_("At most 200 characters.")
     if errors or found is None:
         context = {"next": safe_next(next), "errors": errors, "name": name}
         return _login_page(request, context, status=401 if "key" in errors else 422)

@@ -21,7 +21,9 @@ from ..accounts import SessionLimits, Throttle, User, resume_session
 from ..identity import IdentityProvider
 from ..sso import RoleRules
 from ..state import handoff_state
+from .i18n import N_, Viewer, viewer_of
 from .session import COOKIE, ConsoleSession, SessionSigner, csrf_matches
+from .words import install_filters, template_words
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 SECURITY_HEADERS = {
@@ -44,6 +46,10 @@ class ConsoleState:
     throttle: Throttle
     identity: IdentityProvider | None = None  # single sign-on, when LEADSTATE_OIDC_ISSUER is set
     role_rules: RoleRules | None = None
+    default_language: str = "ja"  # LEADSTATE_DEFAULT_LANGUAGE: when neither the viewer nor the browser says
+    timezone: str = (
+        "Asia/Tokyo"  # LEADSTATE_TIMEZONE: the clock times are shown on unless the viewer picks one
+    )
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,14 @@ class ConsoleUser:
     def can(self, scope: str) -> bool:
         return scope in self.scopes
 
-    def lacks(self) -> str:
-        return f"Your role ({self.person.role}) lacks" if self.person else "Your API key lacks"
+    def lacks(self, scope: str) -> tuple[str, dict[str, str]]:
+        """The message (and its parameters) saying this user may not use `scope`."""
+        if self.person:
+            return N_("Your role (%(role)s) lacks the scope '%(scope)s'."), {
+                "role": self.person.role,
+                "scope": scope,
+            }
+        return N_("Your API key lacks the scope '%(scope)s'."), {"scope": scope}
 
 
 class LoginRequired(Exception):
@@ -68,9 +80,12 @@ class LoginRequired(Exception):
 
 
 class PageError(Exception):
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.title, self.message = status, title, message
+    """`title` and `message` are catalog entries (English, marked with N_), shown translated; `params`
+    fill the message's `%(name)s` after translation."""
+
+    def __init__(self, status: int, title: str, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.status, self.title, self.message, self.params = status, title, message, params
 
 
 def console_state(request: Request) -> ConsoleState:
@@ -97,7 +112,8 @@ async def current_user(request: Request) -> ConsoleUser:
 def require(scope: str) -> Callable[..., ConsoleUser]:
     def dependency(user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
         if not user.can(scope):
-            raise PageError(403, "Not allowed", f"{user.lacks()} the scope {scope!r} this page needs.")
+            message, params = user.lacks(scope)
+            raise PageError(403, N_("Not allowed"), message, **params)
         return user
 
     return dependency
@@ -110,7 +126,9 @@ ReportReaderUser = Annotated[ConsoleUser, Depends(require("reports:read"))]
 
 def check_csrf(user: ConsoleUser, token: str) -> None:
     if not csrf_matches(user.session, token):
-        raise PageError(403, "Form expired", "This form is not from your session. Reload the page and retry.")
+        raise PageError(
+            403, N_("Form expired"), N_("This form is not from your session. Reload the page and retry.")
+        )
 
 
 def render(
@@ -121,7 +139,15 @@ def render(
     user: ConsoleUser | None,
     status: int = 200,
 ) -> HTMLResponse:
-    base = {"user": user, "csrf": user.session.csrf if user else "", "path": request.url.path}
+    viewer = viewer_for(request)
+    base = {
+        "user": user,
+        "csrf": user.session.csrf if user else "",
+        "path": request.url.path,
+        "viewer": viewer,
+        "lang": viewer.language,
+        **template_words(viewer),
+    }
     return TEMPLATES.TemplateResponse(
         request, template, {**base, **context}, status_code=status, headers=SECURITY_HEADERS
     )
@@ -161,33 +187,27 @@ async def error_page(request: Request, exc: Exception) -> Response:
         user: ConsoleUser | None = await current_user(request)
     except Exception:  # not signed in, or the database away: the page says what went wrong either way
         user = None
-    context = {"title": exc.title, "message": exc.message, "status": exc.status}
+    viewer = viewer_for(request)
+    message = viewer.gettext(exc.message, **{k: viewer.listed(v) for k, v in exc.params.items()})
+    context = {"title": viewer.gettext(exc.title), "message": message, "status": exc.status}
     return render(request, "error.html", context, user=user, status=exc.status)
 
 
-def age_text(seconds: float) -> str:
-    if not 0 <= seconds < 1e15:  # NaN, negative or absurd: a stored value, shown as unknown
-        return "–"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    return f"{hours // 24} days {hours % 24} h"
+def viewer_for(request: Request) -> Viewer:
+    state = console_state(request)
+    return viewer_of(
+        request.cookies,
+        request.headers.get("accept-language"),
+        default_language=state.default_language,
+        zone=state.timezone,
+    )
 
 
-def when(value: datetime | str | None) -> str:
-    if value is None:
-        return "-"
-    try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (ValueError, TypeError, OverflowError, AttributeError):
-        return str(value)[:40]  # a stored value it cannot read as a time: shown as it is
-
-
-TEMPLATES.env.filters["age"] = age_text
-TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are not in the msgid
+TEMPLATES.env.globals["sla_labels"] = {
+    "ok": N_("On time"),
+    "due_soon": N_("Due soon"),
+    "breached": N_("Breached"),
+}
 TEMPLATES.env.filters["human"] = lambda text: str(text).replace("_", " ").capitalize()
-TEMPLATES.env.globals["sla_labels"] = {"ok": "On time", "due_soon": "Due soon", "breached": "Breached"}
+install_filters(TEMPLATES.env)

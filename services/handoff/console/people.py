@@ -12,7 +12,6 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from ..accounts import (
-    EXPIRED_LINK,
     AccountError,
     LockedOut,
     User,
@@ -24,6 +23,7 @@ from ..accounts import (
 )
 from ..audit import Actor, record
 from ..state import handoff_state
+from .i18n import N_
 from .login import LOGIN_COOKIE, _login_csrf_matches, _login_page, _set_cookie, safe_next
 from .pages import PageError, UserDep, check_csrf, console_state, redirect
 from .session import COOKIE, MAX_AGE_S, ConsoleSession
@@ -62,10 +62,10 @@ async def password_login(
 ) -> Response:
     base = {"next": safe_next(next), "email": email[:254]}
     if not _login_csrf_matches(request, csrf):
-        errors = {"form": "This login form expired or is not from this site. Log in again."}
+        errors = {"form": N_("This login form expired or is not from this site. Log in again.")}
         return _login_page(request, {**base, "errors": errors}, status=403)
     if not email.strip() or not password:
-        errors = {"password": "Enter your email and your password."}
+        errors = {"password": N_("Enter your email and your password.")}
         return _login_page(request, {**base, "errors": errors}, status=422)
     state = console_state(request)
     try:
@@ -81,7 +81,7 @@ async def password_login(
     except LockedOut as exc:
         return _login_page(request, {**base, "errors": {"password": str(exc)}, "locked": True}, status=429)
     if person is None:
-        errors = {"password": "Wrong email or password."}
+        errors = {"password": N_("Wrong email or password.")}
         return _login_page(request, {**base, "errors": errors}, status=401)
     return await sign_in(request, person, next, how="password")
 
@@ -91,7 +91,11 @@ async def set_password_form(request: Request, token: str = "") -> Response:
     async with handoff_state(request).database.sessions() as db:
         email = await link_email(db, token, now=datetime.now(UTC))
     if email is None:
-        raise PageError(404, "Link not valid", f"{EXPIRED_LINK.capitalize()}.")
+        raise PageError(
+            404,
+            N_("Link not valid"),
+            N_("This link is not valid: it was used already or expired; ask an admin for a new one."),
+        )
     return _set_password_page(request, token, email, {})
 
 
@@ -110,9 +114,11 @@ async def set_password_submit(
 ) -> Response:
     # The CSRF token too: else a page elsewhere could sign a browser in to the forger's own account.
     if not _login_csrf_matches(request, csrf):
-        return _set_password_page(request, token, "", {"password": "This form expired. Open the link again."})
+        return _set_password_page(
+            request, token, "", {"password": N_("This form expired. Open the link again.")}
+        )
     if password != repeat:
-        return _set_password_page(request, token, "", {"password": "The two passwords differ."})
+        return _set_password_page(request, token, "", {"password": N_("The two passwords differ.")})
     address = client_address(request)
     try:
         async with handoff_state(request).database.sessions() as db, db.begin():
@@ -127,7 +133,9 @@ async def set_password_submit(
 async def logout_everywhere(request: Request, user: UserDep, csrf: Annotated[str, Form()] = "") -> Response:
     check_csrf(user, csrf)
     if user.person is None:
-        raise PageError(400, "Not a personal session", "An API key's sessions end when the key is removed.")
+        raise PageError(
+            400, N_("Not a personal session"), N_("An API key's sessions end when the key is removed.")
+        )
     address = client_address(request)
     async with handoff_state(request).database.sessions() as db, db.begin():
         ended = await revoke_sessions(db, user.person.user_id, now=datetime.now(UTC))

@@ -17,6 +17,7 @@ from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
 from ..webhooks.testing import send_test
+from .i18n import N_
 from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -60,7 +61,7 @@ async def _endpoint(request: Request, webhook_id: str) -> Any:
 
 
 def _unknown(webhook_id: str) -> PageError:
-    return PageError(404, "Unknown endpoint", f"No webhook endpoint {webhook_id!r}.")
+    return PageError(404, N_("Unknown endpoint"), N_("No webhook endpoint %(id)s."), id=repr(webhook_id))
 
 
 @router.get("/webhooks")
@@ -120,7 +121,7 @@ async def set_enabled(
 ) -> Response:
     check_csrf(user, csrf)
     if enabled not in ("true", "false"):
-        raise PageError(422, "Enable or pause", "enabled: true or false.")
+        raise PageError(422, N_("Enable or pause"), N_("enabled: true or false."))
     async with handoff_state(request).database.sessions() as session, session.begin():
         try:
             await endpoints.change(session, webhook_id, {"enabled": enabled == "true"}, now=datetime.now(UTC))

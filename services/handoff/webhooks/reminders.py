@@ -30,12 +30,9 @@ def reminder_id(mql_id: str) -> str:
     return f"sla-reminder:{mql_id}"
 
 
-async def queue_reminders(
-    session: AsyncSession, *, now: datetime, card: SlackCard, due_soon_hours: float, window: timedelta
-) -> int:
+async def queue_reminders(session: AsyncSession, *, now: datetime, card: SlackCard, window: timedelta) -> int:
     """Queue the reminders that are due now; returns how many."""
-    soon_from = now - timedelta(hours=card.decision_hours - due_soon_hours)
-    breached_at = now - timedelta(hours=card.decision_hours)
+    breached_at, soon_from = card.clock.window("due_soon", now=now)  # never None for due_soon
     reminded = d.alias("reminded")
     candidates = (
         await session.execute(
@@ -77,7 +74,6 @@ async def remind_periodically(
     database: Database,
     *,
     card: SlackCard,
-    due_soon_hours: float,
     window: timedelta,
     every_s: float,
     wake: Callable[[], None],
@@ -85,9 +81,7 @@ async def remind_periodically(
     while True:
         try:
             async with database.sessions() as session, session.begin():
-                queued = await queue_reminders(
-                    session, now=datetime.now(UTC), card=card, due_soon_hours=due_soon_hours, window=window
-                )
+                queued = await queue_reminders(session, now=datetime.now(UTC), card=card, window=window)
             if queued:
                 wake()
         except Exception as exc:

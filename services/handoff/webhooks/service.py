@@ -19,6 +19,7 @@ from services.common.runtime import Worker
 from services.common.settings import Settings
 
 from ..policy import HandoffPolicy
+from ..sla import SlaClock
 from ..tables import processed
 from .deliveries import Retries
 from .dispatcher import Sender
@@ -38,9 +39,9 @@ def retries_from(settings: Settings) -> Retries:
     )
 
 
-def card_from(settings: Settings, decision_hours: float) -> SlackCard:
+def card_from(settings: Settings, clock: SlaClock) -> SlackCard:
     console = settings.console_url or f"http://{settings.host}:{settings.handoff_port}"
-    return SlackCard(decision_hours=decision_hours, console_url=console)
+    return SlackCard(clock=clock, console_url=console)
 
 
 @dataclass(kw_only=True)
@@ -78,7 +79,7 @@ class WebhookDispatcher:
             processed=processed,
             handler=fan_out_handler(
                 window=timedelta(seconds=settings.webhook_retry_window_s),
-                card=card_from(settings, policy.decision_hours),
+                card=card_from(settings, policy.clock),
             ),
             after_commit=sender.wake,
             processed_keep=settings.processed_keep,
@@ -87,8 +88,7 @@ class WebhookDispatcher:
         reminders = functools.partial(
             remind_periodically,
             database,
-            card=card_from(settings, policy.decision_hours),
-            due_soon_hours=policy.due_soon_hours,
+            card=card_from(settings, policy.clock),
             window=timedelta(seconds=settings.webhook_retry_window_s),
             every_s=settings.webhook_sla_check_s,
             wake=sender.wake,

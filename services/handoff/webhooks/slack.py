@@ -11,14 +11,14 @@ from urllib.parse import quote
 
 import orjson
 
-from ..sla import due_at
+from ..sla import SlaClock
 
 TOP_REASONS = 3
 
 
 @dataclass(frozen=True)
 class SlackCard:
-    decision_hours: float
+    clock: SlaClock  # when an MQL is due: the policy's decision SLA, in working hours if it says so
     console_url: str | None  # the handoff's public address (the console is under /console)
 
 
@@ -45,7 +45,7 @@ def _link(data: dict[str, Any], card: SlackCard) -> str | None:
 def render_reminder(data: dict[str, Any], card: SlackCard) -> bytes:
     """An MQL due soon and still undecided: who, the rule, when it is due."""
     rule = data.get("rule") or {}
-    due = due_at(datetime.fromisoformat(data["qualified_at"]), card.decision_hours)
+    due = card.clock.due(datetime.fromisoformat(data["qualified_at"]))
     lines = [
         f"*Decision due soon:* {_escape(_who(data))}",
         f"*Rule:* {_escape(str(rule.get('name', '?')))}",
@@ -66,7 +66,7 @@ def render_mql(data: dict[str, Any], card: SlackCard) -> bytes:
     rule = data.get("rule") or {}
     reasons = [str(r.get("text", "")) for r in (data.get("reasons") or [])[:TOP_REASONS]]
     checks = data.get("next_checks") or []
-    due = due_at(datetime.fromisoformat(data["qualified_at"]), card.decision_hours)
+    due = card.clock.due(datetime.fromisoformat(data["qualified_at"]))
     lines = [
         f"*New MQL:* {_escape(_who(data))}",
         f"*Rule:* {_escape(str(rule.get('name', '?')))}",

@@ -55,8 +55,9 @@ async def test_items_explain_the_mql_with_age_and_sla(handoff) -> None:  # type:
     }
     item = items["fresh"]
     assert set(item) == {
-        "lead_id", "mql_id", "episode", "rule", "reasons", "next_checks", "interests", "attributes",
-        "identities", "score", "policy_version", "qualified_at", "age_s", "sla_due_at", "sla_state",
+        "lead_id", "mql_id", "episode", "rule", "reasons", "next_checks", "next_checks_texts", "interests",
+        "attributes", "identities", "score", "policy_version", "qualified_at", "age_s", "sla_due_at",
+        "sla_state",
     }  # fmt: skip
     assert item["rule"]["name"] == "seminar-attendee"
     assert item["reasons"] == fresh.data["reasons"] and item["next_checks"] == fresh.data["next_checks"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.integration.people.conftest import PASSWORD, People
 
@@ -53,7 +55,11 @@ async def test_api_keys_may_be_configured_as_hashes_and_their_last_use_is_shown(
         assert page.status_code == 200
         key_id = hashlib.sha256(machine.encode()).hexdigest()[:12]
         row = page.text.split(f"<code>{key_id}</code>")[1].split("</tr>")[0]
-        assert "mql:read" in row and "UTC" in row and "127.0.0.1" in row
+        # last used: a moment ago, written on the console's clock (Asia/Tokyo) the English way
+        now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo"))
+        days = {f"{t.day} {t:%b %Y}" for t in (now, now - timedelta(minutes=5))}  # midnight between
+        assert "mql:read" in row and any(day in row for day in days) and "127.0.0.1" in row
+        assert "Times in Asia/Tokyo (JST)" in page.text
 
 
 async def test_the_post_login_target_stays_in_the_console(people: People) -> None:

@@ -53,3 +53,25 @@ def test_default_policy_on_500_leads_finds_mqls_mostly_hot(policy):
     assert intents["hot"] / sum(intents.values()) >= 0.6
     assert intents["ghost"] == 0 and intents["researcher"] == 0
     assert len(set(mql_leads)) == len(mql_leads)  # one MQL per lead here: no decisions yet
+
+
+def test_the_japanese_audience_is_the_same_audience_in_japanese_words(policy):
+    english = generate_audience(300, seed=11, start=START)
+    japanese = generate_audience(300, seed=11, start=START, language="ja")
+    # same draws: the same events at the same times for the same ids; only the words differ
+    assert [(m["messageId"], m["timestamp"], m["type"]) for m in english] == [
+        (m["messageId"], m["timestamp"], m["type"]) for m in japanese
+    ]
+    people = [m["traits"] for m in japanese if m["type"] == "identify"]
+    assert people and all(" " in t["name"] and t["name"].startswith(t["last_name"]) for t in people)
+    assert all(t["company"].endswith("株式会社") and t["email"].isascii() for t in people)
+    downloads = [m["properties"]["title"] for m in japanese if m.get("event") == "Content Downloaded"]
+    assert downloads and all(not title.isascii() for title in downloads)
+    # the titles keep their level: the default policy makes the same MQLs from either audience
+    fired = []
+    for messages in (english, japanese):
+        ledger = Ledger(policy)
+        for message in messages:
+            ledger.fold(log_entry(message).entry)
+        fired.append([(f.lead_id, f.mql.rule_name) for f in ledger.fired])
+    assert fired[0] and fired[0] == fired[1]

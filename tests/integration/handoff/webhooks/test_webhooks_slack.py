@@ -76,8 +76,7 @@ async def test_an_mql_due_soon_and_undecided_gets_one_reminder_after_its_alert(
             again = await queue_reminders(
                 session,
                 now=datetime.now(UTC),
-                card=SlackCard(decision_hours=policy.decision_hours, console_url=None),
-                due_soon_hours=policy.due_soon_hours,
+                card=SlackCard(clock=policy.clock, console_url=None),
                 window=timedelta(hours=1),
             )
         assert again == 0

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.common.calendar import public_holidays
 from services.common.policy import load_policy
-from services.common.policy.business_hours import BusinessHours, add_working_hours
+from services.common.policy.business_hours import BusinessHours, add_working_hours, qualified_by
 
 from .conftest import DEFAULT_POLICY_TEXT
 
@@ -56,3 +56,34 @@ def test_the_policy_option_is_read_and_checked():
         load_policy(bad)
     assert "sla.business_hours.days: unknown weekday 'fry'" in str(e.value)
     assert "sla.business_hours.end: must be a local time HH:MM, got '25:00'" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "qualified",
+    [
+        _jst(2026, 11, 20, 17),  # Fri before the weekend and the Monday holiday
+        _jst(2026, 11, 20, 18, 30),  # Fri after closing
+        _jst(2026, 11, 21, 12),  # Saturday
+        _jst(2026, 11, 24, 9),  # Tue, the opening after the holiday
+        _jst(2026, 11, 24, 9, 1),
+        _jst(2026, 11, 6, 10),
+    ],
+)
+def test_qualified_by_is_the_inverse_the_inbox_filters_with(qualified):
+    holidays = public_holidays("JP", [2026])
+    for hours in (1, 10, 48):
+        due = add_working_hours(qualified, hours, BH, TOKYO, holidays)
+        # due by `due`: everything qualified at or before the bound, nothing after it
+        bound = qualified_by(due, hours, BH, TOKYO, holidays)
+        assert qualified <= bound
+        assert add_working_hours(bound, hours, BH, TOKYO, holidays) <= due
+        later = bound + timedelta(minutes=1)
+        assert add_working_hours(later, hours, BH, TOKYO, holidays) > due
+
+
+def test_qualified_by_across_the_weekend_and_the_holiday():
+    holidays = public_holidays("JP", [2026])
+    # due Tue 24th 18:00 after 10 working hours: qualified up to Fri 20th 17:00 (1 h Fri + 9 h Tue)
+    assert qualified_by(_jst(2026, 11, 24, 18), 10, BH, TOKYO, holidays) == _jst(2026, 11, 20, 17)
+    # 9 hours back from Tue 18:00 lands on Tue's opening: the weekend and the holiday are included
+    assert qualified_by(_jst(2026, 11, 24, 18), 9, BH, TOKYO, holidays) == _jst(2026, 11, 24, 9)

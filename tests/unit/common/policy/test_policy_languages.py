@@ -45,9 +45,9 @@ def test_japanese_reasons_read_as_sentences_for_sales(policy):
     topics = {t: in_language(label, "ja") for t, label in policy.topics.items()}
     ja = [render_reason(r, "ja", topics) for r in payload["reasons"]]
     assert ja[0] == "2026年11月2日にセミナー「MA in practice」（マーケティングオートメーション）に参加"
-    assert ja[1] == "業種：manufacturing（重点業種）"
+    assert ja[1] == "業種：製造業（重点業種）"
     assert ja[2] == "役職「営業課長」は課長クラス（条件は課長クラス以上）"
-    assert ja[3] == "エンゲージメントスコア 14.97（内訳：seminar_attended 14.97）"
+    assert ja[3] == "エンゲージメントスコア 14.97（内訳：セミナー参加 14.97）"
 
 
 def test_downloads_on_one_topic_in_both_languages():

@@ -1,0 +1,127 @@
+"""What templates call to speak the viewer's language: `_()` / `{% trans %}` bound to the viewer's
+catalog, times and ages on the viewer's clock, and the policy's own words (reasons, rule descriptions,
+next checks, labels) in the viewer's language where the MQL or the policy file carries them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from services.common.policy.model import in_language
+from services.common.policy.reasons import render_reason
+
+from .i18n import N_, Viewer, translations
+
+# The scoring kinds of the default policy, as evidence on a card; a custom event keeps its own name.
+EVIDENCE_KINDS = {
+    "page_view": N_("Page view"),
+    "content_download": N_("Download"),
+    "seminar_registered": N_("Seminar registration"),
+    "seminar_attended": N_("Seminar attended"),
+    "form_submitted": N_("Form submitted"),
+    "identify": N_("Profile"),  # the traits a lead gave (a form, a sign-up): industry, title, size
+}
+
+
+def _viewer(context: Context) -> Viewer:
+    return context["viewer"]
+
+
+def _marked(context: Context, text: str, params: dict[str, Any]) -> str:
+    # As jinja2's own newstyle gettext: in an autoescaped template the translation is markup and the
+    # parameters are escaped into it.
+    if context.eval_ctx.autoescape:
+        return Markup(text) % params if params else Markup(text)
+    return text % params if params else text
+
+
+def template_words(viewer: Viewer) -> dict[str, Callable[..., str]]:
+    """`_`, `gettext` and `ngettext` for one page, in the viewer's language (newstyle: `%(name)s`)."""
+
+    @pass_context
+    def gettext(context: Context, message: str, **params: Any) -> str:
+        return _marked(context, viewer.gettext(message), params)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **params: Any) -> str:
+        text = translations(viewer.language).ngettext(singular, plural, num)
+        return _marked(context, text, {"num": num, **params})
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
+@pass_context
+def when(context: Context, value: datetime | str | None) -> str:
+    return _viewer(context).when(value)
+
+
+@pass_context
+def age(context: Context, seconds: float) -> str:
+    return _viewer(context).age(seconds)
+
+
+@pass_context
+def words(context: Context, text: str) -> str:
+    """A policy text (a label with one text per language, or a plain string) in the viewer's language."""
+    return in_language(text, _viewer(context).language)
+
+
+@pass_context
+def given(context: Context, plain: str, texts: Any, index: int | None = None) -> str:
+    """An MQL's stored text where the event carries it per language (`texts`, or `texts[index]` of a
+    list of them): the viewer's, else `plain`. Anything else stored there is ignored, never an error."""
+    if index is not None:
+        texts = texts[index] if isinstance(texts, list) and 0 <= index < len(texts) else None
+    found = texts.get(_viewer(context).language) if isinstance(texts, Mapping) else None
+    return found if isinstance(found, str) and found else plain
+
+
+@pass_context
+def reason(context: Context, stored: Mapping[str, Any]) -> str:
+    """An MQL reason rendered from its code in the viewer's language (its stored text if no code)."""
+    language = _viewer(context).language
+    topics = {t: in_language(label, language) for t, label in context.get("topic_labels", {}).items()}
+    return render_reason(stored, language, topics)
+
+
+# The default policy's industry vocabulary (fit.industries), as a card shows a lead's industry.
+INDUSTRIES = {
+    "manufacturing": N_("Manufacturing"),
+    "it_services": N_("IT services"),
+    "software": N_("Software"),
+    "financial_services": N_("Financial services"),
+    "logistics": N_("Logistics"),
+    "construction": N_("Construction"),
+    "healthcare": N_("Healthcare"),
+    "retail": N_("Retail"),
+    "education": N_("Education"),
+    "public_sector": N_("Public sector"),
+    "media": N_("Media"),
+    "hospitality": N_("Hospitality"),
+    "consulting": N_("Consulting"),
+}
+
+
+@pass_context
+def industry(context: Context, name: str) -> str:
+    known = INDUSTRIES.get(name)
+    return _viewer(context).gettext(known) if known else str(name).replace("_", " ").capitalize()
+
+
+@pass_context
+def kind(context: Context, name: str) -> str:
+    known = EVIDENCE_KINDS.get(name)
+    return _viewer(context).gettext(known) if known else str(name).replace("_", " ")
+
+
+def install_filters(env: Environment) -> None:
+    env.add_extension("jinja2.ext.i18n")
+    # compiles {% trans %} newstyle (the extension adds this method); each page binds its own callables
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind, industry=industry)
+    env.globals["given"] = given

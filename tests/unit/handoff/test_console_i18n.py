@@ -1,0 +1,79 @@
+"""The viewer's language and clock: Accept-Language read, the cookie winning, dates written per locale in
+the viewer's zone (a download at 23:28 UTC is 08:28 the next morning in Tokyo)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.handoff.console.i18n import LANGUAGE_COOKIE, ZONE_COOKIE, accepted_language, viewer_of
+
+AT = datetime(2026, 11, 14, 23, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("ja-JP,ja;q=0.9,en-US;q=0.8,en;q=0.7", "ja"),
+        ("en-GB,en;q=0.9,ja;q=0.8", "en"),
+        ("fr-FR,fr;q=0.9,en;q=0.5,ja;q=0.6", "ja"),
+        ("fr,de", None),
+        ("ja;q=0,en", "en"),
+        ("ja;q=abc,en;q=0.1", "en"),
+        ("", None),
+        (None, None),
+        ("ja," * 400, None),  # longer than any browser sends: not read
+    ],
+)
+def test_accept_language(header: str | None, language: str | None) -> None:
+    assert accepted_language(header) == language
+
+
+def test_the_choice_in_the_cookie_wins_over_the_browser_and_the_default() -> None:
+    choose = {"default_language": "ja", "zone": "Asia/Tokyo"}
+    assert viewer_of({}, None, **choose).language == "ja"
+    assert viewer_of({}, "en-US,en", **choose).language == "en"
+    assert viewer_of({LANGUAGE_COOKIE: "ja"}, "en-US,en", **choose).language == "ja"
+    assert viewer_of({LANGUAGE_COOKIE: "xx"}, "en-US,en", **choose).language == "en"
+
+
+def test_times_on_the_viewers_clock_written_their_way() -> None:
+    tokyo = viewer_of({}, "ja", default_language="ja", zone="Asia/Tokyo")
+    assert tokyo.when(AT) == "2026年11月15日 08:28"
+    assert tokyo.when(AT.isoformat()) == "2026年11月15日 08:28"
+    assert tokyo.zone_label == "Asia/Tokyo (JST)"
+    english = viewer_of({}, "en", default_language="ja", zone="Asia/Tokyo")
+    assert english.when(AT) == "15 Nov 2026 08:28"
+    london = viewer_of({ZONE_COOKIE: "Europe/London"}, "en", default_language="ja", zone="Asia/Tokyo")
+    assert london.when(AT) == "14 Nov 2026 23:28"
+    unknown_zone = viewer_of({ZONE_COOKIE: "Mars/Olympus"}, "en", default_language="ja", zone="Asia/Tokyo")
+    assert unknown_zone.zone.key == "Asia/Tokyo"
+    assert tokyo.when("not a time") == "not a time" and tokyo.when(None) == "-"
+
+
+def test_ages_in_both_languages() -> None:
+    ja = viewer_of({}, "ja", default_language="ja", zone="UTC")
+    en = viewer_of({}, "en", default_language="ja", zone="UTC")
+    seconds = 26 * 3600 + 5 * 60
+    assert (ja.age(seconds), en.age(seconds)) == ("26時間05分", "26 h 05 min")
+    assert (ja.age(3 * 86400 + 3600), en.age(3 * 86400 + 3600)) == ("3日1時間", "3 days 1 h")
+    assert ja.age(float("nan")) == "–"
+
+
+def test_stored_texts_of_any_shape_fall_back_to_the_plain_text() -> None:
+    from jinja2 import Environment
+
+    from services.handoff.console.words import install_filters
+
+    env = Environment(autoescape=True)
+    install_filters(env)
+    viewer = viewer_of({}, "ja", default_language="ja", zone="UTC")
+    page = env.from_string("{% for c in checks %}[{{ given(c, texts, loop.index0) }}]{% endfor %}")
+    assert page.render(viewer=viewer, checks=["a", "b"], texts=[{"ja": "あ"}]) == "[あ][b]"
+    for hostile in (None, "x", [1, 2], [{"ja": 5}], {"ja": "no list"}):
+        assert page.render(viewer=viewer, checks=["a"], texts=hostile) == "[a]"
+    reason = env.from_string("{{ r|reason }}")
+    for params in (["list"], "text", {"items": "x"}, {"size": None}):
+        stored = {"code": "company_size", "params": params, "text": "stored"}
+        assert reason.render(viewer=viewer, r=stored) == "stored"
