@@ -59,7 +59,7 @@ class Answer:
 
 
 class QualifierClient:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._url = settings.qualifier_url.rstrip("/") if settings.qualifier_url else None
         key = settings.qualifier_api_key
         self._key = key.get_secret_value() if key is not None else None
@@ -69,7 +69,6 @@ class QualifierClient:
             timeout=httpx.Timeout(
                 settings.qualifier_timeout_s, connect=min(1.0, settings.qualifier_timeout_s)
             ),
-            transport=transport,
             follow_redirects=False,
         )
 
