@@ -12,6 +12,7 @@ from services.common.app import build_app
 from services.common.body_limit_middleware import BodyLimit
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
+from services.common.lab_api import BODY_LIMITS as SIMULATION_BODY_LIMITS
 from services.common.outbox import Outbox
 from services.common.policy_file import settings_policy_file
 from services.common.retention import Retention
@@ -103,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         readiness=service.readiness,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=SIMULATION_BODY_LIMITS)
     install_unavailable_handler(app)
 
     def wake_relay() -> None:  # the relay exists once the service runs

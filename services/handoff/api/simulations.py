@@ -10,16 +10,22 @@ trail. When the qualifier is not reachable in time: 503 with Retry-After, never 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
 
 from services.common.callers import Caller
-from services.common.policy.limits import MAX_DOCUMENT_BYTES
+from services.common.lab_api import (
+    DESCRIPTION,
+    POLL_SUMMARY,
+    PROBLEMS,
+    REQUEST_BODY,
+    SUMMARY,
+    Simulation,
+    SimulationId,
+)
 from services.common.problems import Problem
 
 from ..audit import record
@@ -30,30 +36,8 @@ from .schemas import AUTH_PROBLEMS, problems
 
 router = APIRouter(prefix="/v1/policy", tags=["policy lab"], responses=problems(AUTH_PROBLEMS))
 
-# A candidate is up to a policy's maximum size (the handoff's other bodies are far smaller); beyond, 413.
-BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
-SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
 UNAVAILABLE = "The qualifier, which runs the lab, is unavailable: retry after Retry-After seconds"
-
-
-class Simulation(BaseModel):
-    simulation_id: str
-    status: Literal["queued", "running", "done", "failed"]
-    candidate_version: str
-    baseline_version: str
-    created_at: datetime
-    finished_at: datetime | None = None
-    error: str | None = None
-    report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
-
-
-DESCRIPTION = """\
-The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
-first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
-score alone is refused, as at start-up). A valid one is simulated in the background against the policy
-the qualifier runs now, over the whole stored event log, joined with the recorded sales decisions: the
-answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
-
+FORWARDED = """
 The lab runs in the qualifier (its API serves the same paths); this route forwards to it with the
 caller's key, and answers 503 with `Retry-After` while the qualifier cannot be reached.
 """
@@ -62,25 +46,12 @@ caller's key, and answers 503 with `Retry-After` while the qualifier cannot be r
 @router.post(
     "/simulations",
     operation_id="simulatePolicy",
-    summary="Simulate a candidate MQL policy on the stored history and past sales decisions",
-    description=DESCRIPTION,
+    summary=SUMMARY,
+    description=DESCRIPTION + FORWARDED,
     status_code=202,
     response_model=Simulation,
-    responses=problems(
-        {
-            409: "No history stored yet: nothing to simulate",
-            413: "The body is too large",
-            415: "The body is not YAML",
-            422: "The candidate policy is invalid (each error names the rule and line)",
-            503: UNAVAILABLE,
-        }
-    ),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string"}} for t in ("application/yaml", "text/plain")},
-        }
-    },
+    responses=problems({**PROBLEMS, 503: UNAVAILABLE}),
+    openapi_extra=REQUEST_BODY,
 )
 async def post_simulation(request: Request, caller: ReportReader, session: SessionDep) -> JSONResponse:
     client = handoff_state(request).qualifier
@@ -95,7 +66,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
 @router.get(
     "/simulations/{simulation_id}",
     operation_id="getPolicySimulation",
-    summary="A policy simulation's status, and its report once done",
+    summary=POLL_SUMMARY,
     response_model=Simulation,
     responses=problems({404: "No such simulation", 503: UNAVAILABLE}),
 )

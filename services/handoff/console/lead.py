@@ -5,6 +5,7 @@ the timeline is unavailable and why."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
@@ -12,7 +13,7 @@ from starlette.responses import Response
 
 from ..api.present import lead_view
 from ..inbox import lead_history
-from ..qualifier_client import QualifierUnavailable, TimelineEntry
+from ..qualifier_client import QualifierClient, QualifierUnavailable, TimelineEntry
 from ..state import handoff_state
 from .charts import line_chart
 from .pages import MqlReaderUser, PageError, render
@@ -23,19 +24,18 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Response:
     state = handoff_state(request)
-    async with state.database.sessions() as session:
-        history = await lead_history(session, lead_id)
-    if not history:
-        raise PageError(404, "Unknown lead", f"The handoff never received an MQL for lead {lead_id!r}.")
-    timeline: list[TimelineEntry] = []
-    policy_version, unavailable = None, None
+    # The timeline is asked for while the handoff reads its own tables: the page waits for the slower one.
+    asked = asyncio.create_task(_timeline(state.qualifier, lead_id))
     try:
-        found = await state.qualifier.timeline(lead_id)
-    except QualifierUnavailable as exc:
-        unavailable = str(exc)
-    else:
-        if found is not None:
-            timeline, policy_version = found.events, found.policy_version
+        async with state.database.sessions() as session:
+            history = await lead_history(session, lead_id)
+    except BaseException:
+        asked.cancel()
+        raise
+    if not history:
+        asked.cancel()
+        raise PageError(404, "Unknown lead", f"The handoff never received an MQL for lead {lead_id!r}.")
+    timeline, policy_version, unavailable = await asked
     lead = lead_view(lead_id, history, state.policy, datetime.now(UTC))
     marks = [(m.qualified_at, f"MQL {m.episode}") for m in lead.mqls]
     marks += [(m.decision.decided_at, m.decision.outcome.upper()) for m in lead.mqls if m.decision]
@@ -52,3 +52,14 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
         "timeline_unavailable": unavailable,
     }
     return render(request, "lead.html", context, user=user)
+
+
+async def _timeline(
+    qualifier: QualifierClient, lead_id: str
+) -> tuple[list[TimelineEntry], str | None, str | None]:
+    """The events, the policy version they were scored under, and why they are missing if they are."""
+    try:
+        found = await qualifier.timeline(lead_id)
+    except QualifierUnavailable as exc:
+        return [], None, str(exc)
+    return (found.events, found.policy_version, None) if found is not None else ([], None, None)

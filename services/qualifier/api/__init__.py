@@ -14,13 +14,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.body_limit_middleware import BodyLimit
+from services.common.lab_api import BODY_LIMITS as SIMULATION_BODY_LIMITS
 from services.common.unavailable import install_unavailable_handler
 
 from . import leads, simulations
 from .state import QualifierState
 
 ROUTERS = (leads.router, simulations.router)
-BODY_LIMITS = {**simulations.BODY_LIMITS}
+BODY_LIMITS = {**SIMULATION_BODY_LIMITS}
 MAX_BODY_BYTES = 16 * 1024  # nothing else takes a body
 
 DESCRIPTION = """\

@@ -9,17 +9,23 @@ stored history under the current policy and the candidate runs in the background
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
 
+from services.common.lab_api import (
+    DESCRIPTION,
+    POLL_SUMMARY,
+    PROBLEMS,
+    REQUEST_BODY,
+    SUMMARY,
+    Simulation,
+    SimulationId,
+)
 from services.common.policy import PolicyError, load_policy
-from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
 from ..jobs import create_job, job_limits, read_job, start_job
@@ -32,53 +38,18 @@ KIND = "simulation"
 
 router = APIRouter(prefix="/v1/policy", tags=["policy lab"], responses=problems(AUTH_PROBLEMS))
 
-# A candidate is up to a policy's maximum size (the API's other bodies are far smaller); beyond, 413.
-BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
-SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
-
-
-class Simulation(BaseModel):
-    simulation_id: str
-    status: Literal["queued", "running", "done", "failed"]
-    candidate_version: str
-    baseline_version: str
-    created_at: datetime
-    finished_at: datetime | None = None
-    error: str | None = None
-    report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
-
-
-DESCRIPTION = """\
-The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
-first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
-score alone is refused, as at start-up). A valid one is simulated in the background against the policy
-the service runs now, over the whole stored event log, joined with the recorded sales decisions: the
-answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
-"""
 
 
 @router.post(
     "/simulations",
     operation_id="simulatePolicy",
-    summary="Simulate a candidate MQL policy on the stored history and past sales decisions",
+    summary=SUMMARY,
     description=DESCRIPTION,
     status_code=202,
     response_model=Simulation,
-    responses=problems(
-        {
-            409: "No history stored yet: nothing to simulate",
-            413: "The body is too large",
-            415: "The body is not YAML",
-            422: "The candidate policy is invalid (each error names the rule and line)",
-        }
-    ),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string"}} for t in ("application/yaml", "text/plain")},
-        }
-    },
+    responses=problems(PROBLEMS),
+    openapi_extra=REQUEST_BODY,
 )
 async def post_simulation(request: Request, caller: ReportReader, session: SessionDep) -> JSONResponse:
     candidate_yaml = await _body(request)
@@ -126,7 +97,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
 @router.get(
     "/simulations/{simulation_id}",
     operation_id="getPolicySimulation",
-    summary="A policy simulation's status, and its report once done",
+    summary=POLL_SUMMARY,
     responses=problems({404: "No such simulation"}),
 )
 async def get_simulation(simulation_id: SimulationId, _: ReportReader, session: SessionDep) -> Simulation:
