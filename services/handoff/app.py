@@ -9,18 +9,19 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.common.app import build_app
+from services.common.body_limit_middleware import BodyLimit
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
+from services.common.lab_api import BODY_LIMITS as SIMULATION_BODY_LIMITS
 from services.common.outbox import Outbox
 from services.common.policy_file import settings_policy_file
 from services.common.proxy import ForwardedHeaders, trusted_networks
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
+from services.common.unavailable import install_unavailable_handler
 
 from .api import audit, decisions, inbox, reports, simulations, webhooks
-from .api.limits import BodyLimit
-from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
@@ -28,6 +29,7 @@ from .key_usage import KeyUsage
 from .mql import validate_mql
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
+from .qualifier_client import QualifierClient
 from .state import HandoffState
 from .tables import audit as audit_table
 from .tables import console_sessions, idempotency_keys, login_failures, outbox, processed
@@ -86,10 +88,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
     service.readiness.add("webhooks", dispatcher.check)
 
+    qualifier = QualifierClient(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service.running(), dispatcher.running():
-            yield
+        try:
+            async with service.running(), dispatcher.running():
+                yield
+        finally:
+            await qualifier.close()
 
     app = build_app(
         service="handoff",
@@ -98,7 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
         readiness=service.readiness,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=simulations.BODY_LIMITS)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=SIMULATION_BODY_LIMITS)
     if settings.trusted_proxies:  # outermost: every address and URL below is the public one
         app.add_middleware(ForwardedHeaders, trusted=trusted_networks(settings.trusted_proxies))
     install_unavailable_handler(app)
@@ -124,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         webhooks=dispatcher,
         cursors=codec_for_keys(settings.api_keys),
         key_usage=KeyUsage(service.database.sessions),
+        qualifier=qualifier,
     )
     for module in (inbox, decisions, reports, simulations, webhooks, audit):
         app.include_router(module.router)

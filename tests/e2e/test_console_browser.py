@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import API_KEY_ALL
+from tests.conftest import API_KEY_ALL, API_KEY_READ
 from tests.e2e.browser import chromium_binary, chromium_page
 from tests.e2e.demo import demo_in_the_inbox
 from tests.support import ServiceProcess, free_port, wait_ready
@@ -32,6 +32,9 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
     shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
+    # the lead page's timeline comes from the qualifier's API, as `leadstate dev` wires it
+    env["LEADSTATE_QUALIFIER_URL"] = f"http://127.0.0.1:{ports['qualifier']}"
+    env["LEADSTATE_QUALIFIER_API_KEY"] = API_KEY_READ
     services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
     handoff = f"http://127.0.0.1:{ports['handoff']}"
     auth = {"Authorization": f"Bearer {API_KEY_ALL}"}
@@ -99,6 +102,7 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             await page.goto(f"{handoff}/console/leads/{oldest['lead_id']}")
             lead = await page.text("main")
             assert "Writing a thesis on MQLs" in lead and "Aiko Sato" in lead
+            assert "Timeline unavailable" not in lead
             assert await page.evaluate("document.querySelectorAll('table.timeline tbody tr').length") > 1
             await page.screenshot(shots / "lead.png", max_height=1600)
 

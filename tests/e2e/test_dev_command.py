@@ -34,6 +34,13 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path, dev_data: Path) -
         assert answer.status_code == 200, answer.text
         for port in ("LEADSTATE_HANDOFF_PORT", "LEADSTATE_QUALIFIER_PORT"):
             assert httpx.get(f"http://127.0.0.1:{env[port]}/readyz").status_code == 200
+        # the handoff was given the qualifier's address: the lab's routes reach it (unwired, this is a 503)
+        handoff = f"http://127.0.0.1:{env['LEADSTATE_HANDOFF_PORT']}"
+        api_key = next(iter(keys["api_keys"]))  # every scope
+        forwarded = httpx.get(
+            f"{handoff}/v1/policy/simulations/sim_none", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert forwarded.status_code == 404, forwarded.text
 
         second = run_dev(env, timeout_s=60)
         assert second.returncode == 1

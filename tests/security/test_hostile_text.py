@@ -13,6 +13,7 @@ import pytest
 from services.common.problems import problem_response
 from services.common.settings import Settings
 from services.handoff.app import create_app as create_handoff
+from services.qualifier.worker import create_app as create_qualifier
 from tests.conftest import API_KEY_ALL
 from tests.support import serve_app
 
@@ -32,8 +33,10 @@ def test_problem_response_survives_lone_surrogates() -> None:
 
 @pytest.fixture
 async def handoff(settings: Settings) -> AsyncIterator[str]:
-    async with serve_app(create_handoff(settings)) as url:
-        yield url
+    """With the qualifier its policy lab forwards to: the candidate is parsed there."""
+    async with serve_app(create_qualifier(settings)) as qualifier:
+        async with serve_app(create_handoff(settings.model_copy(update={"qualifier_url": qualifier}))) as url:
+            yield url
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
 class ConsoleState:
     signer: SessionSigner
     scopes_by_key_id: dict[str, frozenset[str]]
-    policy: Policy  # the whole MQL policy: rules in words, and the fold for the score chart
+    policy: Policy  # the whole MQL policy: its rules in words
     limits: SessionLimits
     throttle: Throttle
     identity: IdentityProvider | None = None  # single sign-on, when LEADSTATE_OIDC_ISSUER is set

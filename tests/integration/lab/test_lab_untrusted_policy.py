@@ -1,6 +1,7 @@
-"""Hostile candidate policies posted to a real `leadstate handoff` process: each is refused with the
-reason and its line, the process's peak memory (VmHWM in /proc) does not grow, and it goes on answering.
-Before the policy loader was bounded, the 458-byte alias document alone grew the handoff to 23.7 GB."""
+"""Hostile candidate policies posted to a real `leadstate qualifier` process (the lab's home; the handoff
+forwards its callers there): each is refused with the reason and its line, the process's peak memory
+(VmHWM in /proc) does not grow, and it goes on answering. Before the policy loader was bounded, the
+458-byte alias document alone grew the service that parsed it to 23.7 GB."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ def peak_rss_kb(pid: int) -> int:
 
 
 @pytest.fixture
-async def handoff(
+async def qualifier(
     env: dict[str, str], tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceProcess]]:
     port = free_port()
-    service = ServiceProcess("handoff", {**env, "LEADSTATE_HANDOFF_PORT": str(port)}, tmp_path).start()
+    service = ServiceProcess("qualifier", {**env, "LEADSTATE_QUALIFIER_PORT": str(port)}, tmp_path).start()
     try:
         url = f"http://127.0.0.1:{port}"
         await wait_ready(url, timeout_s=60)
@@ -43,12 +44,12 @@ async def handoff(
         service.stop()
 
 
-async def test_hostile_candidates_are_refused_and_the_service_is_unharmed(handoff) -> None:  # type: ignore[no-untyped-def]
-    client, service = handoff
+async def test_hostile_candidates_are_refused_and_the_service_is_unharmed(qualifier) -> None:  # type: ignore[no-untyped-def]
+    client, service = qualifier
     assert service.process is not None
     pid = service.process.pid
-    warm = await client.get("/v1/mqls")  # one ordinary request first: its own allocations are counted
-    assert warm.status_code == 200, warm.text
+    warm = await client.get("/v1/policy/simulations/sim_none")  # one ordinary request first: counted
+    assert warm.status_code == 404, warm.text
     before = peak_rss_kb(pid)
 
     laughs = await client.post("/v1/policy/simulations", content=billion_laughs().encode(), headers=YAML)
@@ -71,5 +72,5 @@ async def test_hostile_candidates_are_refused_and_the_service_is_unharmed(handof
 
     assert peak_rss_kb(pid) - before < GROWTH_ALLOWED_KB
     assert service.process.poll() is None
-    after = await client.get("/v1/mqls")
-    assert after.status_code == 200 and after.json()["items"] == []
+    after = await client.get("/v1/policy/simulations/sim_none")
+    assert after.status_code == 404 and after.json()["detail"] == "no simulation 'sim_none'"

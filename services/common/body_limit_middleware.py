@@ -1,9 +1,9 @@
 """Refuse oversized request bodies (413) before anything parses them: a pure ASGI middleware.
 
-The handoff's bodies are small decisions, so the body is read here up to the limit (by Content-Length
-up front, and by a running count for chunked uploads, both from services/common/body_limit.py) and handed
-on whole. A path may have a larger limit of its own (a candidate policy for the lab is up to a policy's
-maximum size).
+The handoff's and the qualifier's bodies are small (a decision; a candidate policy), so the body is read
+here up to the limit (by Content-Length up front, and by a running count for chunked uploads, both from
+services/common/body_limit.py) and handed on whole. A path may have a larger limit of its own (a
+candidate policy for the lab is up to a policy's maximum size).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.body_limit import check_declared, read_capped
-from services.common.problems import Problem, problem_response
+from .body_limit import check_declared, read_capped
+from .problems import Problem, problem_response
 
 
 class _Disconnected(Exception):

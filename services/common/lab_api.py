@@ -1,0 +1,50 @@
+"""The policy lab's HTTP contract, the same on the qualifier (which runs the jobs) and on the handoff (which
+forwards its callers there): the job as both answer it, its path parameter, its body limit, its words."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import BaseModel
+
+from .policy.limits import MAX_DOCUMENT_BYTES
+
+# A candidate is up to a policy's maximum size (the APIs' other bodies are far smaller); beyond, 413.
+BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
+SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
+
+
+class Simulation(BaseModel):
+    simulation_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    candidate_version: str
+    baseline_version: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
+
+
+DESCRIPTION = """\
+The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
+first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
+score alone is refused, as at start-up). A valid one is simulated in the background against the policy
+the qualifier runs now, over the whole stored event log, joined with the recorded sales decisions: the
+answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
+"""
+SUMMARY = "Simulate a candidate MQL policy on the stored history and past sales decisions"
+POLL_SUMMARY = "A policy simulation's status, and its report once done"
+PROBLEMS = {
+    409: "No history stored yet: nothing to simulate",
+    413: "The body is too large",
+    415: "The body is not YAML",
+    422: "The candidate policy is invalid (each error names the rule and line)",
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string"}} for t in ("application/yaml", "text/plain")},
+    }
+}

@@ -1,0 +1,110 @@
+"""The lead page's timeline comes from the qualifier's API: with the qualifier running it shows the
+lead's events (the anonymous part stitched in) and the score chart; with the qualifier down or hanging
+the page still answers with the episodes and decisions and says the timeline is unavailable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from services.common.settings import Settings
+from services.handoff.app import create_app as create_handoff
+from services.qualifier.stitching import lead_id_for
+from services.qualifier.worker import create_app as create_qualifier
+from testbed import free_port
+from tests.conftest import API_KEY_ALL, API_KEY_READ, Topics
+from tests.integration.console.conftest import Console
+from tests.integration.handoff.data import POLICY
+from tests.integration.qualifier.conftest import at, download, identify
+from tests.support import publish, serve_app, wait_until
+
+ConsoleWith = Callable[..., AbstractAsyncContextManager[Console]]
+
+
+@pytest.fixture
+def console_with(settings: Settings, kafka_bootstrap: str, topics: Topics) -> ConsoleWith:
+    """The console of a handoff that reads the qualifier's API at `qualifier_url`."""
+
+    @asynccontextmanager
+    async def running(qualifier_url: str, **more: Any) -> AsyncIterator[Console]:
+        key = SecretStr(API_KEY_READ)
+        update = {"policy_path": POLICY, "qualifier_url": qualifier_url, "qualifier_api_key": key, **more}
+        app = create_handoff(settings.model_copy(update=update))
+        async with serve_app(app) as url:
+            yield Console(url, app, kafka_bootstrap, topics)
+
+    return running
+
+
+async def test_the_lead_page_shows_the_qualifiers_timeline(
+    settings: Settings, console_with: ConsoleWith, kafka_bootstrap: str, topics: Topics
+) -> None:
+    events = [
+        download(at(0), "wp-lead-scoring", anon="a-page"),
+        identify(at(10), user="u-page", anon="a-page"),
+        download(at(20), "ebook-lead-nurturing", user="u-page"),
+    ]
+    lead_id = lead_id_for("user:u-page")
+    async with serve_app(create_qualifier(settings)) as qualifier_url, console_with(qualifier_url) as console:
+        await publish(kafka_bootstrap, topics.events, list(events))
+        client = console.app.state.handoff.qualifier
+
+        async def stored() -> bool:
+            found = await client.timeline(lead_id)
+            return found is not None and len(found.events) == len(events)
+
+        await wait_until(stored, timeout_s=30, what="the lead's events on the qualifier's API")
+        await console.add_mqls(lead_id)
+        async with console.browser() as browser:
+            await console.login(browser, API_KEY_ALL)
+            page = await browser.get(f"/console/leads/{lead_id}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Timeline unavailable" not in html
+    assert html.count('<tr class="kind-') == 3  # the anonymous download, the identify, the download
+    assert "wp-lead-scoring" in html and "ebook-lead-nurturing" in html
+    assert html.count('<span class="tag">anonymous</span>') == 1
+    assert "Episode 1" in html and "<svg" in html
+
+
+async def test_the_lead_page_answers_without_the_qualifier(console_with: ConsoleWith) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    async with console_with(nobody) as console:
+        await console.add_mqls("lead-alone")
+        async with console.browser() as browser:
+            await console.login(browser, API_KEY_ALL)
+            page = await browser.get("/console/leads/lead-alone")
+    assert page.status_code == 200, page.text
+    assert "Timeline unavailable" in page.text and "cannot connect to the qualifier" in page.text
+    assert "Episode 1" in page.text and "lead-alone@example.com" in page.text  # what the handoff has
+
+
+async def test_the_lead_page_answers_within_the_timeout_when_the_qualifier_hangs(
+    console_with: ConsoleWith,
+) -> None:
+    accepted = asyncio.Event()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set()
+        await reader.read()  # reads the request, answers nothing until the client gives up
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with console_with(f"http://127.0.0.1:{port}", qualifier_timeout_s=0.5) as console:
+            await console.add_mqls("lead-waiting")
+            async with console.browser() as browser:
+                await console.login(browser, API_KEY_ALL)
+                page = await browser.get("/console/leads/lead-waiting")
+    finally:
+        server.close()
+    assert accepted.is_set()  # the request did reach the hanging qualifier
+    assert page.status_code == 200, page.text
+    assert "Timeline unavailable" in page.text and "did not answer within 0.5 s" in page.text
+    assert "Episode 1" in page.text
