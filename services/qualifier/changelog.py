@@ -72,6 +72,10 @@ def next_update(
     """The view to publish now after an entry at `at`, or None (nothing changed, or rate-limited)."""
     if not state.known:
         return None
+    # inside the interval only a new stage publishes: the view (decayed interests sorted, the score)
+    # need not be computed, most entries of an active lead stop here
+    if published is not None and at < published.at + MIN_INTERVAL and state.stage == published.view["stage"]:
+        return None
     view = view_of(state, policy, at)
     if published is None:
         return Published(view, at)
