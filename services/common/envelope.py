@@ -74,6 +74,26 @@ def new_envelope(
     )
 
 
+def envelope_bytes(
+    type_: str, data: dict[str, Any], *, source: str, subject: str | None, time: datetime, id_: str
+) -> bytes:
+    """`new_envelope(...).to_bytes()` without building the model, for a producer writing thousands
+    per transaction (the qualifier's lead.updated): the same document, byte for byte, when `data`
+    holds JSON values only (tests/unit/qualifier/test_changelog.py compares both)."""
+    doc: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": id_,
+        "source": f"{SOURCE_PREFIX}/{source}",
+        "type": type_,
+        "time": time if time.tzinfo else time.replace(tzinfo=UTC),
+    }
+    if subject is not None:
+        doc["subject"] = subject
+    doc["datacontenttype"] = "application/json"
+    doc["data"] = data
+    return orjson.dumps(doc, option=orjson.OPT_UTC_Z)
+
+
 def parse_envelope(raw: bytes | None, *, expected_types: frozenset[str] | None = None) -> Envelope:
     if raw is None:
         raise EnvelopeError("empty message (tombstone)")

@@ -13,6 +13,7 @@ import logging
 import time
 import zlib
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from sqlalchemy import Table, func, insert, select, text, update
@@ -35,6 +36,10 @@ class Outbox:
         self.name = f"{table.schema}.{table.name}"
         self._lock_key = zlib.crc32(self.name.encode())
         self.added = 0  # rows added by this process (committed or not): tells the relay when to look
+        self._insert_bytes = (
+            f"INSERT INTO {self.name} (topic, key, event_id, payload) SELECT $1, k, e, p "
+            "FROM unnest($2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS r(k, e, p, i) ORDER BY i"
+        )
 
     async def add(self, session: AsyncSession, topic: str, envelopes: list[Envelope]) -> None:
         if envelopes:
@@ -46,6 +51,15 @@ class Outbox:
                     for e in envelopes
                 ],
             )
+
+    async def add_bytes(
+        self, db: asyncpg.Connection, topic: str, rows: list[tuple[str | None, str, bytes]]
+    ) -> None:
+        """`add` for envelopes already serialised ((key, event id, payload) each), in one statement on
+        the session's raw asyncpg connection (inside its transaction); ids follow the rows' order."""
+        if rows:
+            self.added += len(rows)
+            await db.execute(self._insert_bytes, topic, *map(list, zip(*rows, strict=True)))
 
     async def publish_pending(
         self,

@@ -21,17 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
+import orjson
 
-from services.common.envelope import Envelope, new_envelope
+from services.common.envelope import Envelope, envelope_bytes, new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import LeadState, Policy
 from services.common.policy.scoring import score_at, value_at
 
 from .stitching import Ledger
-from .tables import lead_changelog
 
 UPDATED_TYPE = "leadstate.lead.updated.v1"
 MIN_INTERVAL = timedelta(minutes=10)
@@ -72,6 +70,10 @@ def next_update(
     """The view to publish now after an entry at `at`, or None (nothing changed, or rate-limited)."""
     if not state.known:
         return None
+    # inside the interval only a new stage publishes: the view (decayed interests sorted, the score)
+    # need not be computed, most entries of an active lead stop here
+    if published is not None and at < published.at + MIN_INTERVAL and state.stage == published.view["stage"]:
+        return None
     view = view_of(state, policy, at)
     if published is None:
         return Published(view, at)
@@ -109,24 +111,63 @@ def update_id_for(lead_id: str, event_id: str) -> str:
     return "lu_" + hashlib.sha1(f"{lead_id}/{event_id}".encode()).hexdigest()[:24]
 
 
+LOAD = (
+    "SELECT lead_id, view::text, published_at FROM qualifier.lead_changelog WHERE lead_id = ANY($1::text[])"
+)
+SAVE = """
+INSERT INTO qualifier.lead_changelog (lead_id, view, published_at)
+SELECT l, v::jsonb, a FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(l, v, a)
+ON CONFLICT (lead_id) DO UPDATE SET view = excluded.view, published_at = excluded.published_at
+"""
+
+
+@dataclass(frozen=True)
+class Update:
+    """One lead.updated event the batch makes (its envelope is serialised only when stored)."""
+
+    lead_id: str
+    event_id: str
+    at: datetime
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return update_id_for(self.lead_id, self.event_id)
+
+    def envelope(self) -> Envelope:
+        return new_envelope(UPDATED_TYPE, self.data, **self._fields())
+
+    def payload(self) -> bytes:
+        return envelope_bytes(UPDATED_TYPE, self.data, **self._fields())
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "source": "qualifier",
+            "subject": self.lead_id,
+            "time": self.at,
+            "id_": self.id,
+        }
+
+
 @dataclass
 class Changelog:
     """The published views of the leads one batch touches, and the updates the batch makes."""
 
     policy: Policy
     published: dict[str, Published] = field(default_factory=dict)
-    envelopes: list[Envelope] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
 
+    @property
+    def envelopes(self) -> list[Envelope]:
+        return [u.envelope() for u in self.updates]
+
     @classmethod
-    async def load(cls, session: AsyncSession, policy: Policy, lead_ids: list[str]) -> Changelog:
+    async def load(cls, db: asyncpg.Connection, policy: Policy, lead_ids: list[str]) -> Changelog:
         log = cls(policy)
         if lead_ids:
-            t = lead_changelog
-            rows = await session.execute(
-                select(t.c.lead_id, t.c.view, t.c.published_at).where(t.c.lead_id.in_(lead_ids))
-            )
-            log.published = {r.lead_id: Published(r.view, r.published_at) for r in rows}
+            rows = await db.fetch(LOAD, lead_ids)
+            log.published = {lead_id: Published(orjson.loads(view), at) for lead_id, view, at in rows}
         return log
 
     def observe(self, ledger: Ledger) -> None:
@@ -135,7 +176,7 @@ class Changelog:
         if applied.lead_id is None:
             return
         state = ledger.states[ledger.resolve(applied.lead_id)]
-        event_id, at = applied.entry.event_id, applied.entry.time
+        at = applied.entry.time
         before = self.published.get(state.lead_id)
         update = next_update(before, state, self.policy, at)
         if update is None:
@@ -143,30 +184,13 @@ class Changelog:
         self.published[state.lead_id] = update
         self.touched.add(state.lead_id)
         data = updated_data(state, self.policy, update, before)
-        self.envelopes.append(
-            new_envelope(
-                UPDATED_TYPE,
-                data,
-                source="qualifier",
-                subject=state.lead_id,
-                time=at,
-                id_=update_id_for(state.lead_id, event_id),
-            )
-        )
+        self.updates.append(Update(state.lead_id, applied.entry.event_id, at, data))
 
-    async def save(self, session: AsyncSession, outbox: Outbox, topic: str) -> None:
+    async def save(self, db: asyncpg.Connection, outbox: Outbox, topic: str) -> None:
+        """The views and the outbox rows, one statement each on the transaction's raw connection."""
         if not self.touched:
             return
-        rows = [
-            {"lead_id": k, "view": self.published[k].view, "published_at": self.published[k].at}
-            for k in sorted(self.touched)
-        ]
-        stmt = insert(lead_changelog)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["lead_id"],
-                set_={"view": stmt.excluded.view, "published_at": stmt.excluded.published_at},
-            ),
-            rows,
-        )
-        await outbox.add(session, topic, self.envelopes)
+        keys = sorted(self.touched)
+        views = [orjson.dumps(self.published[k].view).decode() for k in keys]
+        await db.execute(SAVE, keys, views, [self.published[k].at for k in keys])
+        await outbox.add_bytes(db, topic, [(u.lead_id, u.id, u.payload()) for u in self.updates])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import asyncpg
+import orjson
 from prometheus_client import Histogram
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Delivered
@@ -27,12 +28,21 @@ from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
 from .stitching import Fired
 from .store import Written, driver_connection, known_events, load_ledger, save_ledger
-from .tables import mqls
 
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
 DECISION_TYPES = frozenset({DECISION_TYPE})
+MQL_COLUMNS = ("mql_id", "lead_id", "episode", "rule", "policy_version", "qualified_at", "data")
+INSERT_MQLS = """
+INSERT INTO qualifier.mqls (mql_id, lead_id, episode, rule, policy_version, qualified_at, data)
+SELECT m, l, e, r, p, q, d::jsonb
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+    WITH ORDINALITY AS t(m, l, e, r, p, q, d, i)
+ORDER BY i
+ON CONFLICT DO NOTHING
+RETURNING mql_id
+"""
 # where a transaction's time goes: which of reading, de-duplicating, loading, folding, saving to look at
 PHASE_SECONDS = Histogram(
     "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier transaction", ["phase"]
@@ -68,15 +78,15 @@ class Qualify:
         read = time.perf_counter()
         loaded = await load_ledger(db, self.policy, entries, self.cache)
         ledger = loaded.ledger
-        changes = await Changelog.load(session, self.policy, list(ledger.states))
+        changes = await Changelog.load(db, self.policy, list(ledger.states))
         fetched = time.perf_counter()
         for entry in entries:
             ledger.fold(entry.entry)
             changes.observe(ledger)
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
-        await self.record_mqls(session, ledger.fired)
-        await changes.save(session, self.outbox, self.topic_state)
+        await self.record_mqls(db, ledger.fired)
+        await changes.save(db, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (
             ("dedupe", deduped - started),
@@ -88,22 +98,27 @@ class Qualify:
             PHASE_SECONDS.labels(phase).observe(seconds)
         return written
 
-    async def record_mqls(self, session: AsyncSession, fired: list[Fired]) -> None:
+    async def record_mqls(self, db: asyncpg.Connection, fired: list[Fired]) -> None:
         """The one place MQLs leave the fold: the register, then the outbox, in the state's transaction."""
         if not fired:
             return
         made = [(mql_data(f.lead_id, f.mql), f.mql) for f in fired]
+        rows = [mql_row(data, mql) for data, mql in made]
         # the register's keys refuse an episode that already fired (never two MQLs for one episode)
-        new_ids = set(
-            (
-                await session.execute(
-                    insert(mqls).on_conflict_do_nothing().returning(mqls.c.mql_id),
-                    [mql_row(data, mql) for data, mql in made],
-                )
-            ).scalars()
-        )
-        await self.outbox.add(
-            session,
+        new_ids = {
+            r[0]
+            for r in await db.fetch(
+                INSERT_MQLS,
+                *([row[k] for row in rows] for k in MQL_COLUMNS[:-1]),
+                [orjson.dumps(row["data"]).decode() for row in rows],
+            )
+        }
+        await self.outbox.add_bytes(
+            db,
             self.topic_mql,
-            [mql_envelope(data, mql) for data, mql in made if data["mql_id"] in new_ids],
+            [
+                (data["lead_id"], data["mql_id"], mql_envelope(data, mql).to_bytes())
+                for data, mql in made
+                if data["mql_id"] in new_ids
+            ],
         )

@@ -67,7 +67,7 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
                 result.changelog.observe(ledger)
                 result.events += 1
             ledger.applied.clear()  # the worker stores these; a replay only needs the states
-            result.updates += len(result.changelog.envelopes)
+            result.updates += len(result.changelog.updates)
             result.changelog.envelopes.clear()  # counted, not kept: a replay publishes nothing
     for fired in ledger.fired:
         data = mql_data(fired.lead_id, fired.mql)

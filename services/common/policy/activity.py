@@ -5,13 +5,15 @@ Missing or oddly typed properties never raise: tracking data comes from many web
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import urlparse
 
 from .model import Policy
+
+T = TypeVar("T")
 
 TRACK_KINDS = {
     "Content Downloaded": "content_download",
@@ -19,6 +21,25 @@ TRACK_KINDS = {
     "Seminar Attended": "seminar_attended",
     "Form Submitted": "form_submitted",
 }
+
+
+class _once(Generic[T]):
+    """`functools.cached_property` without its lock (Python 3.11 takes one on every first read, a few
+    percent of the qualifier's fold; 3.12 dropped it): the value lands in the instance's __dict__,
+    which shadows this non-data descriptor from then on."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute, self.name = compute, compute.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> T | _once[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,19 +83,19 @@ class Activity:
         )
 
     # cached (in the instance's __dict__, as a frozen dataclass allows): read several times per event
-    @cached_property
+    @_once
     def path(self) -> str | None:
         return _text(self.properties.get("path"))
 
-    @cached_property
+    @_once
     def asset_id(self) -> str | None:
         return _text(self.properties.get("asset_id"))
 
-    @cached_property
+    @_once
     def seminar_id(self) -> str | None:
         return _text(self.properties.get("seminar_id"))
 
-    @cached_property
+    @_once
     def form_id(self) -> str | None:
         return _text(self.properties.get("form_id"))
 

@@ -87,3 +87,15 @@ def test_batch_boundaries_do_not_change_the_events(policy: Policy) -> None:
 def test_anonymous_leads_publish_nothing(policy: Policy) -> None:
     anon = [activity_from_message("p1", {"type": "page", "anonymousId": "a9"}, T0)]
     assert fold(policy, anon, [anon]) == []
+
+
+def test_the_stored_payload_is_the_envelope_byte_for_byte(policy: Policy) -> None:
+    """The outbox gets `envelope_bytes` (no model per update): the same document as the model's."""
+    ledger, log = Ledger(policy), Changelog(policy)
+    for e in script():
+        ledger.fold(e)
+        log.observe(ledger)
+    assert len(log.updates) == 4
+    for update, envelope in zip(log.updates, log.envelopes, strict=True):
+        assert update.payload() == envelope.to_bytes()
+        assert update.id == envelope.id and envelope.subject == LEAD
