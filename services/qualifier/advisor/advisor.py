@@ -2,7 +2,8 @@
 
 The search is bounded: candidates only for rules with at least `min_decisions` decided MQLs (fewer could
 never be shown), at most MAX_CANDIDATES in all, the rules with the most not-SQL decisions first; then
-one pass over the log folds the baseline and every candidate together, one final lead at a time.
+one pass over the log folds the baseline and every candidate together, one final lead at a time, the
+work shared across candidates (`shared.py`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 from services.common.policy import Policy, load_policy
 
 from ..eventlog import LogEntry
-from .backtest import BASELINE, fold_fan
 from .candidates import Candidate, candidates
+from .shared import fold_shared
 from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise, check_history, unknown_rules
 
 MAX_CANDIDATES = 32
@@ -81,7 +82,7 @@ def suggest_on_entries(
         rules=rules,
         window=window,
     )
-    folded = fold_fan(entries, {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}})
+    folded = fold_shared(entries, policy, {f"c{i}": c.policy for i, c in enumerate(found)})
     return advise(
         folded,
         policy,

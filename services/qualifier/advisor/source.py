@@ -1,10 +1,12 @@
 """The advisor on the stored log: read-only, one snapshot, rows grouped by final lead as the lab reads
-them (`lab/source.py`), each lead group folded under the baseline and every candidate, then dropped."""
+them (`lab/source.py`), each lead group folded under the baseline and every candidate (the work shared
+across candidates: `shared.py`), then dropped; by `workers` processes, each on its share of the leads."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text as sql
@@ -12,9 +14,10 @@ from sqlalchemy import text as sql
 from services.common.policy import load_policy
 
 from ..eventlog import DECISION_KIND
-from ..lab.source import EmptyHistory, fold_groups
+from ..lab.source import EmptyHistory, fold_stored
 from .advisor import plan
-from .backtest import BASELINE, FanFolded, PolicyFan
+from .backtest import BASELINE, FanFolded
+from .shared import sharing
 from .suggest import MIN_DECISIONS, Window, advise
 
 _DECIDED = """
@@ -33,6 +36,7 @@ async def suggest(
     window: Window = Window(),
     rules: Sequence[str] = (),
     policy_name: str = "policy.yaml",
+    workers: int = 1,
 ) -> dict[str, Any]:
     """The advice as data. Raises PolicyError, EmptyHistory, or NotEnoughHistory saying what is missing."""
     from services.common.db import create_engine
@@ -51,8 +55,10 @@ async def suggest(
             found = plan(
                 policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
             )
-            policies = {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}}
-            folded = await _stream(conn, policies, window)
+            folding = FanFolding(
+                baseline_yaml=policy_text, candidates={f"c{i}": c.text for i, c in enumerate(found)}
+            )
+            folded = await fold_stored(conn, database_url, folding, until=window.until, workers=workers)
             await conn.rollback()
     finally:
         await engine.dispose()
@@ -68,7 +74,16 @@ async def suggest(
     )
 
 
-async def _stream(conn: Any, policies: dict[str, Any], window: Window) -> FanFolded:
-    total = FanFolded(mqls={name: [] for name in policies})
-    folded: FanFolded = await fold_groups(conn, lambda: PolicyFan(policies), total, window.until)
-    return folded
+@dataclass(frozen=True, kw_only=True)
+class FanFolding:
+    """What each process folds a lead group with: the baseline and every candidate as text."""
+
+    baseline_yaml: str
+    candidates: dict[str, str]
+
+    def starter(self) -> Callable[[], Any]:
+        baseline = load_policy(self.baseline_yaml, BASELINE)
+        return sharing(baseline, {n: load_policy(t, n) for n, t in self.candidates.items()})
+
+    def total(self) -> FanFolded:
+        return FanFolded(mqls={name: [] for name in (BASELINE, *self.candidates)})
