@@ -46,8 +46,17 @@ class PolicyFan(PolicyPair):
     The first policy must be the baseline (named BASELINE)."""
 
     def __init__(self, policies: dict[str, Policy]) -> None:
-        self.ledgers = {name: QuietLedger(p) for name, p in policies.items()}
+        self.ledgers: dict[str, Ledger] = {name: QuietLedger(p) for name, p in policies.items()}
         self.folded: FanFolded = FanFolded(mqls={name: [] for name in policies})
+
+    @classmethod
+    def resumed(cls, ledgers: dict[str, Ledger]) -> PolicyFan:
+        """A fan that carries on from ledgers part way through a lead group (no baseline: the caller
+        resolves lead ids)."""
+        fan = cls.__new__(cls)
+        fan.ledgers = ledgers
+        fan.folded = FanFolded(mqls={name: [] for name in ledgers})
+        return fan
 
     def finish(self) -> FanFolded:
         ledger = self.ledgers[BASELINE]

@@ -7,9 +7,10 @@ first matching rule differs from the baseline's (both look at the same state the
 was identical, and stitching, scores and evidence do not depend on the rules). So each lead group is
 folded once under the baseline, and every rule evaluation of that fold is also asked of each
 candidate's rules (`RuleView`: the lead's evidence and score worked out once for all of them). A
-candidate that never disagrees takes the baseline's MQLs and landed decisions as its own; only the
-groups where some candidate disagreed are folded again, with the lab's own fold (`PolicyFan`), under
-those candidates. A candidate that changes more than rules is always folded in full.
+candidate that never disagrees takes the baseline's MQLs and landed decisions as its own; one that
+disagrees takes them up to the entry where it first did, and folds the rest of the group itself with the
+lab's own fold (`PolicyFan`), from the baseline's ledger as it was just before that entry. A candidate
+that changes more than rules is always folded in full.
 
 Shared MQLs carry the baseline's reason sentences; the advisor reads counts, never those sentences.
 """
@@ -17,7 +18,7 @@ Shared MQLs carry the baseline's reason sentences; the advisor reads counts, nev
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -92,42 +93,75 @@ class WatchedLedger(QuietLedger):
         return super()._qualify(state, at)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """The baseline's fold just before one entry of a lead group: where a candidate that first
+    disagreed on that entry starts its own fold (states are immutable: copying the maps is enough)."""
+
+    entry: int
+    identities: dict[str, str]
+    states: dict[str, LeadState]
+    merged_into: dict[str, str]
+    mqls: int
+    decisions: int
+
+
 class SharedFan:
     """One lead group folded under the baseline and every candidate (`fold`, then `finish`)."""
 
     def __init__(
         self, baseline: Policy, candidates: dict[str, Policy], orders: dict[str, tuple[Any, ...]]
     ) -> None:
-        self.baseline, self.candidates, self.shared = baseline, candidates, frozenset(orders)
+        self.candidates, self.shared = candidates, frozenset(orders)
         self.watch = Watch(baseline, orders)
         apart = {n: p for n, p in candidates.items() if n not in self.shared}
         self.fan = PolicyFan({BASELINE: baseline, **apart})
-        self.fan.ledgers[BASELINE] = WatchedLedger(baseline, watch=self.watch)
+        self.ledger = self.fan.ledgers[BASELINE] = WatchedLedger(baseline, watch=self.watch)
         self.entries: list[LogEntry] = []
+        self.marks: dict[str, Mark] = {}  # candidate -> where it first disagreed
 
     def fold(self, entry: LogEntry) -> None:
-        if self.shared:
+        if len(self.marks) == len(self.shared):  # nothing left to share: only the baseline goes on
             self.entries.append(entry)
+            self.fan.fold(entry)
+            return
+        ledger, folded = self.ledger, self.fan.folded
+        mark = Mark(
+            len(self.entries),
+            dict(ledger.identities),
+            dict(ledger.states),
+            dict(ledger.merged_into),
+            len(folded.mqls[BASELINE]),
+            len(folded.decisions),
+        )
+        self.entries.append(entry)
         self.fan.fold(entry)
+        for name in self.watch.diverged - self.marks.keys():
+            self.marks[name] = mark
 
     def finish(self) -> FanFolded:
         out = self.fan.finish()
-        again = sorted(self.watch.diverged)
-        if again:  # the lab's own fold under the candidates that disagreed somewhere in this group
-            fan = PolicyFan({BASELINE: self.baseline, **{n: self.candidates[n] for n in again}})
-            for entry in self.entries:
-                fan.fold(entry)
-            refolded = fan.finish()
-            for side in again:
-                out.mqls[side] = refolded.mqls[side]
-            for mine, theirs in zip(out.decisions, refolded.decisions, strict=True):
-                mine.landed.update((side, theirs.landed[side]) for side in again)
-        for side in self.shared - self.watch.diverged:
+        resolve = self.ledger.resolve
+        for name, mark in self.marks.items():  # the lab's own fold, from where the candidate disagreed
+            ledger = QuietLedger(self.candidates[name])
+            ledger.identities, ledger.states = dict(mark.identities), dict(mark.states)
+            ledger.merged_into = dict(mark.merged_into)
+            rest = PolicyFan.resumed({name: ledger})
+            for entry in self.entries[mark.entry :]:
+                rest.fold(entry)
+            out.mqls[name] = out.mqls[BASELINE][: mark.mqls] + [
+                replace(m, lead_id=resolve(m.lead_id)) for m in rest.folded.mqls[name]
+            ]
+            for d in out.decisions[: mark.decisions]:
+                d.landed[name] = d.landed[BASELINE]
+            for d, theirs in zip(out.decisions[mark.decisions :], rest.folded.decisions, strict=True):
+                d.landed[name] = theirs.landed[name]
+        agreed = self.shared - self.marks.keys()
+        for side in agreed:
             out.mqls[side] = list(out.mqls[BASELINE])
         for d in out.decisions:
-            base = d.landed[BASELINE]
-            for side in self.shared - self.watch.diverged:
-                d.landed[side] = base
+            for side in agreed:
+                d.landed[side] = d.landed[BASELINE]
         return out
 
 

@@ -228,6 +228,7 @@ def _gerund(change: str) -> str:
         "Accept": "Accepting",
         "Restrict": "Restricting",
         "Drop": "Dropping",
+        "Count": "Counting",
         "Also": "Also requiring" if rest.startswith("require ") else "Also",
     }.get(verb, verb)
     if verb == "Also" and rest.startswith("require "):
