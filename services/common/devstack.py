@@ -250,6 +250,11 @@ def run_dev(settings: Settings) -> int:
             LEADSTATE_WRITE_KEYS=",".join(write_keys),
             LEADSTATE_API_KEYS=json.dumps(api_keys),
         )
+        # The handoff reads lead timelines and runs the policy lab through the qualifier's API.
+        env.setdefault("LEADSTATE_QUALIFIER_URL", f"http://{settings.host}:{settings.qualifier_port}")
+        reader = next((k for k, scopes in api_keys.items() if "mql:read" in scopes and ":" not in k), None)
+        if reader is not None:
+            env.setdefault("LEADSTATE_QUALIFIER_API_KEY", reader)
         # Local receivers (http://127.0.0.1:…) are what a developer tries webhooks with; never the default.
         env.setdefault("LEADSTATE_WEBHOOK_ALLOW_PRIVATE", "true")
 
@@ -300,7 +305,9 @@ def banner(
     say("leadstate is running. Ctrl-C stops everything.")
     say(f"  ingest     http://{host}:{settings.ingest_port}    (Segment API: POST /v1/track, /v1/batch …)")
     say(f"  handoff    http://{host}:{settings.handoff_port}    (sales API: GET /v1/mqls; docs at /docs)")
-    say(f"  qualifier  http://{host}:{settings.qualifier_port}    (/healthz, /readyz, /metrics)")
+    say(
+        f"  qualifier  http://{host}:{settings.qualifier_port}    (lead timelines, policy lab; docs at /docs)"
+    )
     say(f"  console    http://{host}:{settings.handoff_port}/console    (log in with an API key below)")
     say("  people     first admin: `leadstate users add you@example.com --role admin` prints a link")
     say(f"  broker     {bootstrap}    {broker.describe() if broker else '(LEADSTATE_KAFKA_BOOTSTRAP)'}")

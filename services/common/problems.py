@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -126,3 +127,23 @@ def install_problem_handlers(app: FastAPI, *, validation_status: int = 422) -> N
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(500, "internal error; it has been logged", instance=request.url.path)
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, the shape of every error this API answers."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = Field(None, description="Each bad field: `field` and `message`.")
+
+
+def problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each application/problem+json."""
+    content = {"application/problem+json": {"schema": ProblemDocument.model_json_schema()}}
+    return {status: {"description": text, "content": content} for status, text in descriptions.items()}
+
+
+AUTH_PROBLEMS = {401: "No API key, or an unknown one", 403: "The API key lacks the scope this needs"}

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     webhook_poll_s: float = Field(1.0, gt=0)
     webhook_sla_check_s: float = Field(60.0, gt=0, description="how often chat SLA reminders are looked for")
     console_url: str | None = None  # the console's public address, for links in chat alerts
+    # The handoff reads the qualifier's API (services/handoff/qualifier_client.py): a lead's timeline for
+    # the console with the key below, the policy lab's jobs with the caller's own key.
+    qualifier_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", description="its API")
+    qualifier_api_key: SecretStr | None = Field(None, description="the console's key there (mql:read)")
+    qualifier_timeout_s: float = Field(3.0, gt=0, le=60, description="one call, retries included")
     # People (services/handoff/accounts.py): personal console accounts, their sessions, the audit trail
     session_idle_s: float = Field(3600.0, gt=0, description="a console session unused this long ends")
     session_absolute_s: float = Field(12 * 3600.0, gt=0, description="every console session ends this late")
@@ -163,6 +168,8 @@ class Settings(BaseSettings):
         "kafka_ssl_cert_file",
         "kafka_ssl_key_file",
         "kafka_ssl_key_password",
+        "qualifier_url",
+        "qualifier_api_key",
         mode="before",
     )
     @classmethod

@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.common.app import build_app
+from services.common.body_limit_middleware import BodyLimit
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
@@ -16,10 +17,9 @@ from services.common.policy_file import settings_policy_file
 from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
+from services.common.unavailable import install_unavailable_handler
 
 from .api import audit, decisions, inbox, reports, simulations, webhooks
-from .api.limits import BodyLimit
-from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
@@ -27,6 +27,7 @@ from .key_usage import KeyUsage
 from .mql import validate_mql
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
+from .qualifier_client import QualifierClient
 from .state import HandoffState
 from .tables import audit as audit_table
 from .tables import console_sessions, idempotency_keys, login_failures, outbox, processed
@@ -85,10 +86,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
     service.readiness.add("webhooks", dispatcher.check)
 
+    qualifier = QualifierClient(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service.running(), dispatcher.running():
-            yield
+        try:
+            async with service.running(), dispatcher.running():
+                yield
+        finally:
+            await qualifier.close()
 
     app = build_app(
         service="handoff",
@@ -121,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
         webhooks=dispatcher,
         cursors=codec_for_keys(settings.api_keys),
         key_usage=KeyUsage(service.database.sessions),
+        qualifier=qualifier,
     )
     for module in (inbox, decisions, reports, simulations, webhooks, audit):
         app.include_router(module.router)

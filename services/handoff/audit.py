@@ -4,14 +4,17 @@ rows): who did what, when, from where. Written in the same transaction as the ch
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.callers import Actor
+
 from .tables import audit
+
+__all__ = ["Actor", "recent", "record"]
 
 ACTIONS = (
     "decision.recorded",
@@ -26,14 +29,6 @@ ACTIONS = (
     "user.login",
     "user.logout_everywhere",
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Actor:
-    """Who acts: a person's email, `key:<first 12 hex of the key's sha256>` for a machine, or `cli`."""
-
-    name: str
-    address: str | None = None
 
 
 async def record(

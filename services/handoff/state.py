@@ -3,8 +3,7 @@ through `handoff_state(request)` instead of loose `app.state` attributes."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
@@ -17,22 +16,14 @@ from .cursor import CursorCodec
 from .decisions import Decider
 from .key_usage import KeyUsage
 from .policy import HandoffPolicy
+from .qualifier_client import QualifierClient
 from .webhooks.service import WebhookDispatcher
-
-
-@dataclass(frozen=True, kw_only=True)
-class SimulationSlots:
-    """One simulation at a time per process (the rest queue on the gate); running tasks are held here so
-    they are not garbage-collected while they run."""
-
-    gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 @dataclass(frozen=True, kw_only=True)
 class HandoffState:
     settings: Settings
-    policy_file: PolicyFile  # read once at start-up: the rules the console shows, a simulation's baseline
+    policy_file: PolicyFile  # read once at start-up: the rules the console shows
     policy: HandoffPolicy
     database: Database
     worker: Worker
@@ -40,7 +31,7 @@ class HandoffState:
     webhooks: WebhookDispatcher
     cursors: CursorCodec
     key_usage: KeyUsage
-    simulations: SimulationSlots = field(default_factory=SimulationSlots)
+    qualifier: QualifierClient  # the qualifier's API: lead timelines, the policy lab
 
 
 def handoff_state(request: Request) -> HandoffState:

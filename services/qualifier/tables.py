@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.common.tables import outbox_table, processed_table
@@ -86,3 +86,20 @@ offsets = Table(
 
 outbox = outbox_table(metadata, SCHEMA)
 processed = processed_table(metadata, SCHEMA)
+
+# The HTTP API's background jobs (services/qualifier/jobs.py): one row per accepted job of any kind.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("result", JSONB),
+    Column("error", Text),
+    Index("jobs_kind_created", "kind", "created_at"),
+)

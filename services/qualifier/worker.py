@@ -1,5 +1,5 @@
 """Qualifier wiring: a consumer-group member of `lead.events` and `lead.decisions`, its outbox relay,
-and a small HTTP app for /healthz, /readyz and /metrics."""
+and its HTTP app: /healthz, /readyz, /metrics and the API of services/qualifier/api/."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from services.common.app import build_app
 from services.common.consumer import ConsumerConfig
 from services.common.kafka_security import client_security
 from services.common.outbox import Outbox
-from services.common.policy_file import settings_policy
+from services.common.policy_file import settings_policy_file
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
+from .api import DESCRIPTION, mount_api
+from .api.state import QualifierState
 from .cache import LeadCache
 from .decisions import check_decision
 from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
@@ -27,7 +29,8 @@ from .tables import outbox, processed
 
 def create_app(settings: Settings) -> FastAPI:
     """Raises SettingsError (exit code 2 from the CLI) when the policy file is unreadable or invalid."""
-    policy = settings_policy(settings)
+    policy_file = settings_policy_file(settings)
+    policy = policy_file.policy
     mql_outbox = Outbox(outbox)
     qualify = Qualify(
         policy,
@@ -74,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = build_app(
         service="qualifier",
         title="leadstate qualifier",
-        description="Operations endpoints of the qualifier worker.",
+        description=DESCRIPTION,
         readiness=service.readiness,
         lifespan=lifespan,
     )
@@ -82,4 +85,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.worker = service.worker
     app.state.policy = policy
     app.state.cache = qualify.cache
+    mount_api(app, QualifierState(settings=settings, policy_file=policy_file, database=service.database))
     return app

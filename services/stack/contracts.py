@@ -1,5 +1,5 @@
-"""The documents in contracts/ that are generated from code: the envelope schema and both OpenAPI
-documents. `leadstate contracts` rewrites them; a test fails when a committed one is stale."""
+"""The documents in contracts/ that are generated from code: the envelope schema and the three services'
+OpenAPI documents. `leadstate contracts` rewrites them; a test fails when a committed one is stale."""
 
 from __future__ import annotations
 
@@ -35,11 +35,13 @@ def _openapi(factory: Callable[[Settings], Any]) -> dict[str, Any]:
 def generated() -> dict[str, dict[str, Any]]:
     from services.handoff.app import create_app as handoff_app
     from services.ingest.app import create_app as ingest_app
+    from services.qualifier.worker import create_app as qualifier_app
 
     return {
         "envelope.schema.json": _envelope_schema(),
         "ingest.openapi.json": _openapi(ingest_app),
         "handoff.openapi.json": _openapi(handoff_app),
+        "qualifier.openapi.json": _openapi(qualifier_app),
     }
 
 

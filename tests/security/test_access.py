@@ -1,6 +1,7 @@
-"""Nobody without a key reads or writes: every handoff operation (read from the running app's OpenAPI,
-so a new endpoint is covered the day it is added) refuses no key, an unknown key and a key without its
-scope, before looking at the request; every ingest operation refuses a missing or unknown write key."""
+"""Nobody without a key reads or writes: every handoff and qualifier operation (read from the running
+app's OpenAPI, so a new endpoint is covered the day it is added) refuses no key, an unknown key and a key
+without its scope, before looking at the request; every ingest operation refuses a missing or unknown
+write key."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from services.common.settings import Settings
 from services.handoff.app import create_app as create_handoff
 from services.ingest.app import create_app as create_ingest
+from services.qualifier.worker import create_app as create_qualifier
 from tests.conftest import API_KEY_NONE, API_KEY_READ, WRITE_KEY
 from tests.support import serve_app
 
@@ -44,6 +46,13 @@ async def handoff(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
 
 
 @pytest.fixture
+async def qualifier(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
+    app = create_qualifier(settings)
+    async with serve_app(app) as url:
+        yield app, url
+
+
+@pytest.fixture
 async def ingest(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     app = create_ingest(settings)
     async with serve_app(app) as url:
@@ -55,6 +64,27 @@ def _assert_problem(answer: httpx.Response, status: int, what: str) -> None:
     assert answer.headers["content-type"] == "application/problem+json", what
 
 
+async def _refusals(client: httpx.AsyncClient, operations: list[tuple[str, str]]) -> None:
+    """Each operation refuses no key, unknown keys and a key without its scope, exactly the same way."""
+    for method, path in operations:
+        # an empty body: the key is checked before the request is, so refusals say nothing about it
+        body = {"json": {}} if method == "POST" else {}
+        for headers, status, who in (
+            ({}, 401, "no key"),
+            ({"Authorization": "Bearer ak_unknown"}, 401, "unknown key"),
+            ({"Authorization": "Basic " + base64.b64encode(b"x:y").decode()}, 401, "not a bearer"),
+            ({"Authorization": f"Bearer {API_KEY_NONE}x"}, 401, "a valid key plus one character"),
+            ({"Authorization": f"Bearer {API_KEY_NONE[:-1]}"}, 401, "a valid key's prefix"),
+            ({"Authorization": f"Bearer {API_KEY_NONE}"}, 403, "a key with no scope"),
+        ):
+            answer = await client.request(method, path, headers=headers, **body)
+            _assert_problem(answer, status, f"{method} {path} with {who}")
+            if status == 401:
+                assert answer.headers["www-authenticate"].startswith("Bearer"), f"{method} {path}"
+            else:  # the refusal names the scope the operation needs
+                assert answer.json()["required_scope"] in SCOPES, f"{method} {path}: {answer.text}"
+
+
 async def test_every_handoff_operation_refuses_callers_without_the_key_or_scope(
     handoff: tuple[FastAPI, str],
 ) -> None:
@@ -63,23 +93,7 @@ async def test_every_handoff_operation_refuses_callers_without_the_key_or_scope(
     assert ("POST", "/v1/leads/some-id/decisions") in operations and len(operations) >= 5
     assert ("POST", "/v1/policy/simulations") in operations  # the lab's routes are keyed too
     async with httpx.AsyncClient(base_url=url) as client:
-        for method, path in operations:
-            # an empty body: the key is checked before the request is, so refusals say nothing about it
-            body = {"json": {}} if method == "POST" else {}
-            for headers, status, who in (
-                ({}, 401, "no key"),
-                ({"Authorization": "Bearer ak_unknown"}, 401, "unknown key"),
-                ({"Authorization": "Basic " + base64.b64encode(b"x:y").decode()}, 401, "not a bearer"),
-                ({"Authorization": f"Bearer {API_KEY_NONE}x"}, 401, "a valid key plus one character"),
-                ({"Authorization": f"Bearer {API_KEY_NONE[:-1]}"}, 401, "a valid key's prefix"),
-                ({"Authorization": f"Bearer {API_KEY_NONE}"}, 403, "a key with no scope"),
-            ):
-                answer = await client.request(method, path, headers=headers, **body)
-                _assert_problem(answer, status, f"{method} {path} with {who}")
-                if status == 401:
-                    assert answer.headers["www-authenticate"].startswith("Bearer"), f"{method} {path}"
-                else:  # the refusal names the scope the operation needs
-                    assert answer.json()["required_scope"] in SCOPES, f"{method} {path}: {answer.text}"
+        await _refusals(client, operations)
         decide = await client.post(
             "/v1/leads/some-id/decisions",
             headers={"Authorization": f"Bearer {API_KEY_READ}"},
@@ -90,6 +104,21 @@ async def test_every_handoff_operation_refuses_callers_without_the_key_or_scope(
         # and the same read-only key does read: the refusals above were about the scope only
         allowed = await client.get("/v1/mqls", headers={"Authorization": f"Bearer {API_KEY_READ}"})
         assert allowed.status_code == 200, allowed.text
+
+
+async def test_every_qualifier_operation_refuses_callers_as_the_handoff_does(
+    qualifier: tuple[FastAPI, str],
+) -> None:
+    app, url = qualifier
+    operations = _operations(app)
+    assert ("GET", "/v1/leads/some-id/timeline") in operations
+    assert ("POST", "/v1/policy/simulations") in operations
+    async with httpx.AsyncClient(base_url=url) as client:
+        await _refusals(client, operations)
+        read = {"Authorization": f"Bearer {API_KEY_READ}"}
+        # the same read-only key gets through to the route: the refusals above were about the key only
+        allowed = await client.get("/v1/leads/some-id/timeline", headers=read)
+        assert allowed.status_code == 404, allowed.text
 
 
 async def test_every_ingest_operation_refuses_a_wrong_write_key(ingest: tuple[FastAPI, str]) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.problems import AUTH_PROBLEMS, ProblemDocument, problems
+
 from ..decisions import MAX_NOTE
 from ..sla import SlaState
 
@@ -23,26 +25,7 @@ LeadId = Annotated[
     ),
 ]
 Outcome = Literal["sql", "rejected", "recycled"]
-
-
-class ProblemDocument(BaseModel):
-    """RFC 9457 problem details, the shape of every error this API answers."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, str]] | None = Field(None, description="Each bad field: `field` and `message`.")
-
-
-def problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for error statuses, each application/problem+json."""
-    content = {"application/problem+json": {"schema": ProblemDocument.model_json_schema()}}
-    return {status: {"description": text, "content": content} for status, text in descriptions.items()}
-
-
-AUTH_PROBLEMS = {401: "No API key, or an unknown one", 403: "The API key lacks the scope this needs"}
+__all__ = ["AUTH_PROBLEMS", "ProblemDocument", "problems"]  # the routes import them from here
 
 
 class Reason(BaseModel):

@@ -1,26 +1,29 @@
-"""POST /v1/policy/simulations and GET /v1/policy/simulations/{id}: the policy lab over HTTP.
+"""POST /v1/policy/simulations and GET /v1/policy/simulations/{id} on the handoff: kept for the callers
+that know the handoff's address, forwarded to the qualifier, which owns the event log and runs the lab
+(services/qualifier/api/simulations.py; the same paths there).
 
-A candidate policy (YAML) is checked at once (422 naming each rule and line); the simulation of the
-stored history under the current policy and the candidate runs in the background (202 + Location) and
-the client polls until `done` (with the report) or `failed` (with the error).
+The handoff checks the caller's key and scope first, forwards the body with the caller's own key (so the
+qualifier checks it again and records who asked), passes the qualifier's answer on as it is (202 with
+Location, 404, 409, 413, 415, 422 naming the rule and line) and records `simulation.started` in its audit
+trail. When the qualifier is not reachable in time: 503 with Retry-After, never a 500 or a hang.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
 
-from services.common.policy import PolicyError, load_policy
+from services.common.callers import Caller
 from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from services.common.problems import Problem
 
 from ..audit import record
-from ..simulations import create_job, history_is_empty, read_job, run_job, simulation_limits
+from ..qualifier_client import RETRY_AFTER_S, Answer, QualifierUnavailable
 from ..state import handoff_state
 from .deps import ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, problems
@@ -29,8 +32,8 @@ router = APIRouter(prefix="/v1/policy", tags=["policy lab"], responses=problems(
 
 # A candidate is up to a policy's maximum size (the handoff's other bodies are far smaller); beyond, 413.
 BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
+UNAVAILABLE = "The qualifier, which runs the lab, is unavailable: retry after Retry-After seconds"
 
 
 class Simulation(BaseModel):
@@ -48,8 +51,11 @@ DESCRIPTION = """\
 The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
 first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
 score alone is refused, as at start-up). A valid one is simulated in the background against the policy
-the service runs now, over the whole stored event log, joined with the recorded sales decisions: the
+the qualifier runs now, over the whole stored event log, joined with the recorded sales decisions: the
 answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
+
+The lab runs in the qualifier (its API serves the same paths); this route forwards to it with the
+caller's key, and answers 503 with `Retry-After` while the qualifier cannot be reached.
 """
 
 
@@ -66,6 +72,7 @@ answer is 202 with `Location` to poll. Nothing live changes: no lead state, no t
             413: "The body is too large",
             415: "The body is not YAML",
             422: "The candidate policy is invalid (each error names the rule and line)",
+            503: UNAVAILABLE,
         }
     ),
     openapi_extra={
@@ -76,92 +83,56 @@ answer is 202 with `Location` to poll. Nothing live changes: no lead state, no t
     },
 )
 async def post_simulation(request: Request, caller: ReportReader, session: SessionDep) -> JSONResponse:
-    candidate_yaml = await _body(request)
-    try:
-        candidate = load_policy(candidate_yaml, "candidate")
-    except PolicyError as exc:
-        errors = [
-            {
-                "field": f"body.{issue.path}" if issue.path else "body",
-                "message": f"line {issue.line}: "
-                + (f"rule {issue.rule!r}: " if issue.rule else "")
-                + issue.message,
-            }
-            for issue in exc.issues
-        ]
-        raise Problem(
-            422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
-        ) from None
-    state = handoff_state(request)
-    settings = state.settings
-    baseline = state.policy_file  # read once at start-up: the policy the service runs
-    if await history_is_empty(session):
-        message = "the event log is empty: no history to simulate yet"
-        raise Problem(409, message, errors=[{"field": "history", "message": message}])
-    job_id = await create_job(
-        session,
-        candidate_yaml=candidate_yaml,
-        candidate_version=candidate.version,
-        baseline_version=baseline.policy.version,
-        by=caller.key_id,
-    )
-    detail = {"candidate_version": candidate.version, "baseline_version": baseline.policy.version}
-    await record(session, caller.actor, "simulation.started", job_id, detail)
-    await session.commit()
-    state = handoff_state(request)
-    task = asyncio.create_task(
-        run_job(
-            state.database.sessions,
-            state.simulations.gate,
-            job_id,
-            database_url=settings.require_database_url(),
-            baseline_yaml=baseline.text,
-            candidate_yaml=candidate_yaml,
-            limits=simulation_limits(settings),
-        )
-    )
-    state.simulations.tasks.add(task)
-    task.add_done_callback(state.simulations.tasks.discard)
-    job = await read_job(session, job_id)
-    location = f"/v1/policy/simulations/{job_id}"
-    return JSONResponse(
-        _present(job).model_dump(mode="json"), status_code=202, headers={"Location": location}
-    )
+    client = handoff_state(request).qualifier
+    candidate = await request.body()
+    media = request.headers.get("content-type", "")
+    answer = await _forwarded(client.post_simulation(candidate, media, _credential(request)))
+    if answer.status == 202 and isinstance(answer.body, dict):
+        await _audit(session, caller, answer.body)
+    return _passed_on(answer)
 
 
 @router.get(
     "/simulations/{simulation_id}",
     operation_id="getPolicySimulation",
     summary="A policy simulation's status, and its report once done",
-    responses=problems({404: "No such simulation"}),
+    response_model=Simulation,
+    responses=problems({404: "No such simulation", 503: UNAVAILABLE}),
 )
-async def get_simulation(simulation_id: SimulationId, _: ReportReader, session: SessionDep) -> Simulation:
-    job = await read_job(session, simulation_id)
-    if job is None:
-        raise Problem(404, f"no simulation {simulation_id!r}")
-    return _present(job)
+async def get_simulation(simulation_id: SimulationId, request: Request, _: ReportReader) -> JSONResponse:
+    client = handoff_state(request).qualifier
+    return _passed_on(await _forwarded(client.get_simulation(simulation_id, _credential(request))))
 
 
-async def _body(request: Request) -> str:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in YAML_TYPES:
-        message = f"send the candidate policy as {' or '.join(YAML_TYPES[:1] + YAML_TYPES[-1:])}"
-        raise Problem(
-            415,
-            f"unsupported content type {media or 'none'!r}",
-            errors=[{"field": "body", "message": message}],
-        )
+def _credential(request: Request) -> str:
+    return request.headers["authorization"]  # present: the key was checked before this runs
+
+
+async def _forwarded(call: Any) -> Answer:
     try:
-        text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError:
+        answer: Answer = await call
+    except QualifierUnavailable as exc:
+        raise Problem(503, f"the policy lab is unavailable: {exc}", headers=_retry()) from None
+    if answer.status >= 500:
         raise Problem(
-            422, "the body is not UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
-        ) from None
-    if not text.strip():
-        raise Problem(422, "the body is empty", errors=[{"field": "body", "message": "a policy is required"}])
-    return text
+            503, f"the policy lab is unavailable (the qualifier answered {answer.status})", headers=_retry()
+        )
+    return answer
 
 
-def _present(job: dict[str, Any] | None) -> Simulation:
-    assert job is not None
-    return Simulation.model_validate({k: job.get(k) for k in Simulation.model_fields})
+async def _audit(session: AsyncSession, caller: Caller, job: dict[str, Any]) -> None:
+    versions = {k: job.get(k) for k in ("candidate_version", "baseline_version")}
+    await record(session, caller.actor, "simulation.started", str(job.get("simulation_id")), versions)
+    await session.commit()
+
+
+def _passed_on(answer: Answer) -> JSONResponse:
+    headers = {k: v for k, v in answer.headers.items() if k in ("location", "retry-after")}
+    response = JSONResponse(answer.body, status_code=answer.status, headers=headers)
+    if "content-type" in answer.headers:  # problem+json stays problem+json
+        response.headers["content-type"] = answer.headers["content-type"]
+    return response
+
+
+def _retry() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_S)}

@@ -37,7 +37,7 @@ SECURITY_HEADERS = {
 class ConsoleState:
     signer: SessionSigner
     scopes_by_key_id: dict[str, frozenset[str]]
-    policy: Policy  # the whole MQL policy: rules in words, and the fold for the score chart
+    policy: Policy  # the whole MQL policy: its rules in words
     limits: SessionLimits
     throttle: Throttle
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.common.policy import Policy, load_policy
 
 from ..eventlog import from_row
+from ..jobs import JobRefused
 from ..stitching import fewer_collections
 from .fold import Folded, PolicyPair
 
@@ -59,7 +60,7 @@ SORT_MEMORY = "SET LOCAL work_mem = '64MB'"  # the ordering by lead sorts in mem
 FIRST_FETCH_TIMEOUT_S = 1800.0
 
 
-class EmptyHistory(Exception):
+class EmptyHistory(JobRefused):
     """Nothing stored to simulate on."""
 
 

@@ -4,18 +4,22 @@ worker's stitching, fold and store), exactly as the worker would have written th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import delete
 
 from services.common.consumer import Delivered
 from services.common.db import create_engine, session_factory
 from services.common.envelope import Envelope, new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import Policy, load_policy
+from services.common.settings import Settings
 from services.qualifier.cache import LeadCache
 from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
@@ -24,8 +28,10 @@ from services.qualifier.handlers import Qualify
 from services.qualifier.stitching import DecisionRecord
 from services.qualifier.store import absorb
 from services.qualifier.tables import outbox
+from services.qualifier.worker import create_app as create_qualifier
+from tests.conftest import API_KEY_ALL
 from tests.history import History, recorded_history
-from tests.support import ROOT
+from tests.support import ROOT, serve_app
 
 POLICIES = ROOT / "policies/examples"
 LOOSE = POLICIES / "loose.yaml"  # the line before sales agreed on one: the baseline here
@@ -79,6 +85,8 @@ async def store(database_url: str, history: History, live: Policy) -> None:
             async with sessions() as session, session.begin():
                 written = await handler.apply(session, delivered)
             absorb(handler.cache, written)  # committed: the cache now holds what was written, as the worker's
+        async with engine.begin() as conn:  # the history is the point; a running qualifier relays nothing
+            await conn.execute(delete(outbox))
     finally:
         await engine.dispose()
 
@@ -103,3 +111,20 @@ async def recorded(database_url: str) -> Recorded:
 @pytest.fixture
 def lab_policies() -> Iterator[dict[str, Path]]:
     yield {"loose": LOOSE, "focused": FOCUSED, "score_only": SCORE_ONLY}
+
+
+@dataclass
+class Lab:
+    """The qualifier (which runs the lab) served, and a client of its API with a key of every scope."""
+
+    app: FastAPI
+    url: str
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def lab(settings: Settings) -> AsyncIterator[Lab]:
+    app = create_qualifier(settings.model_copy(update={"policy_path": LOOSE}))
+    headers = {"Authorization": f"Bearer {API_KEY_ALL}"}
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        yield Lab(app, url, client)

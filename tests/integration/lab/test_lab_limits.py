@@ -1,9 +1,8 @@
-"""Simulations over HTTP run in a limited worker process: one over its time or memory limit ends `failed`
-with the reason, the service goes on, and the job queued behind it completes."""
+"""Simulations over the qualifier's HTTP API run in a limited worker process: one over its time or memory
+limit ends `failed` with the reason, the service goes on, and the job queued behind it completes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -12,10 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from services.common.settings import Settings
-from services.handoff.app import create_app
-from tests.conftest import API_KEY_ALL
-from tests.integration.lab.conftest import FOCUSED, LOOSE, Recorded
-from tests.support import serve_app, wait_until
+from tests.integration.lab.conftest import FOCUSED, Lab, Recorded
+from tests.support import wait_until
 
 YAML = {"Content-Type": "application/yaml"}
 # Far below what a worker needs: its interpreter alone holds more address space once it has started.
@@ -24,22 +21,10 @@ TINY_MEMORY_MB = 32
 TINY_TIMEOUT_S = 0.05
 
 
-@pytest.fixture
-async def handoff(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    app = create_app(settings.model_copy(update={"policy_path": LOOSE}))
-    async with (
-        serve_app(app) as url,
-        httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {API_KEY_ALL}"}, timeout=30
-        ) as client,
-    ):
-        yield client, app
-
-
 def limit_next_jobs(app: FastAPI, **limits: Any) -> None:
     """A job takes its limits from the settings when it is posted: set them for the next posts."""
-    state = app.state.handoff
-    app.state.handoff = replace(state, settings=state.settings.model_copy(update=limits))
+    state = app.state.qualifier
+    app.state.qualifier = replace(state, settings=state.settings.model_copy(update=limits))
 
 
 async def post(client: httpx.AsyncClient) -> str:
@@ -65,9 +50,9 @@ async def finished(client: httpx.AsyncClient, location: str) -> dict[str, Any]:
     ids=["time", "memory"],
 )
 async def test_a_job_over_its_limit_fails_with_the_reason_and_the_next_completes(
-    recorded: Recorded, handoff, limits: dict[str, Any], reason: str
-) -> None:  # type: ignore[no-untyped-def]
-    client, app = handoff
+    recorded: Recorded, lab: Lab, limits: dict[str, Any], reason: str
+) -> None:
+    client, app = lab.client, lab.app
     normal = {name: Settings.model_fields[name].default for name in limits}
     limit_next_jobs(app, **limits)
     over = await post(client)
@@ -78,7 +63,7 @@ async def test_a_job_over_its_limit_fails_with_the_reason_and_the_next_completes
     # a child that crashes on a failed allocation under its memory cap says so after the reason
     assert failed["status"] == "failed" and failed["error"].startswith(reason), failed
     assert failed["report"] is None and failed["finished_at"] is not None
-    assert (await client.get("/v1/mqls")).status_code == 200  # the service itself is unharmed
+    assert (await client.get("/readyz")).status_code == 200  # the service itself is unharmed
 
     completed = await finished(client, queued)
     assert completed["status"] == "done", completed["error"]

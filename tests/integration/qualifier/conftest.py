@@ -86,6 +86,7 @@ class Qualifier:
     bootstrap: str
     topics: Topics
     db: asyncpg.Connection
+    url: str  # its HTTP API
 
     async def publish(self, envelopes: list[Envelope | bytes], topic: str | None = None) -> None:
         await publish(self.bootstrap, topic or self.topics.events, envelopes)
@@ -145,8 +146,8 @@ async def qualifier(
     app = create_app(settings)
     db = await connect(database_url)
     try:
-        async with serve_app(app):
-            yield Qualifier(app, kafka_bootstrap, topics, db)
+        async with serve_app(app) as url:
+            yield Qualifier(app, kafka_bootstrap, topics, db, url)
     finally:
         await db.close()
 
@@ -178,8 +179,8 @@ async def shared_qualifier(module_env: dict[str, str]) -> AsyncIterator[Qualifie
     app = create_app(settings)
     db = await connect(module_env["LEADSTATE_DATABASE_URL"])
     try:
-        async with serve_app(app):
-            yield Qualifier(app, module_env["LEADSTATE_KAFKA_BOOTSTRAP"], topics, db)
+        async with serve_app(app) as url:
+            yield Qualifier(app, module_env["LEADSTATE_KAFKA_BOOTSTRAP"], topics, db, url)
     finally:
         await db.close()
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.responses import Response
 
-from services.common.problems import problem_response
+from .problems import problem_response
 
 log = logging.getLogger(__name__)
 # Raised by the driver or SQLAlchemy only: always the database.

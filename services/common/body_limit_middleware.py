@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.body_limit import check_declared, read_capped
-from services.common.problems import Problem, problem_response
+from .body_limit import check_declared, read_capped
+from .problems import Problem, problem_response
 
 
 class _Disconnected(Exception):

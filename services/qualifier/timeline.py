@@ -1,28 +1,36 @@
-"""What the console reads from the qualifier's event log (qualifier.events; the handoff and the qualifier
-share one database in every deployment): a lead's timeline with its score after each event.
+"""A lead's timeline from the event log (qualifier.events) with its score after each event, served by
+GET /v1/leads/{lead_id}/timeline (the handoff's lead page shows it).
 
 The score is the qualifier's own fold (its stitching Ledger and scoring) over the lead's stored events, in
 the order the worker applied them: the anonymous part is included because stitching moved those events
-to the lead.
+to the lead. An event the fold cannot read (planted, from an old version) is skipped, logged and counted,
+never the whole timeline.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.policy import Policy
 from services.common.policy.scoring import score_at
 from services.common.policy.timemath import aware
-from services.qualifier.eventlog import DECISION_KIND, from_row
-from services.qualifier.stitching import Ledger
-from services.qualifier.tables import events
 
-from ..rows import show_each
+from .eventlog import DECISION_KIND, from_row
+from .stitching import Ledger
+from .tables import events
+
+log = logging.getLogger(__name__)
+UNREADABLE = Counter(
+    "leadstate_qualifier_timeline_skipped_events_total",
+    "Stored events a lead's timeline skipped because the fold could not read them (each also logged)",
+)
 
 MAX_EVENTS = 2000  # a page, not an export: the newest are kept
 
@@ -32,7 +40,7 @@ class TimelineEvent:
     time: datetime
     kind: str
     text: str
-    anonymous: bool  # before the lead identified itself
+    anonymous: bool  # before the lead identified itself (stitched to it since)
     score: float | None
 
 
@@ -62,7 +70,16 @@ async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> 
             score=score,
         )
 
-    return show_each(rows, fold, view="timeline", key=lambda row: str(row.event_id))
+    shown = []
+    for row in rows:
+        try:
+            shown.append(fold(row))
+        except Exception as exc:  # one event's data is that event's problem, not the timeline's
+            UNREADABLE.inc()
+            log.error(
+                "timeline of a lead: skipped event %s (%s: %.200s)", row.event_id, type(exc).__name__, exc
+            )
+    return shown
 
 
 def describe_event(kind: str, name: str | None, data: dict[str, Any]) -> str:

@@ -1,0 +1,166 @@
+"""POST /v1/policy/simulations and GET /v1/policy/simulations/{id}: the policy lab over HTTP, served by the
+qualifier, which owns the event log it replays (the handoff's routes of the same name forward here).
+
+A candidate policy (YAML) is checked at once (422 naming each rule and line); the simulation of the
+stored history under the current policy and the candidate runs in the background as a job of kind
+`simulation` (qualifier.jobs; 202 + Location) and the client polls until `done` (with the report) or
+`failed` (with the error).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import JSONResponse
+
+from services.common.policy import PolicyError, load_policy
+from services.common.policy.limits import MAX_DOCUMENT_BYTES
+from services.common.problems import AUTH_PROBLEMS, Problem, problems
+
+from ..jobs import create_job, job_limits, read_job, start_job
+from ..lab.simulate import simulate_in_this_process
+from ..tables import events
+from .deps import ReportReader, SessionDep
+from .state import qualifier_state
+
+KIND = "simulation"
+
+router = APIRouter(prefix="/v1/policy", tags=["policy lab"], responses=problems(AUTH_PROBLEMS))
+
+# A candidate is up to a policy's maximum size (the API's other bodies are far smaller); beyond, 413.
+BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
+
+
+class Simulation(BaseModel):
+    simulation_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    candidate_version: str
+    baseline_version: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
+
+
+DESCRIPTION = """\
+The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
+first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
+score alone is refused, as at start-up). A valid one is simulated in the background against the policy
+the service runs now, over the whole stored event log, joined with the recorded sales decisions: the
+answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
+"""
+
+
+@router.post(
+    "/simulations",
+    operation_id="simulatePolicy",
+    summary="Simulate a candidate MQL policy on the stored history and past sales decisions",
+    description=DESCRIPTION,
+    status_code=202,
+    response_model=Simulation,
+    responses=problems(
+        {
+            409: "No history stored yet: nothing to simulate",
+            413: "The body is too large",
+            415: "The body is not YAML",
+            422: "The candidate policy is invalid (each error names the rule and line)",
+        }
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string"}} for t in ("application/yaml", "text/plain")},
+        }
+    },
+)
+async def post_simulation(request: Request, caller: ReportReader, session: SessionDep) -> JSONResponse:
+    candidate_yaml = await _body(request)
+    try:
+        candidate = load_policy(candidate_yaml, "candidate")
+    except PolicyError as exc:
+        errors = [
+            {
+                "field": f"body.{issue.path}" if issue.path else "body",
+                "message": f"line {issue.line}: "
+                + (f"rule {issue.rule!r}: " if issue.rule else "")
+                + issue.message,
+            }
+            for issue in exc.issues
+        ]
+        raise Problem(
+            422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
+        ) from None
+    state = qualifier_state(request)
+    baseline = state.policy_file  # read once at start-up: the policy the worker folds with
+    if await _history_is_empty(session):
+        message = "the event log is empty: no history to simulate yet"
+        raise Problem(409, message, errors=[{"field": "history", "message": message}])
+    params = {
+        "candidate_version": candidate.version,
+        "baseline_version": baseline.policy.version,
+        "candidate": candidate_yaml,
+    }
+    job_id = await create_job(session, kind=KIND, params=params, by=caller.key_id)
+    start_job(
+        state.jobs,
+        state.database.sessions,
+        job_id,
+        work=simulate_in_this_process,
+        args=(state.settings.require_database_url(), baseline.text, candidate_yaml),
+        limits=job_limits(state.settings),
+    )
+    job = await read_job(session, KIND, job_id)
+    location = f"/v1/policy/simulations/{job_id}"
+    return JSONResponse(
+        _present(job).model_dump(mode="json"), status_code=202, headers={"Location": location}
+    )
+
+
+@router.get(
+    "/simulations/{simulation_id}",
+    operation_id="getPolicySimulation",
+    summary="A policy simulation's status, and its report once done",
+    responses=problems({404: "No such simulation"}),
+)
+async def get_simulation(simulation_id: SimulationId, _: ReportReader, session: SessionDep) -> Simulation:
+    job = await read_job(session, KIND, simulation_id)
+    if job is None:
+        raise Problem(404, f"no simulation {simulation_id!r}")
+    return _present(job)
+
+
+async def _body(request: Request) -> str:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in YAML_TYPES:
+        message = f"send the candidate policy as {' or '.join(YAML_TYPES[:1] + YAML_TYPES[-1:])}"
+        raise Problem(
+            415,
+            f"unsupported content type {media or 'none'!r}",
+            errors=[{"field": "body", "message": message}],
+        )
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(
+            422, "the body is not UTF-8", errors=[{"field": "body", "message": "not UTF-8"}]
+        ) from None
+    if not text.strip():
+        raise Problem(422, "the body is empty", errors=[{"field": "body", "message": "a policy is required"}])
+    return text
+
+
+async def _history_is_empty(session: AsyncSession) -> bool:
+    return not await session.scalar(select(exists().select_from(events)))
+
+
+def _present(job: dict[str, Any] | None) -> Simulation:
+    assert job is not None
+    fields = {**job, **job["params"], "simulation_id": job["job_id"], "report": job["result"]}
+    return Simulation.model_validate({k: fields.get(k) for k in Simulation.model_fields})
