@@ -4,9 +4,11 @@ across candidates: `shared.py`), then dropped; by `workers` processes, each on i
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text as sql
@@ -14,11 +16,12 @@ from sqlalchemy import text as sql
 from services.common.policy import load_policy
 
 from ..eventlog import DECISION_KIND
+from ..jobs import JobRefused
 from ..lab.source import EmptyHistory, fold_stored
 from .advisor import plan
 from .backtest import BASELINE, FanFolded
 from .shared import sharing
-from .suggest import MIN_DECISIONS, Window, advise
+from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise
 
 _DECIDED = """
 SELECT coalesce(data->>'rule', ''), count(*) FROM qualifier.events
@@ -48,10 +51,7 @@ async def suggest(
             await conn.execute(sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if not await conn.scalar(sql("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
                 raise EmptyHistory("the event log (qualifier.events) is empty: no history to learn from")
-            rows = await conn.execute(
-                sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
-            )
-            decided: Counter[str] = Counter({str(r): int(n) for r, n in rows})
+            decided = await decided_counts(conn, window)
             found = plan(
                 policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
             )
@@ -72,6 +72,41 @@ async def suggest(
         policy_name=policy_name,
         rules=tuple(rules) or None,
     )
+
+
+async def decided_counts(conn: Any, window: Window) -> Counter[str]:
+    """Recorded sales decisions per rule in the window (one aggregate: what `plan` checks first)."""
+    rows = await conn.execute(
+        sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
+    )
+    return Counter({str(r): int(n) for r, n in rows})
+
+
+class AdviceRefused(JobRefused):
+    """The history cannot support advice (a background job's failure, saying what is missing)."""
+
+
+def suggest_in_this_process(database_url: str, policy_yaml: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`suggest` folding in this one process: the entry point of a limited worker process (the HTTP
+    job), whose memory and CPU limits then measure the whole of it. `options`: JSON types only."""
+    window = Window(
+        since=datetime.fromisoformat(options["since"]) if options.get("since") else None,
+        until=datetime.fromisoformat(options["until"]) if options.get("until") else None,
+    )
+    try:
+        return asyncio.run(
+            suggest(
+                database_url,
+                policy_yaml,
+                min_decisions=int(options.get("min_decisions") or MIN_DECISIONS),
+                window=window,
+                rules=tuple(options.get("rules") or ()),
+                policy_name=str(options.get("policy_name") or "policy.yaml"),
+                workers=1,
+            )
+        )
+    except (NotEnoughHistory, EmptyHistory) as exc:
+        raise AdviceRefused(str(exc)) from None
 
 
 @dataclass(frozen=True, kw_only=True)

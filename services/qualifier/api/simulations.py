@@ -99,7 +99,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         ) from None
     state = qualifier_state(request)
     baseline = state.policy_file  # read once at start-up: the policy the worker folds with
-    if await _history_is_empty(session):
+    if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
         raise Problem(409, message, errors=[{"field": "history", "message": message}])
     params = {
@@ -156,7 +156,7 @@ async def _body(request: Request) -> str:
     return text
 
 
-async def _history_is_empty(session: AsyncSession) -> bool:
+async def history_is_empty(session: AsyncSession) -> bool:
     return not await session.scalar(select(exists().select_from(events)))
 
 
