@@ -67,11 +67,18 @@ def run(infra: Infra, *, quick: bool) -> tuple[dict[str, Any], list[Check]]:
     del rows
     env = {"LEADSTATE_DATABASE_URL": url, "LEADSTATE_LOG_LEVEL": "WARNING"}
     seconds, rss, advice, cpu = measure_command(env, ["suggest", "--policy", str(WRONG), "--workers", "2"])
+    # the lab's own two-policy simulation on the same log: what the advisor's 32 candidates cost beside it
+    sim_seconds, _, _, sim_cpu = measure_command(
+        env, ["simulate", str(ROOT / "policies/default.yaml"), "--baseline", str(WRONG), "--workers", "2"]
+    )
     shown = len(advice["suggestions"])
     top = advice["suggestions"][0]["sentence"] if advice["suggestions"] else "(none)"
     print(
         table(
-            [[f"{seconds:.1f}", f"{cpu:.1f}", f"{rss / 2**20:,.0f}", advice["candidates_tested"], shown]],
+            [
+                [f"{seconds:.1f}", f"{cpu:.1f}", f"{rss / 2**20:,.0f}", advice["candidates_tested"], shown],
+                [f"{sim_seconds:.1f}", f"{sim_cpu:.1f}", "", "simulate", ""],
+            ],
             ["suggest seconds", "CPU seconds", "peak RSS MB", "candidates", "suggestions"],
         )
     )
@@ -82,6 +89,8 @@ def run(infra: Infra, *, quick: bool) -> tuple[dict[str, Any], list[Check]]:
         "suggest_candidates": advice["candidates_tested"],
         "suggest_seconds": round(seconds, 1),
         "suggest_cpu_seconds": round(cpu, 1),
+        "simulate_same_log_seconds": round(sim_seconds, 1),
+        "simulate_same_log_cpu_seconds": round(sim_cpu, 1),
         "suggest_peak_rss_mb": round(rss / 2**20),
     }
     label = "suggest 1M events, 10k decisions < 120 s" if not quick else "suggest (quick size) < 120 s"

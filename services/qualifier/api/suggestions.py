@@ -25,8 +25,9 @@ from services.common.problems import AUTH_PROBLEMS, Problem, problems
 from ..advisor.advisor import plan
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
-from ..jobs import create_job, job_limits, read_job, start_job
+from ..jobs import read_job
 from .deps import ReportReader, SessionDep
+from .job_answers import accepted, present
 from .simulations import history_is_empty
 from .state import qualifier_state
 
@@ -116,19 +117,16 @@ async def post_suggestions(
         _refuse(str(exc))
     options = asked.model_dump(mode="json") | {"policy_name": state.policy_file.source}
     params = {"baseline_version": policy.version, **options}
-    job_id = await create_job(session, kind=KIND, params=params, by=caller.key_id)
-    start_job(
-        state.jobs,
-        state.database.sessions,
-        job_id,
+    return await accepted(
+        session,
+        state,
+        kind=KIND,
+        params=params,
+        by=caller.key_id,
         work=suggest_in_this_process,
         args=(state.settings.require_database_url(), state.policy_file.text, options),
-        limits=job_limits(state.settings),
-    )
-    job = await read_job(session, KIND, job_id)
-    location = f"/v1/policy/suggestions/{job_id}"
-    return JSONResponse(
-        _present(job).model_dump(mode="json"), status_code=202, headers={"Location": location}
+        path="/v1/policy/suggestions",
+        view=_present,
     )
 
 
@@ -150,6 +148,4 @@ def _refuse(message: str) -> None:
 
 
 def _present(job: dict[str, Any] | None) -> Suggestions:
-    assert job is not None
-    fields = {**job, **job["params"], "suggestions_id": job["job_id"], "advice": job["result"]}
-    return Suggestions.model_validate({k: fields.get(k) for k in Suggestions.model_fields})
+    return present(Suggestions, job, id_field="suggestions_id", result_field="advice")

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from services.common.settings import Settings
 from services.handoff.app import create_app as create_handoff
@@ -20,20 +21,21 @@ from tests.integration.lab.conftest import LOOSE, Lab, Recorded
 from tests.support import serve_app, wait_until
 
 ASK = "/console/policy/suggestions"
+KEY = SecretStr(API_KEY_ALL)  # the handoff's own key at the qualifier
 
 
 @pytest.fixture
 async def console(settings: Settings, lab: Lab) -> AsyncIterator[tuple[FastAPI, str]]:
-    update = {"policy_path": LOOSE, "qualifier_url": lab.url, "qualifier_api_key": API_KEY_ALL}
+    update = {"policy_path": LOOSE, "qualifier_url": lab.url, "qualifier_api_key": KEY}
     app = create_handoff(settings.model_copy(update=update))
     async with serve_app(app) as url:
         yield app, url
 
 
-async def logged_in(url: str) -> tuple[httpx.AsyncClient, str]:
-    browser = httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=60)
+async def logged_in(browser: httpx.AsyncClient) -> str:
+    """Log in; the session's CSRF token."""
     assert (await post_login(browser, {"key": API_KEY_ALL, "name": "Mika"})).status_code == 303
-    return browser, csrf_of((await browser.get("/console/policy")).text)
+    return csrf_of((await browser.get("/console/policy")).text)
 
 
 def text_of(page: str) -> str:
@@ -44,8 +46,8 @@ async def test_the_policy_page_asks_the_advisor_and_shows_its_suggestions(
     recorded: Recorded, lab: Lab, console: tuple[FastAPI, str]
 ) -> None:
     _, url = console
-    browser, csrf = await logged_in(url)
-    async with browser:
+    async with httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=60) as browser:
+        csrf = await logged_in(browser)
         page = await browser.get("/console/policy")
         assert "Suggestions" in page.text and "Ask the advisor" in page.text
         asked = await browser.post("/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "10"})
@@ -78,10 +80,10 @@ async def test_the_policy_page_asks_the_advisor_and_shows_its_suggestions(
 
 
 async def test_a_qualifier_that_is_away_is_a_note_on_an_otherwise_whole_page(settings: Settings) -> None:
-    update = {"policy_path": LOOSE, "qualifier_url": "http://127.0.0.1:9", "qualifier_api_key": API_KEY_ALL}
+    update = {"policy_path": LOOSE, "qualifier_url": "http://127.0.0.1:9", "qualifier_api_key": KEY}
     async with serve_app(create_handoff(settings.model_copy(update=update))) as url:
-        browser, csrf = await logged_in(url)
-        async with browser:
+        async with httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=60) as browser:
+            csrf = await logged_in(browser)
             page = await browser.get("/console/policy?suggestions=sug_0123")
             assert page.status_code == 200 and "makes a known lead an MQL when" in page.text
             assert "the advisor is unavailable" in text_of(page.text)
