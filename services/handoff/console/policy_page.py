@@ -17,10 +17,11 @@ from starlette.responses import Response
 
 from services.common.policy.explain import describe_policy
 
-from ..audit import record
+from ..audit import Actor, record
 from ..qualifier_client import QualifierUnavailable
 from ..state import handoff_state
 from .pages import PageError, ReportReaderUser, UserDep, check_csrf, console_state, redirect, render
+from .people import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -65,7 +66,8 @@ async def ask_for_suggestions(
     job_id = str(body.get("suggestions_id"))
     async with handoff_state(request).database.sessions() as session, session.begin():
         detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}
-        await record(session, user.actor, "suggestions.started", job_id, detail)
+        actor = Actor(name=user.actor, address=client_address(request))
+        await record(session, actor, "suggestions.started", job_id, detail)
     return redirect(f"/console/policy?suggestions={job_id}#suggestions")
 
 

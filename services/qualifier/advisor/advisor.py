@@ -33,6 +33,22 @@ def plan(
 ) -> list[Candidate]:
     """The bounded candidate set. Raises NotEnoughHistory naming an unknown rule, a window with no
     decisions, too few decisions, or no rule with enough of them."""
+    thick = rules_to_edit(policy, decided, min_decisions=min_decisions, rules=rules, window=window)
+    found = candidates(text, policy, rules=tuple(thick))
+    found.sort(key=lambda c: thick.index(c.rule))
+    return found[:MAX_CANDIDATES]
+
+
+def rules_to_edit(
+    policy: Policy,
+    decided: Counter[str],
+    *,
+    min_decisions: int,
+    rules: Sequence[str] = (),
+    window: Window = Window(),
+) -> list[str]:
+    """The rules with enough decided MQLs to judge an edit on, the most decided first: `plan`'s checks
+    alone, without building any candidate (what an HTTP request is answered on at once)."""
     check_history([None] * sum(decided.values()), min_decisions, window)
     if rules:
         missing = unknown_rules(policy, rules)
@@ -47,9 +63,7 @@ def plan(
             f"no rule has {min_decisions} decided MQLs (--min-decisions) to judge an edit on ({shown})"
         )
     thick.sort(key=lambda r: -decided[r])
-    found = candidates(text, policy, rules=tuple(thick))
-    found.sort(key=lambda c: thick.index(c.rule))
-    return found[:MAX_CANDIDATES]
+    return thick
 
 
 def decided_by_rule(entries: Iterable[LogEntry], window: Window) -> Counter[str]:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse
 from services.common.policy.limits import MAX_RULES
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
-from ..advisor.advisor import plan
+from ..advisor.advisor import rules_to_edit
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
 from ..jobs import read_job
@@ -41,10 +41,14 @@ RuleName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 class SuggestionsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = Field(None, description="only decisions on MQLs made at or after this")
-    until: AwareDatetime | None = Field(None, description="history before this only")
+    since: AwareDatetime | None = Field(
+        default=None, description="only decisions on MQLs made at or after this"
+    )
+    until: AwareDatetime | None = Field(default=None, description="history before this only")
     rules: list[RuleName] = Field(default_factory=list, max_length=MAX_RULES, description="default: all")
-    min_decisions: int = Field(MIN_DECISIONS, ge=1, le=1_000_000, description="a suggestion's least sample")
+    min_decisions: int = Field(
+        default=MIN_DECISIONS, ge=1, le=1_000_000, description="a suggestion's least sample"
+    )
 
 
 class Suggestions(BaseModel):
@@ -105,8 +109,7 @@ async def post_suggestions(
         _refuse("the event log is empty: no history to learn from yet")
     window = Window(since=asked.since, until=asked.until)
     try:
-        plan(
-            state.policy_file.text,
+        rules_to_edit(
             policy,
             await decided_counts(session, window),
             min_decisions=asked.min_decisions,

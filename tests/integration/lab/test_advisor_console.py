@@ -26,7 +26,13 @@ KEY = SecretStr(API_KEY_ALL)  # the handoff's own key at the qualifier
 
 @pytest.fixture
 async def console(settings: Settings, lab: Lab) -> AsyncIterator[tuple[FastAPI, str]]:
-    update = {"policy_path": LOOSE, "qualifier_url": lab.url, "qualifier_api_key": KEY}
+    # a generous timeout: the shared test machine is slow, and this test is about what the page shows
+    update = {
+        "policy_path": LOOSE,
+        "qualifier_url": lab.url,
+        "qualifier_api_key": KEY,
+        "qualifier_timeout_s": 30,
+    }
     app = create_handoff(settings.model_copy(update=update))
     async with serve_app(app) as url:
         yield app, url
