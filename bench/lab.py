@@ -14,13 +14,14 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -94,21 +95,24 @@ async def load(url: str, rows: list[tuple[Any, ...]], merges: list[tuple[str, st
 
 
 def measure(env: dict[str, str], workers: int) -> tuple[float, int, dict[str, Any]]:
-    """(seconds, peak RSS bytes of the command and its children, the report)."""
-    command = [
-        sys.executable,
-        "-m",
-        "services.cli",
-        "policy",
-        "simulate",
-        str(CANDIDATE),
-        "--baseline",
-        str(BASELINE),
-        "--format",
-        "json",
-        "--workers",
-        str(workers),
-    ]
+    """`policy simulate`: (seconds, peak RSS bytes of the command and its children, the report)."""
+    done = measure_command(
+        env, ["simulate", str(CANDIDATE), "--baseline", str(BASELINE), "--workers", str(workers)]
+    )
+    return done.seconds, done.peak_rss, done.report
+
+
+class Measured(NamedTuple):
+    seconds: float
+    peak_rss: int  # bytes, the command and its children together
+    report: dict[str, Any]
+    cpu_seconds: float  # user + system of the command and its children: what a loaded machine hides
+
+
+def measure_command(env: dict[str, str], args: list[str]) -> Measured:
+    """`leadstate policy ARGS --format json`, timed and sampled."""
+    command = [sys.executable, "-m", "services.cli", "policy", *args, "--format", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -131,8 +135,10 @@ def measure(env: dict[str, str], workers: int) -> tuple[float, int, dict[str, An
     elapsed = time.perf_counter() - started
     sampler.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"simulate exited {proc.returncode}: {err.decode()[-2000:]}")
-    return elapsed, peak[0], json.loads(out)
+        raise RuntimeError(f"policy {args[0]} exited {proc.returncode}: {err.decode()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(elapsed, peak[0], json.loads(out), cpu)
 
 
 def run(infra: Infra, *, quick: bool) -> Outcome:
@@ -171,4 +177,8 @@ def run(infra: Infra, *, quick: bool) -> Outcome:
         ),
         Check("peak RSS < 1024 MB", rss_best, 1024.0, False),
     ]
-    return Outcome("lab", metrics=metrics, checks=checks)
+    from . import advisor  # it reuses this module's loader and measurement
+
+    advised, advice_checks = advisor.run(infra, quick=quick)
+    metrics.update(advised)
+    return Outcome("lab", metrics=metrics, checks=checks + advice_checks)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,8 @@ DECISION_HOURS = (2.0, 40.0)  # sales answers within the SLA, mostly
 class History:
     entries: list[LogEntry]  # in applied order
     intents: dict[str, str]  # lead id -> hidden intent
+    lead_ids: list[str | None] = field(default_factory=list)  # per entry: the lead it was folded into
+    merged_into: dict[str, str] = field(default_factory=dict)  # as qualifier.leads.merged_into
 
 
 def intents_by_lead(truth: dict[str, str]) -> dict[str, str]:
@@ -41,19 +43,24 @@ def intents_by_lead(truth: dict[str, str]) -> dict[str, str]:
 
 
 def recorded_history(
-    messages: list[dict[str, Any]], truth: dict[str, str], policy: Policy, *, seed: int
+    messages: list[dict[str, Any]], truth: dict[str, str], policy: Policy, *, seed: int, decided: float = 1.0
 ) -> History:
+    """`decided`: the share of MQLs sales answer (the rest stay open, a backlog)."""
     rng = random.Random(seed)
     intents = intents_by_lead(truth)
     ledger = Ledger(policy)
     pending: list[tuple[datetime, int, LogEntry]] = []
     entries: list[LogEntry] = []
+    lead_ids: list[str | None] = []
 
     def fold(entry: LogEntry) -> None:
         ledger.fold(entry.entry)
+        lead_ids.append(ledger.applied[-1].lead_id)
         ledger.applied.clear()
         entries.append(entry)
         for fired in ledger.fired:
+            if decided < 1.0 and rng.random() >= decided:
+                continue
             entry = _decision(fired.lead_id, fired.mql, intents.get(fired.lead_id, "curious"), policy, rng)
             heapq.heappush(pending, (entry.time, len(entries) + len(pending), entry))
         ledger.fired.clear()
@@ -65,7 +72,7 @@ def recorded_history(
         fold(log_entry(message))
     while pending:
         fold(heapq.heappop(pending)[2])
-    return History(entries, intents)
+    return History(entries, intents, lead_ids, dict(ledger.merged_into))
 
 
 def _decision(lead_id: str, mql: Any, intent: str, policy: Policy, rng: random.Random) -> LogEntry:

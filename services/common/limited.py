@@ -149,12 +149,18 @@ def _child(writer: Connection, func: Callable[..., Any], args: tuple[Any, ...], 
     writer.close()
 
 
+_OUT_OF_MEMORY_WORDS = ("can't start new thread", "error return without exception set")
+
+
 def _out_of_memory(exc: BaseException | None) -> bool:
-    """A MemoryError anywhere in the chain (libraries wrap it), or a thread that could not get its
-    stack: what running into the address-space limit looks like from Python."""
+    """A MemoryError anywhere in the chain (libraries wrap it), a thread that could not get its stack,
+    or a C extension whose failed allocation left "error return without exception set" (libyaml, seen
+    once in CI, wrapped by the policy loader into its words): what running into the address-space limit
+    looks like from Python."""
     seen = 0
     while exc is not None and seen < 20:
-        if isinstance(exc, MemoryError) or "can't start new thread" in str(exc):
+        words = str(exc)
+        if isinstance(exc, MemoryError) or any(w in words for w in _OUT_OF_MEMORY_WORDS):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False

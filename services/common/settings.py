@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     # The handoff reads the qualifier's API (services/handoff/qualifier_client.py): a lead's timeline for
     # the console with the key below, the policy lab's jobs with the caller's own key.
     qualifier_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", description="its API")
-    qualifier_api_key: SecretStr | None = Field(None, description="the console's key there (mql:read)")
+    qualifier_api_key: SecretStr | None = Field(
+        None, description="the console's key there (mql:read; reports:read for suggestions)"
+    )
     qualifier_timeout_s: float = Field(3.0, gt=0, le=60, description="one call, retries included")
     # People (services/handoff/accounts.py): personal console accounts, their sessions, the audit trail
     session_idle_s: float = Field(3600.0, gt=0, description="a console session unused this long ends")

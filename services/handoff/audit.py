@@ -19,6 +19,7 @@ __all__ = ["Actor", "recent", "record"]
 ACTIONS = (
     "decision.recorded",
     "simulation.started",
+    "suggestions.started",
     "webhook.created",
     "webhook.changed",
     "webhook.deleted",

@@ -1,6 +1,6 @@
 """The handoff's client of the qualifier's HTTP API (LEADSTATE_QUALIFIER_URL): a lead's timeline for the
-console, the policy lab's jobs for /v1/policy/simulations. The handoff reads nothing of the qualifier's
-but these answers: no table, no code.
+console, the policy lab's jobs for /v1/policy/simulations, the advisor's jobs for the console's policy
+page. The handoff reads nothing of the qualifier's but these answers: no table, no code.
 
 Every call ends within LEADSTATE_QUALIFIER_TIMEOUT_S, retries included: a lead page must render even when
 the qualifier hangs. Idempotent calls are retried on a refused connection, a timeout or a 5xx; a POST
@@ -75,11 +75,14 @@ class QualifierClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def timeline(self, lead_id: str) -> Timeline | None:
-        """The lead's timeline; None when the qualifier stored no event for it."""
+    def _own_key(self) -> str:
         if not self._key:
             raise QualifierUnavailable("no key for the qualifier's API (LEADSTATE_QUALIFIER_API_KEY)")
-        answer = await self._call("GET", f"/v1/leads/{quote(lead_id, safe='')}/timeline", self._key)
+        return self._key
+
+    async def timeline(self, lead_id: str) -> Timeline | None:
+        """The lead's timeline; None when the qualifier stored no event for it."""
+        answer = await self._call("GET", f"/v1/leads/{quote(lead_id, safe='')}/timeline", self._own_key())
         if answer.status == 404:
             return None
         if answer.status != 200:
@@ -99,6 +102,17 @@ class QualifierClient:
     async def get_simulation(self, simulation_id: str, authorization: str) -> Answer:
         path = f"/v1/policy/simulations/{quote(simulation_id, safe='')}"
         return await self._call("GET", path, authorization)
+
+    async def post_suggestions(self, options: dict[str, Any]) -> Answer:
+        """Start the policy advisor (for the console, with the handoff's own key)."""
+        body, extra = orjson.dumps(options), {"Content-Type": "application/json"}
+        return await self._call(
+            "POST", "/v1/policy/suggestions", self._own_key(), content=body, headers=extra
+        )
+
+    async def get_suggestions(self, suggestions_id: str) -> Answer:
+        path = f"/v1/policy/suggestions/{quote(suggestions_id, safe='')}"
+        return await self._call("GET", path, self._own_key())
 
     async def _call(
         self,

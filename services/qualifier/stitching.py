@@ -148,11 +148,15 @@ class Ledger:
         for key in aliased:
             self._link(key, target, force=True)
         state = apply_activity(self.states[target], activity, self.policy)
-        state, mql = qualify(state, self.policy, activity.time)
+        state, mql = self._qualify(state, activity.time)
         self._put(state)
         if mql is not None:
             self.fired.append(Fired(target, mql))
         self.applied.append(Applied(activity, target))
+
+    def _qualify(self, state: LeadState, at: datetime) -> tuple[LeadState, MqlDecision | None]:
+        """The rules' turn after each activity (the policy advisor watches it)."""
+        return qualify(state, self.policy, at)
 
     def _adopt(self, primary: str, linked: list[str]) -> str | None:
         """An email seen first on an already known lead (found through its anonymous id) joins it."""

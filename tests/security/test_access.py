@@ -113,6 +113,7 @@ async def test_every_qualifier_operation_refuses_callers_as_the_handoff_does(
     operations = _operations(app)
     assert ("GET", "/v1/leads/some-id/timeline") in operations
     assert ("POST", "/v1/policy/simulations") in operations
+    assert ("POST", "/v1/policy/suggestions") in operations  # the advisor's jobs too
     async with httpx.AsyncClient(base_url=url) as client:
         await _refusals(client, operations)
         read = {"Authorization": f"Bearer {API_KEY_READ}"}

@@ -37,19 +37,19 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def check_behaviour(b: Behaviour, state: LeadState, since: datetime | None) -> list[Check]:
-    """One Check per leaf condition that decided the outcome (all_of gives several)."""
+def check_behaviour(b: Behaviour, state: LeadState, since: datetime | None, window: str = "") -> list[Check]:
+    """One Check per leaf condition that decided the outcome (all_of gives several). `window` says in
+    words which behaviour counts (" since the last decision on ...", " in the last 30 days")."""
     if isinstance(b, AnyOf):
-        results = [check_behaviour(c, state, since) for c in b.conditions]
+        results = [check_behaviour(c, state, since, window) for c in b.conditions]
         for r in results:
             if all(c.ok for c in r):
                 return r
         texts = "; or ".join("; ".join(c.text for c in r if not c.ok) for r in results)
         return [Check(False, f"needs one of: {texts}")]
     if isinstance(b, AllOf):
-        return [c for part in b.conditions for c in check_behaviour(part, state, since)]
+        return [c for part in b.conditions for c in check_behaviour(part, state, since, window)]
     signals = [s for s in state.signals if since is None or s.time > since]
-    window = f" since the last decision on {since.date().isoformat()}" if since else ""
     return [_leaf(b, signals, window)]
 
 

@@ -30,9 +30,21 @@ def blocked_reason(state: LeadState, policy: Policy) -> str | None:
     return None
 
 
+def recent_since(within_days: float, at: datetime) -> datetime:
+    """A rule's recency window: behaviour after this moment counts."""
+    return shifted(at, -timedelta(days=within_days))
+
+
 def rule_checks(rule: MqlRule, state: LeadState, policy: Policy, at: datetime) -> list[Check]:
     since = behaviour_window(state, policy)
-    checks = check_behaviour(rule.behaviour, state, since) + check_attributes(rule.attributes, state, policy)
+    words = f" since the last decision on {since.date().isoformat()}" if since else ""
+    if rule.within_days is not None:
+        recent = recent_since(rule.within_days, at)
+        if since is None or recent > since:
+            since, words = recent, f" in the last {rule.within_days:g} days"
+    checks = check_behaviour(rule.behaviour, state, since, words) + check_attributes(
+        rule.attributes, state, policy
+    )
     if rule.score_min is not None:
         checks.append(check_score(rule.score_min, state, policy, at))
     return checks

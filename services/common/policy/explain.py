@@ -96,7 +96,10 @@ def describe_policy(policy: Policy) -> list[str]:
     """Each rule as one English sentence, for review (`leadstate policy check`)."""
     out = []
     for rule in policy.rules:
-        parts = [describe_behaviour(rule.behaviour), *_attributes(rule.attributes, policy)]
+        behaviour = describe_behaviour(rule.behaviour)
+        if rule.within_days is not None:
+            behaviour += f" in the last {rule.within_days:g} days"
+        parts = [behaviour, *_attributes(rule.attributes, policy)]
         if rule.score_min is not None:
             parts.append(f"has an engagement score of at least {rule.score_min:g}")
         out.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .episode import behaviour_window
+from .episode import behaviour_window, recent_since
 from .lead import Evidence, LeadState
 from .model import (
     AllOf,
@@ -29,28 +29,41 @@ from .scoring import score_at
 
 
 def any_rule_matches(state: LeadState, policy: Policy, at: datetime) -> bool:
-    since = behaviour_window(state, policy)
-    signals: list[Evidence] | None = None  # filtered by the window once, when a rule first needs them
-    for rule in policy.rules:
-        if not attributes_hold(rule.attributes, state, policy):
-            continue
-        if rule.score_min is not None and score_at(state.scores, policy, at) < rule.score_min:
-            continue
-        if signals is None:
-            signals = [s for s in state.signals if since is None or s.time > since]
-        if behaviour_holds(rule.behaviour, signals):
-            return True
-    return False
+    view = RuleView(state, policy, at)
+    return any(view.holds(rule) for rule in policy.rules)
 
 
 def rule_matches(rule: MqlRule, state: LeadState, policy: Policy, at: datetime) -> bool:
-    since = behaviour_window(state, policy)
-    signals = [s for s in state.signals if since is None or s.time > since]
-    return (
-        attributes_hold(rule.attributes, state, policy)
-        and (rule.score_min is None or score_at(state.scores, policy, at) >= rule.score_min)
-        and behaviour_holds(rule.behaviour, signals)
-    )
+    return RuleView(state, policy, at).holds(rule)
+
+
+class RuleView:
+    """One lead at one moment, asked about any number of rules: the episode's evidence and the score are
+    worked out once, when a rule first needs them (the policy advisor asks dozens of edited rules)."""
+
+    __slots__ = ("_score", "_signals", "at", "policy", "state")
+
+    def __init__(self, state: LeadState, policy: Policy, at: datetime) -> None:
+        self.state, self.policy, self.at = state, policy, at
+        self._signals: list[Evidence] | None = None
+        self._score: float | None = None
+
+    def holds(self, rule: MqlRule) -> bool:
+        if not attributes_hold(rule.attributes, self.state, self.policy):
+            return False
+        if rule.score_min is not None:
+            if self._score is None:
+                self._score = score_at(self.state.scores, self.policy, self.at)
+            if self._score < rule.score_min:
+                return False
+        if self._signals is None:
+            since = behaviour_window(self.state, self.policy)
+            self._signals = [s for s in self.state.signals if since is None or s.time > since]
+        signals = self._signals
+        if rule.within_days is not None:
+            cutoff = recent_since(rule.within_days, self.at)
+            signals = [s for s in signals if s.time > cutoff]
+        return behaviour_holds(rule.behaviour, signals)
 
 
 def attributes_hold(a: Attributes, state: LeadState, policy: Policy) -> bool:

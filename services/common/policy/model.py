@@ -212,6 +212,9 @@ class MqlRule:
     attributes: Attributes
     score_min: float | None = None
     next_checks: tuple[str, ...] = ()
+    # Recency: only behaviour in the last `within_days` days counts for this rule (None: the whole
+    # episode). Attributes and the score still use the whole history.
+    within_days: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

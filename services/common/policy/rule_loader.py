@@ -21,6 +21,8 @@ NO_BEHAVIOUR = (
     "has no behaviour condition: an MQL must say what the lead read or attended, on which topic "
     "(a score is one input; it cannot replace a sales judgement)"
 )
+WHEN_KEYS = {"behaviour", "attributes", "score", "within_days"}
+MAX_WITHIN_DAYS = 3660  # ten years: a longer window is the whole history
 PAGES_ALONE = (
     "page views alone cannot make an MQL: combine page_visited with a download, seminar, form or "
     "named event using all_of"
@@ -51,11 +53,7 @@ def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
         names.add(name or "")
         description = c.label(m.get("description"), f"{path}.description", name)
         checks = c.labels(m.get("next_checks"), f"{path}.next_checks", name)
-        when = (
-            c.mapping(m.get("when"), f"{path}.when", allowed={"behaviour", "attributes", "score"}, rule=name)
-            if "when" in m
-            else None
-        )
+        when = c.mapping(m.get("when"), f"{path}.when", allowed=WHEN_KEYS, rule=name) if "when" in m else None
         if when is None:
             continue
         if "behaviour" not in when and "attributes" not in when:
@@ -77,6 +75,12 @@ def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
             s = c.mapping(when["score"], f"{path}.when.score", allowed={"min"}, required={"min"}, rule=name)
             if s and "min" in s:
                 score_min = c.number(s["min"], f"{path}.when.score.min", rule=name)
+        within_days = None
+        if "within_days" in when:
+            within_days = c.number(when["within_days"], f"{path}.when.within_days", strict=True, rule=name)
+            if within_days is not None and within_days > MAX_WITHIN_DAYS:
+                r.err(f"{path}.when.within_days", f"must be at most {MAX_WITHIN_DAYS} days")
+                within_days = None
         if name is None or description is None or checks is None or behaviour is None or attributes is None:
             continue
         rules.append(
@@ -87,6 +91,7 @@ def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
                 attributes=attributes,
                 score_min=score_min,
                 next_checks=tuple(checks),
+                within_days=within_days,
             )
         )
     return tuple(rules)

@@ -9,7 +9,7 @@ from typing import Any
 from .episode import blocked_reason, rule_checks
 from .explain import explain
 from .lead import LeadState
-from .matching import any_rule_matches
+from .matching import RuleView, any_rule_matches
 from .model import Policy
 from .state import mark_mql
 
@@ -67,3 +67,15 @@ def qualify(state: LeadState, policy: Policy, at: datetime) -> tuple[LeadState, 
         return state, None
     decision = evaluate(state, policy, at).mql
     return (mark_mql(state, at), decision) if decision else (state, None)
+
+
+def qualify_quietly(state: LeadState, policy: Policy, at: datetime) -> tuple[LeadState, MqlDecision | None]:
+    """`qualify` without the words: the same MQLs (rule, episode, time) with no explanation, for
+    backtests that count MQLs and never show why (the policy advisor folds dozens of policies)."""
+    if blocked_reason(state, policy) is not None:
+        return state, None
+    view = RuleView(state, policy, at)
+    rule = next((r for r in policy.rules if view.holds(r)), None)
+    if rule is None:
+        return state, None
+    return mark_mql(state, at), MqlDecision(rule.name, state.episode + 1, at, policy.version)

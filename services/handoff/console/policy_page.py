@@ -1,24 +1,85 @@
-"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, and how to try a
-change in the policy lab before adopting it."""
+"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, how to try a
+change in the policy lab before adopting it, and the advisor's suggestions.
+
+Suggestions come from the qualifier's API (it owns the history; `POST /v1/policy/suggestions`), asked
+with the handoff's own key: a person with `reports:read` starts the advisor from the page, which then
+shows that job (`?suggestions=<id>`) until it is done: each suggestion's sentence and its patch. Nothing
+is applied; when the qualifier cannot answer, the section says so and the rest of the page still shows.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from services.common.policy.explain import describe_policy
 
-from .pages import UserDep, console_state, render
+from ..audit import Actor, record
+from ..qualifier_client import QualifierUnavailable
+from ..state import handoff_state
+from .pages import PageError, ReportReaderUser, UserDep, check_csrf, console_state, redirect, render
+from .people import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+MAX_MIN_DECISIONS = 1_000_000  # as the qualifier's API
 
 
 @router.get("/policy")
-async def policy_page(request: Request, user: UserDep) -> Response:
+async def policy_page(request: Request, user: UserDep, suggestions: str | None = None) -> Response:
     policy = console_state(request).policy
     context = {
         "policy": policy,
         "sentences": describe_policy(policy),
         "rules": list(zip(policy.rules, describe_policy(policy), strict=True)),
+        "advice": await _job(request, suggestions) if suggestions else None,
+        "can_suggest": user.can("reports:read"),
     }
     return render(request, "policy.html", context, user=user)
+
+
+@router.post("/policy/suggestions")
+async def ask_for_suggestions(
+    request: Request,
+    user: ReportReaderUser,
+    csrf: Annotated[str, Form()] = "",
+    min_decisions: Annotated[str, Form()] = "30",
+) -> Response:
+    check_csrf(user, csrf)
+    least = min_decisions.strip()
+    if not (least.isdigit() and len(least) <= 7 and 1 <= int(least) <= MAX_MIN_DECISIONS):
+        message = f"Least decided MQLs: a whole number from 1 to {MAX_MIN_DECISIONS:,}."
+        raise PageError(422, "Suggestions", message)
+    client = handoff_state(request).qualifier
+    try:
+        answer = await client.post_suggestions({"min_decisions": int(least)})
+    except QualifierUnavailable as exc:
+        message = f"The advisor is unavailable: {exc}. Retry in a moment."
+        raise PageError(503, "Suggestions", message) from None
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status != 202:  # 409: the history cannot support advice; it says what is missing
+        detail = body.get("detail") or f"the qualifier answered {answer.status}"
+        raise PageError(answer.status if answer.status < 500 else 503, "No suggestions", f"{detail}.")
+    job_id = str(body.get("suggestions_id"))
+    async with handoff_state(request).database.sessions() as session, session.begin():
+        detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}
+        actor = Actor(name=user.actor, address=client_address(request))
+        await record(session, actor, "suggestions.started", job_id, detail)
+    return redirect(f"/console/policy?suggestions={job_id}#suggestions")
+
+
+async def _job(request: Request, job_id: str) -> dict[str, Any]:
+    """The advice job as the template shows it: {"id", "status", "error", "advice"}."""
+    if not JOB_ID.match(job_id):
+        return {"id": job_id, "status": "failed", "error": "not an advice job id"}
+    try:
+        answer = await handoff_state(request).qualifier.get_suggestions(job_id)
+    except QualifierUnavailable as exc:
+        return {"id": job_id, "status": "unavailable", "error": f"the advisor is unavailable: {exc}"}
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status != 200:
+        return {"id": job_id, "status": "failed", "error": body.get("detail") or f"answer {answer.status}"}
+    return {"id": job_id, **body}

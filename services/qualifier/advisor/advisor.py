@@ -2,7 +2,8 @@
 
 The search is bounded: candidates only for rules with at least `min_decisions` decided MQLs (fewer could
 never be shown), at most MAX_CANDIDATES in all, the rules with the most not-SQL decisions first; then
-one pass over the log folds the baseline and every candidate together, one final lead at a time.
+one pass over the log folds the baseline and every candidate together, one final lead at a time, the
+work shared across candidates (`shared.py`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 from services.common.policy import Policy, load_policy
 
 from ..eventlog import LogEntry
-from .backtest import BASELINE, fold_fan
 from .candidates import Candidate, candidates
+from .shared import fold_shared
 from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise, check_history, unknown_rules
 
 MAX_CANDIDATES = 32
@@ -32,6 +33,22 @@ def plan(
 ) -> list[Candidate]:
     """The bounded candidate set. Raises NotEnoughHistory naming an unknown rule, a window with no
     decisions, too few decisions, or no rule with enough of them."""
+    thick = rules_to_edit(policy, decided, min_decisions=min_decisions, rules=rules, window=window)
+    found = candidates(text, policy, rules=tuple(thick))
+    found.sort(key=lambda c: thick.index(c.rule))
+    return found[:MAX_CANDIDATES]
+
+
+def rules_to_edit(
+    policy: Policy,
+    decided: Counter[str],
+    *,
+    min_decisions: int,
+    rules: Sequence[str] = (),
+    window: Window = Window(),
+) -> list[str]:
+    """The rules with enough decided MQLs to judge an edit on, the most decided first: `plan`'s checks
+    alone, without building any candidate (what an HTTP request is answered on at once)."""
     check_history([None] * sum(decided.values()), min_decisions, window)
     if rules:
         missing = unknown_rules(policy, rules)
@@ -46,9 +63,7 @@ def plan(
             f"no rule has {min_decisions} decided MQLs (--min-decisions) to judge an edit on ({shown})"
         )
     thick.sort(key=lambda r: -decided[r])
-    found = candidates(text, policy, rules=tuple(thick))
-    found.sort(key=lambda c: thick.index(c.rule))
-    return found[:MAX_CANDIDATES]
+    return thick
 
 
 def decided_by_rule(entries: Iterable[LogEntry], window: Window) -> Counter[str]:
@@ -81,7 +96,7 @@ def suggest_on_entries(
         rules=rules,
         window=window,
     )
-    folded = fold_fan(entries, {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}})
+    folded = fold_shared(entries, policy, {f"c{i}": c.policy for i, c in enumerate(found)})
     return advise(
         folded,
         policy,

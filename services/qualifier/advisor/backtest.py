@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from services.common.policy import Policy
+from services.common.policy import LeadState, MqlDecision, Policy
+from services.common.policy.rules import qualify_quietly
 
 from ..eventlog import LogEntry
 from ..lab.fold import Folded, PolicyPair, SimulatedMql
@@ -31,13 +33,30 @@ class FanFolded(Folded):
             self.profiles.update(other.profiles)
 
 
+class QuietLedger(Ledger):
+    """The worker's ledger with MQLs left unworded: the advisor counts them and never shows why, and
+    wording one costs more than deciding it."""
+
+    def _qualify(self, state: LeadState, at: datetime) -> tuple[LeadState, MqlDecision | None]:
+        return qualify_quietly(state, self.policy, at)
+
+
 class PolicyFan(PolicyPair):
     """`PolicyPair` over any number of named policies: one parse of each entry, one ledger per policy.
     The first policy must be the baseline (named BASELINE)."""
 
     def __init__(self, policies: dict[str, Policy]) -> None:
-        self.ledgers = {name: Ledger(p) for name, p in policies.items()}
+        self.ledgers: dict[str, Ledger] = {name: QuietLedger(p) for name, p in policies.items()}
         self.folded: FanFolded = FanFolded(mqls={name: [] for name in policies})
+
+    @classmethod
+    def resumed(cls, ledgers: dict[str, Ledger]) -> PolicyFan:
+        """A fan that carries on from ledgers part way through a lead group (no baseline: the caller
+        resolves lead ids)."""
+        fan = cls.__new__(cls)
+        fan.ledgers = ledgers
+        fan.folded = FanFolded(mqls={name: [] for name in ledgers})
+        return fan
 
     def finish(self) -> FanFolded:
         ledger = self.ledgers[BASELINE]

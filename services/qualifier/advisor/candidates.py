@@ -19,6 +19,7 @@ from .patch import PatchError, bump_version, remove_rule, replace_when, rule_whe
 
 MAX_TOPICS = 6  # a topic restriction per topic only when the policy has few topics
 MAX_PER_RULE = 24
+RECENCY_DAYS = (30, 14)  # windows offered to a rule whose behaviour counts for the whole episode
 LEAF_KINDS = tuple(k for k in BEHAVIOURS if k not in ("any_of", "all_of"))
 TOPICAL = ("seminar_attended", "seminar_registered", "downloads_on_one_topic", "content_downloaded")
 SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
@@ -32,7 +33,7 @@ SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
 @dataclass(frozen=True, kw_only=True)
 class Candidate:
     rule: str
-    kind: str  # raise_title, lower_title, restrict_industry, ..., score_floor, retire
+    kind: str  # raise_title, lower_title, restrict_industry, ..., shorten_recency, score_floor, retire
     change: str  # the edit in words: "require title level director or above"
     text: str  # the patched policy file
     policy: Policy
@@ -95,6 +96,7 @@ def _edits(when: dict[str, Any], policy: Policy, rule: str) -> Iterator[Edit]:
     yield from _industry(when, policy)
     yield from _size(when, policy)
     yield from _behaviour(when, policy)
+    yield from _recency(when)
     yield from _score(when, policy)
     if len(policy.rules) > 1:
         yield "retire", "retire the rule", None
@@ -217,6 +219,18 @@ def _behaviour(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
             new = copy.deepcopy(when)
             new["behaviour"] = {"all_of": [b, {other: dict(other_args)}]}
             yield "second_behaviour", f"also require {words}", new
+
+
+def _recency(when: dict[str, Any]) -> Iterator[Edit]:
+    """Count only recent behaviour: 30 or 14 days for a rule without a window, half of one it has."""
+    current = when.get("within_days")
+    shorter = RECENCY_DAYS if current is None else (round(float(current) / 2, 1),)
+    for days in shorter:
+        if days >= 1 and (current is None or days < current):
+            new = copy.deepcopy(when)
+            new["within_days"] = days
+            was = "" if current is None else f" (was {current:g})"
+            yield "shorten_recency", f"count only behaviour of the last {days:g} days{was}", new
 
 
 def _score(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:

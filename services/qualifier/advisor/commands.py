@@ -25,6 +25,12 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--rule", action="append", default=[], help="only this rule (repeatable)")
     p.add_argument("--min-decisions", type=int, default=30, help="decided MQLs a suggestion must rest on")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes folding the history (default: up to 2, one per core); 1 folds in this process",
+    )
     p.set_defaults(func=_suggest, needs=(DATABASE,))
 
 
@@ -36,13 +42,16 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.policy import PolicyError
     from services.common.policy_file import PolicyFileError, read_policy_file
 
-    from ..lab.source import EmptyHistory
+    from ..lab.source import EmptyHistory, default_workers
     from .render import render
     from .source import suggest
     from .suggest import NotEnoughHistory, Window
 
     if args.since and args.until and args.since >= args.until:
         print("leadstate: --until must be later than --since", file=sys.stderr)
+        return EXIT_INVALID
+    if args.workers is not None and args.workers < 1:
+        print("leadstate: --workers must be at least 1", file=sys.stderr)
         return EXIT_INVALID
     if args.min_decisions < 1:
         print("leadstate: --min-decisions must be at least 1", file=sys.stderr)
@@ -61,6 +70,7 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
                 window=Window(since=args.since, until=args.until),
                 rules=tuple(args.rule),
                 policy_name=read.source,
+                workers=args.workers or default_workers(),
             )
         )
     except PolicyError as exc:

@@ -1,10 +1,14 @@
 """The advisor on the stored log: read-only, one snapshot, rows grouped by final lead as the lab reads
-them (`lab/source.py`), each lead group folded under the baseline and every candidate, then dropped."""
+them (`lab/source.py`), each lead group folded under the baseline and every candidate (the work shared
+across candidates: `shared.py`), then dropped; by `workers` processes, each on its share of the leads."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text as sql
@@ -12,10 +16,12 @@ from sqlalchemy import text as sql
 from services.common.policy import load_policy
 
 from ..eventlog import DECISION_KIND
-from ..lab.source import EmptyHistory, fold_groups
+from ..jobs import JobRefused
+from ..lab.source import EmptyHistory, fold_stored
 from .advisor import plan
-from .backtest import BASELINE, FanFolded, PolicyFan
-from .suggest import MIN_DECISIONS, Window, advise
+from .backtest import BASELINE, FanFolded
+from .shared import sharing
+from .suggest import MIN_DECISIONS, NotEnoughHistory, Window, advise
 
 _DECIDED = """
 SELECT coalesce(data->>'rule', ''), count(*) FROM qualifier.events
@@ -33,6 +39,7 @@ async def suggest(
     window: Window = Window(),
     rules: Sequence[str] = (),
     policy_name: str = "policy.yaml",
+    workers: int = 1,
 ) -> dict[str, Any]:
     """The advice as data. Raises PolicyError, EmptyHistory, or NotEnoughHistory saying what is missing."""
     from services.common.db import create_engine
@@ -44,15 +51,14 @@ async def suggest(
             await conn.execute(sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if not await conn.scalar(sql("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
                 raise EmptyHistory("the event log (qualifier.events) is empty: no history to learn from")
-            rows = await conn.execute(
-                sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
-            )
-            decided: Counter[str] = Counter({str(r): int(n) for r, n in rows})
+            decided = await decided_counts(conn, window)
             found = plan(
                 policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
             )
-            policies = {BASELINE: policy, **{f"c{i}": c.policy for i, c in enumerate(found)}}
-            folded = await _stream(conn, policies, window)
+            folding = FanFolding(
+                baseline_yaml=policy_text, candidates={f"c{i}": c.text for i, c in enumerate(found)}
+            )
+            folded = await fold_stored(conn, database_url, folding, until=window.until, workers=workers)
             await conn.rollback()
     finally:
         await engine.dispose()
@@ -68,7 +74,51 @@ async def suggest(
     )
 
 
-async def _stream(conn: Any, policies: dict[str, Any], window: Window) -> FanFolded:
-    total = FanFolded(mqls={name: [] for name in policies})
-    folded: FanFolded = await fold_groups(conn, lambda: PolicyFan(policies), total, window.until)
-    return folded
+async def decided_counts(conn: Any, window: Window) -> Counter[str]:
+    """Recorded sales decisions per rule in the window (one aggregate: what `plan` checks first)."""
+    rows = await conn.execute(
+        sql(_DECIDED), {"kind": DECISION_KIND, "since": window.since, "until": window.until}
+    )
+    return Counter({str(r): int(n) for r, n in rows})
+
+
+class AdviceRefused(JobRefused):
+    """The history cannot support advice (a background job's failure, saying what is missing)."""
+
+
+def suggest_in_this_process(database_url: str, policy_yaml: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`suggest` folding in this one process: the entry point of a limited worker process (the HTTP
+    job), whose memory and CPU limits then measure the whole of it. `options`: JSON types only."""
+    window = Window(
+        since=datetime.fromisoformat(options["since"]) if options.get("since") else None,
+        until=datetime.fromisoformat(options["until"]) if options.get("until") else None,
+    )
+    try:
+        return asyncio.run(
+            suggest(
+                database_url,
+                policy_yaml,
+                min_decisions=int(options.get("min_decisions") or MIN_DECISIONS),
+                window=window,
+                rules=tuple(options.get("rules") or ()),
+                policy_name=str(options.get("policy_name") or "policy.yaml"),
+                workers=1,
+            )
+        )
+    except (NotEnoughHistory, EmptyHistory) as exc:
+        raise AdviceRefused(str(exc)) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FanFolding:
+    """What each process folds a lead group with: the baseline and every candidate as text."""
+
+    baseline_yaml: str
+    candidates: dict[str, str]
+
+    def starter(self) -> Callable[[], Any]:
+        baseline = load_policy(self.baseline_yaml, BASELINE)
+        return sharing(baseline, {n: load_policy(t, n) for n, t in self.candidates.items()})
+
+    def total(self) -> FanFolded:
+        return FanFolded(mqls={name: [] for name in (BASELINE, *self.candidates)})

@@ -132,7 +132,8 @@ def _rules(
                 "rule": rule.name,
                 **_rate(found),
                 "not_sql_reasons": [
-                    {"code": c, "label": labels.get(c, c), "count": n} for c, n in reasons.most_common()
+                    {"code": c, "label": labels.get(c, c), "count": n}
+                    for c, n in sorted(reasons.items(), key=lambda cn: (-cn[1], cn[0]))  # not log order
                 ],
             }
         )
@@ -228,6 +229,7 @@ def _gerund(change: str) -> str:
         "Accept": "Accepting",
         "Restrict": "Restricting",
         "Drop": "Dropping",
+        "Count": "Counting",
         "Also": "Also requiring" if rest.startswith("require ") else "Also",
     }.get(verb, verb)
     if verb == "Also" and rest.startswith("require "):
@@ -251,7 +253,7 @@ def _sales_sourced(
     for key in ("industry", "title_level", "company_size_band"):
         values = Counter(profiles.get(d.lead_id, {}).get(key) for d in found)
         values.pop(None, None)
-        for value, n in values.most_common(1):
+        for value, n in sorted(values.items(), key=lambda vn: (-vn[1], str(vn[0])))[:1]:
             if found and n / len(found) >= SHARED_MIN:
                 shared.append({"attribute": key, "value": value, "leads": n})
     return {"sqls": len(found), "shared": shared, "examples": sorted({d.lead_id for d in found})[:5]}

@@ -2,7 +2,8 @@
 
 - `leads`: a lead's timeline with its score over time (the stitched anonymous part included) and how
   the running policy explains it;
-- `simulations`: the policy lab's jobs (qualifier.jobs, kind `simulation`).
+- `simulations`: the policy lab's jobs (qualifier.jobs, kind `simulation`);
+- `suggestions`: the policy advisor's jobs (qualifier.jobs, kind `suggestion`).
 
 Keys and scopes are the handoff's (LEADSTATE_API_KEYS, services/common/callers.py). A new kind of
 background job (suggestions, …) is a module here with its router, added to ROUTERS (and its larger body
@@ -17,20 +18,22 @@ from services.common.body_limit_middleware import BodyLimit
 from services.common.lab_api import BODY_LIMITS as SIMULATION_BODY_LIMITS
 from services.common.unavailable import install_unavailable_handler
 
-from . import leads, simulations
+from . import leads, simulations, suggestions
 from .state import QualifierState
 
-ROUTERS = (leads.router, simulations.router)
+ROUTERS = (leads.router, simulations.router, suggestions.router)
 BODY_LIMITS = {**SIMULATION_BODY_LIMITS}
-MAX_BODY_BYTES = 16 * 1024  # nothing else takes a body
+MAX_BODY_BYTES = 16 * 1024  # nothing else takes a larger body (a suggestions request is a few fields)
 
 DESCRIPTION = """\
 The qualifier's API: a lead's timeline with its score over time, how the running policy explains a lead,
-and the policy lab (simulations as background jobs). Served on LEADSTATE_QUALIFIER_PORT beside /healthz,
-/readyz and /metrics; the handoff's console and its /v1/policy/simulations read it.
+the policy lab (simulations as background jobs) and the policy advisor (suggestions, also jobs).
+Served on LEADSTATE_QUALIFIER_PORT beside /healthz, /readyz and /metrics; the handoff's console and its
+/v1/policy/simulations read it.
 
 Authenticate with `Authorization: Bearer <key>`: the keys and scopes of `LEADSTATE_API_KEYS`, as on the
-handoff (`mql:read` for leads, `reports:read` for the lab). Every error is `application/problem+json`.
+handoff (`mql:read` for leads, `reports:read` for the lab and the advisor). Every error is
+`application/problem+json`.
 """
 
 

@@ -28,10 +28,11 @@ from services.common.lab_api import (
 from services.common.policy import PolicyError, load_policy
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
-from ..jobs import create_job, job_limits, read_job, start_job
+from ..jobs import read_job
 from ..lab.simulate import simulate_in_this_process
 from ..tables import events
 from .deps import ReportReader, SessionDep
+from .job_answers import accepted, present
 from .state import qualifier_state
 
 KIND = "simulation"
@@ -70,7 +71,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         ) from None
     state = qualifier_state(request)
     baseline = state.policy_file  # read once at start-up: the policy the worker folds with
-    if await _history_is_empty(session):
+    if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
         raise Problem(409, message, errors=[{"field": "history", "message": message}])
     params = {
@@ -78,19 +79,16 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         "baseline_version": baseline.policy.version,
         "candidate": candidate_yaml,
     }
-    job_id = await create_job(session, kind=KIND, params=params, by=caller.key_id)
-    start_job(
-        state.jobs,
-        state.database.sessions,
-        job_id,
+    return await accepted(
+        session,
+        state,
+        kind=KIND,
+        params=params,
+        by=caller.key_id,
         work=simulate_in_this_process,
         args=(state.settings.require_database_url(), baseline.text, candidate_yaml),
-        limits=job_limits(state.settings),
-    )
-    job = await read_job(session, KIND, job_id)
-    location = f"/v1/policy/simulations/{job_id}"
-    return JSONResponse(
-        _present(job).model_dump(mode="json"), status_code=202, headers={"Location": location}
+        path="/v1/policy/simulations",
+        view=_present,
     )
 
 
@@ -127,11 +125,9 @@ async def _body(request: Request) -> str:
     return text
 
 
-async def _history_is_empty(session: AsyncSession) -> bool:
+async def history_is_empty(session: AsyncSession) -> bool:
     return not await session.scalar(select(exists().select_from(events)))
 
 
 def _present(job: dict[str, Any] | None) -> Simulation:
-    assert job is not None
-    fields = {**job, **job["params"], "simulation_id": job["job_id"], "report": job["result"]}
-    return Simulation.model_validate({k: fields.get(k) for k in Simulation.model_fields})
+    return present(Simulation, job, id_field="simulation_id", result_field="report")

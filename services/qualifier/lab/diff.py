@@ -75,6 +75,10 @@ def _rule_changes(a: MqlRule, b: MqlRule) -> list[str]:
         else:
             way = "raised" if b.score_min > a.score_min else "lowered"
             out.append(f"{name} score threshold {way}: {a.score_min:g} -> {b.score_min:g}.")
+    if a.within_days != b.within_days:
+        was = "the whole episode" if a.within_days is None else f"the last {a.within_days:g} days"
+        now = "the whole episode" if b.within_days is None else f"the last {b.within_days:g} days"
+        out.append(f"{name} behaviour counts from {was} -> {now}.")
     if a.next_checks != b.next_checks:
         out.append(f"{name} next checks for sales changed ({len(a.next_checks)} -> {len(b.next_checks)}).")
     if a.description != b.description:

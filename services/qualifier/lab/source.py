@@ -65,10 +65,24 @@ class EmptyHistory(JobRefused):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Partition:
-    database_url: str
+class PairFolding:
+    """What each process folds a lead group with: both policies as text (parsed once per process)."""
+
     baseline_yaml: str
     candidate_yaml: str
+
+    def starter(self) -> Callable[[], Any]:
+        baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
+        return lambda: PolicyPair(baseline, candidate)
+
+    def total(self) -> Folded:
+        return Folded()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partition:
+    database_url: str
+    folding: Any  # picklable, with `starter()` and `total()`: PairFolding, the advisor's FanFolding
     until: datetime | None
     part: int
     parts: int
@@ -91,69 +105,63 @@ async def fold_log(
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if not await conn.scalar(text("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
                 raise EmptyHistory("the event log (qualifier.events) is empty: no history to simulate")
-            if workers <= 1:
-                return await _stream(conn, *_policies(baseline_yaml, candidate_yaml), until, 0, 1)
-            snapshot = await conn.scalar(text("SELECT pg_export_snapshot()"))
-            parts = [
-                Partition(
-                    database_url=database_url,
-                    baseline_yaml=baseline_yaml,
-                    candidate_yaml=candidate_yaml,
-                    until=until,
-                    part=i,
-                    parts=workers,
-                    snapshot=snapshot,
-                )
-                for i in range(workers)
-            ]
-            # spawn, not fork: the caller may be a server with threads and a running event loop
-            context = multiprocessing.get_context("spawn")
-            loop = asyncio.get_running_loop()
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = await asyncio.gather(
-                    *(loop.run_in_executor(pool, fold_partition, p) for p in parts)
-                )
-            await conn.rollback()
-    finally:
-        await engine.dispose()
-    total = Folded()
-    for part in results:
-        total.extend(part)
-    return total
-
-
-def fold_partition(partition: Partition) -> Folded:
-    """One process's share (the executor's entry point)."""
-    return asyncio.run(_fold_partition(partition))
-
-
-async def _fold_partition(p: Partition) -> Folded:
-    from services.common.db import create_engine
-
-    baseline, candidate = _policies(p.baseline_yaml, p.candidate_yaml)
-    engine = create_engine(p.database_url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            if p.snapshot:
-                await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{p.snapshot}'"))
-            folded = await _stream(conn, baseline, candidate, p.until, p.part, p.parts)
+            folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
+            folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
             await conn.rollback()
     finally:
         await engine.dispose()
     return folded
 
 
-async def _stream(
-    conn: AsyncConnection,
-    baseline: Policy,
-    candidate: Policy,
-    until: datetime | None,
-    part: int,
-    parts: int,
-) -> Folded:
-    """Fold this process's share one final lead at a time (rows arrive grouped by final lead)."""
-    return await fold_groups(conn, lambda: PolicyPair(baseline, candidate), Folded(), until, part, parts)
+async def fold_stored(
+    conn: AsyncConnection, database_url: str, folding: Any, *, until: datetime | None, workers: int
+) -> Any:
+    """The stored log folded lead group by lead group with `folding`, on `conn`'s snapshot (a repeatable
+    read transaction): by `workers` processes, each on its share of the final leads, results added up."""
+    if workers <= 1:
+        return await fold_groups(conn, folding.starter(), folding.total(), until)
+    snapshot = await conn.scalar(text("SELECT pg_export_snapshot()"))
+    parts = [
+        Partition(
+            database_url=database_url,
+            folding=folding,
+            until=until,
+            part=i,
+            parts=workers,
+            snapshot=snapshot,
+        )
+        for i in range(workers)
+    ]
+    # spawn, not fork: the caller may be a server with threads and a running event loop
+    context = multiprocessing.get_context("spawn")
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = await asyncio.gather(*(loop.run_in_executor(pool, fold_partition, p) for p in parts))
+    total = folding.total()
+    for part in results:
+        total.extend(part)
+    return total
+
+
+def fold_partition(partition: Partition) -> Any:
+    """One process's share (the executor's entry point)."""
+    return asyncio.run(_fold_partition(partition))
+
+
+async def _fold_partition(p: Partition) -> Any:
+    from services.common.db import create_engine
+
+    engine = create_engine(p.database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            if p.snapshot:
+                await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{p.snapshot}'"))
+            folded = await fold_groups(conn, p.folding.starter(), p.folding.total(), p.until, p.part, p.parts)
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    return folded
 
 
 async def fold_groups(

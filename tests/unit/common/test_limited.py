@@ -115,3 +115,13 @@ async def test_a_crash_under_a_memory_cap_is_reported_as_memory_with_the_signal(
         ChildDied, match=r"^the worker process was ended by SIGSEGV$"
     ):  # no cap: a plain crash
         await run_limited(crash, limits=Limits(wall_s=60))
+
+
+async def test_a_failed_allocation_in_c_code_under_a_memory_cap_is_reported_as_memory() -> None:
+    """libyaml under RLIMIT_AS: a SystemError the policy loader words as an invalid YAML value."""
+    words = "candidate:1: <root>: invalid YAML value: error return without exception set"
+    capped = Limits(wall_s=60, memory_bytes=2 * 1024**3)
+    with pytest.raises(LimitExceeded, match="of memory"):
+        await run_limited(fail, words, limits=capped)
+    with pytest.raises(ValueError, match="error return"):  # without a cap it is what it says
+        await run_limited(fail, words, limits=Limits(wall_s=60))

@@ -25,9 +25,16 @@ START = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _looser(policy: Policy) -> Policy:
+    """Every rule reached: no attributes, a score minimum, and behaviour counted for 10 days only on
+    every other rule (a recency window, checked at the event and 20 days later)."""
     rules = tuple(
-        dataclasses.replace(rule, attributes=Attributes(), score_min=rule.score_min or 5.0)
-        for rule in policy.rules
+        dataclasses.replace(
+            rule,
+            attributes=Attributes(),
+            score_min=rule.score_min or 5.0,
+            within_days=10.0 if i % 2 else None,
+        )
+        for i, rule in enumerate(policy.rules)
     )
     return dataclasses.replace(
         policy, rules=rules, recycle=Recycle(min_days_after_decision=3, allow_after_rejected=True)
