@@ -6,9 +6,12 @@ score band, top interests, fit attributes) is compared with the view last publis
 - anonymous leads publish nothing (a CRM has no record to update);
 - a changed stage is published at once;
 - any other change is published only when at least MIN_INTERVAL of event time has passed since the
-  lead's last update; a change inside the interval waits for the lead's next entry after it.
-A page view that moves the score inside its band changes nothing. Only event time counts (never the
-wall clock nor the batch boundaries), so a replay of the log in the worker's order gives the same events.
+  lead's last update; a change inside the interval is published when the interval ends;
+- a score band that drops with time alone is published at the moment it drops.
+The last two are *due* changes (decay.py): published by the worker's sweep (sweep.py) or, if the lead's
+next entry comes first, just before that entry is folded (`catch_up`). A page view that moves the score
+inside its band changes nothing. Only event time counts (never the wall clock nor the batch boundaries),
+so a replay of the log in the worker's order gives the same events.
 
 `next_update` is the pure part; `Changelog` carries the published views of one batch's leads between
 the table `qualifier.lead_changelog` and the outbox.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,25 +33,13 @@ from services.common.outbox import Outbox
 from services.common.policy import LeadState, Policy
 from services.common.policy.scoring import score_at, value_at
 
-from .stitching import Ledger
+from .decay import MIN_INTERVAL, Published, due_after, look_at, score_band
+from .stitching import DecisionRecord, Entry, Ledger, identity_keys
 from .tables import lead_changelog
 
 UPDATED_TYPE = "leadstate.lead.updated.v1"
-MIN_INTERVAL = timedelta(minutes=10)
 TOP_INTERESTS = 3
-# Score bands: the score's place matters to a CRM list, not its second decimal.
-SCORE_BANDS = ((30.0, "hot"), (10.0, "warm"), (0.0, "cold"))
 FIT_KEYS = ("industry", "title", "title_level", "company", "company_size", "company_size_band")
-
-
-@dataclass(frozen=True)
-class Published:
-    view: dict[str, Any]
-    at: datetime
-
-
-def score_band(score: float) -> str:
-    return next((name for floor, name in SCORE_BANDS if score >= floor), "cold")
 
 
 def view_of(state: LeadState, policy: Policy, at: datetime) -> dict[str, Any]:
@@ -69,17 +60,21 @@ def view_of(state: LeadState, policy: Policy, at: datetime) -> dict[str, Any]:
 def next_update(
     published: Published | None, state: LeadState, policy: Policy, at: datetime
 ) -> Published | None:
-    """The view to publish now after an entry at `at`, or None (nothing changed, or rate-limited)."""
+    """The view to publish now after an entry at `at` (a held-back change: the same view, `sent`
+    False, due when the interval ends), or None (nothing changed)."""
     if not state.known:
         return None
     view = view_of(state, policy, at)
     if published is None:
-        return Published(view, at)
+        return Published(view, at, due_after(at, state, policy, last_sent=at))
     if view == published.view:
         return None
     if view["stage"] != published.view["stage"] or at >= published.at + MIN_INTERVAL:
-        return Published(view, at)
-    return None
+        return Published(view, at, due_after(at, state, policy, last_sent=at))
+    held = published.at + MIN_INTERVAL  # looked at again then (decay.py), or at the next entry after
+    if published.due is not None and published.due <= held:
+        return None
+    return Published(published.view, published.at, held, sent=False)
 
 
 def updated_data(state: LeadState, policy: Policy, update: Published, before: Published | None) -> dict:
@@ -124,9 +119,9 @@ class Changelog:
         if lead_ids:
             t = lead_changelog
             rows = await session.execute(
-                select(t.c.lead_id, t.c.view, t.c.published_at).where(t.c.lead_id.in_(lead_ids))
+                select(t.c.lead_id, t.c.view, t.c.published_at, t.c.due_at).where(t.c.lead_id.in_(lead_ids))
             )
-            log.published = {r.lead_id: Published(r.view, r.published_at) for r in rows}
+            log.published = {r.lead_id: Published(r.view, r.published_at, r.due_at) for r in rows}
         return log
 
     def observe(self, ledger: Ledger) -> None:
@@ -135,22 +130,46 @@ class Changelog:
         if applied.lead_id is None:
             return
         state = ledger.states[ledger.resolve(applied.lead_id)]
-        event_id, at = applied.entry.event_id, applied.entry.time
-        before = self.published.get(state.lead_id)
-        update = next_update(before, state, self.policy, at)
-        if update is None:
+        update = next_update(self.published.get(state.lead_id), state, self.policy, applied.entry.time)
+        if update is not None:
+            self._take(state, update, cause=applied.entry.event_id)
+
+    def catch_up(self, ledger: Ledger, entry: Entry) -> None:
+        """Before an entry is folded: what fell due for its lead up to the entry's time is published
+        first, from the state before the entry, as the sweep would have (decay.py)."""
+        if isinstance(entry, DecisionRecord):
+            lead_ids = [ledger.resolve(entry.lead_id)]
+        else:
+            primary, linked, aliased = identity_keys(entry)
+            keys = [k for k in (primary, *linked, *aliased) if k is not None]
+            lead_ids = [k for k in (ledger.lookup(key) for key in keys) if k is not None]
+        for lead_id in dict.fromkeys(lead_ids):
+            state = ledger.states.get(lead_id)
+            if state is not None:
+                self.look(state, entry.time)
+
+    def look(self, state: LeadState, until: datetime) -> None:
+        """Publish what fell due for this lead up to `until` (the sweep's and the fold's one way)."""
+        published = self.published.get(state.lead_id)
+        if published is None or published.due is None or published.due > until:
             return
+        for update in look_at(published, state, self.policy, until, view_of):
+            self._take(state, update, cause=f"due@{update.at.isoformat()}")
+
+    def _take(self, state: LeadState, update: Published, *, cause: str) -> None:
+        before = self.published.get(state.lead_id)
         self.published[state.lead_id] = update
         self.touched.add(state.lead_id)
-        data = updated_data(state, self.policy, update, before)
+        if not update.sent:
+            return
         self.envelopes.append(
             new_envelope(
                 UPDATED_TYPE,
-                data,
+                updated_data(state, self.policy, update, before),
                 source="qualifier",
                 subject=state.lead_id,
-                time=at,
-                id_=update_id_for(state.lead_id, event_id),
+                time=update.at,
+                id_=update_id_for(state.lead_id, cause),
             )
         )
 
@@ -158,14 +177,19 @@ class Changelog:
         if not self.touched:
             return
         rows = [
-            {"lead_id": k, "view": self.published[k].view, "published_at": self.published[k].at}
+            {"lead_id": k, "view": p.view, "published_at": p.at, "due_at": p.due}
             for k in sorted(self.touched)
+            if (p := self.published[k])
         ]
         stmt = insert(lead_changelog)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["lead_id"],
-                set_={"view": stmt.excluded.view, "published_at": stmt.excluded.published_at},
+                set_={
+                    "view": stmt.excluded.view,
+                    "published_at": stmt.excluded.published_at,
+                    "due_at": stmt.excluded.due_at,
+                },
             ),
             rows,
         )

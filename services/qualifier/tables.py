@@ -71,6 +71,7 @@ lead_changelog = Table(
     Column("lead_id", Text, primary_key=True),
     Column("view", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),  # when to look again with no new event (decay.py)
 )
 
 # where each partition's consumption stands: written with the state it produced (q0005)
@@ -82,6 +83,8 @@ offsets = Table(
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
+    # the changelog's due views of this partition's leads were published up to here (sweep.py)
+    Column("swept_until", DateTime(timezone=True)),
 )
 
 outbox = outbox_table(metadata, SCHEMA)
