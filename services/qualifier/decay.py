@@ -54,17 +54,16 @@ def band_drop(state: LeadState, policy: Policy, since: datetime) -> datetime | N
     def dropped(t: datetime) -> bool:
         return score_band(score_at(state.scores, policy, t)) != band
 
-    step = timedelta(days=max(policy.scoring.half_life_days, 1 / 86400))
-    low, high = since, since + step
-    while not dropped(high):  # the score only falls with time: double until the band is left
-        low, step = high, step * 2
-        if step > HORIZON:
+    base = since.replace(microsecond=0)  # whole seconds from here: ids and times stay short and exact
+    low, high = 0, max(int(policy.scoring.half_life_days * 86400), 1)
+    while not dropped(base + timedelta(seconds=high)):  # the score only falls: double until it is left
+        low, high = high, high * 2
+        if timedelta(seconds=high) > HORIZON:
             return None
-        high = since + step
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        low, high = (low, middle) if dropped(middle) else (middle, high)
-    return high.replace(microsecond=0) + (timedelta(seconds=1) if high.microsecond else timedelta())
+    while high - low > 1:  # `low` is still in the band, `high` below it
+        middle = (low + high) // 2
+        low, high = (low, middle) if dropped(base + timedelta(seconds=middle)) else (middle, high)
+    return base + timedelta(seconds=high)
 
 
 def due_after(view_at: datetime, state: LeadState, policy: Policy, *, last_sent: datetime) -> datetime | None:

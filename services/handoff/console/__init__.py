@@ -13,7 +13,7 @@ from services.common.policy import Policy
 from services.common.settings import Settings
 
 from ..accounts import SessionLimits, Throttle
-from . import audit_page, funnel, inbox, lead, login, people, policy_page, webhooks_page
+from . import audit_page, funnel, inbox, lead, login, people, policy_page, webhook_detail, webhooks_page
 from .errors import install_console_errors
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import signer_for_keys
@@ -27,7 +27,17 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         limits=SessionLimits.of(settings),
         throttle=Throttle.of(settings),
     )
-    for module in (login, people, inbox, lead, funnel, policy_page, audit_page, webhooks_page):
+    for module in (
+        login,
+        people,
+        inbox,
+        lead,
+        funnel,
+        policy_page,
+        audit_page,
+        webhooks_page,
+        webhook_detail,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageError, error_page)
