@@ -1,5 +1,5 @@
-"""qualifier: when each published lead view falls due with no new event, and how far each partition's
-due views were swept (the lead-state changelog's decay sweep)
+"""qualifier: when each published lead view falls due with no new event, and where in the log the
+changelog's sweep looked at a lead (so a replay looks at the same point)
 
 Revision ID: q0010
 Revises: q0008
@@ -26,10 +26,17 @@ def upgrade() -> None:
         schema=S,
         postgresql_where=sa.text("due_at IS NOT NULL"),
     )
-    op.add_column("offsets", sa.Column("swept_until", sa.DateTime(timezone=True)), schema=S)
+    # `seq` is drawn from the event log's own sequence: the replay merges both in one order
+    op.create_table(
+        "sweeps",
+        sa.Column("seq", sa.BigInteger, primary_key=True),
+        sa.Column("lead_id", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        schema=S,
+    )
 
 
 def downgrade() -> None:
-    op.drop_column("offsets", "swept_until", schema=S)
+    op.drop_table("sweeps", schema=S)
     op.drop_index("lead_changelog_due", table_name="lead_changelog", schema=S)
     op.drop_column("lead_changelog", "due_at", schema=S)

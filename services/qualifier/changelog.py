@@ -112,6 +112,14 @@ class Changelog:
     published: dict[str, Published] = field(default_factory=dict)
     envelopes: list[Envelope] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    # no due time of these leads is earlier: most entries skip the catch-up with one comparison
+    earliest_due: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self._index_dues()
+
+    def _index_dues(self) -> None:
+        self.earliest_due = min((p.due for p in self.published.values() if p.due), default=None)
 
     @classmethod
     async def load(cls, session: AsyncSession, policy: Policy, lead_ids: list[str]) -> Changelog:
@@ -122,6 +130,7 @@ class Changelog:
                 select(t.c.lead_id, t.c.view, t.c.published_at, t.c.due_at).where(t.c.lead_id.in_(lead_ids))
             )
             log.published = {r.lead_id: Published(r.view, r.published_at, r.due_at) for r in rows}
+            log._index_dues()
         return log
 
     def observe(self, ledger: Ledger) -> None:
@@ -137,6 +146,8 @@ class Changelog:
     def catch_up(self, ledger: Ledger, entry: Entry) -> None:
         """Before an entry is folded: what fell due for its lead up to the entry's time is published
         first, from the state before the entry, as the sweep would have (decay.py)."""
+        if self.earliest_due is None or entry.time < self.earliest_due:
+            return
         if isinstance(entry, DecisionRecord):
             lead_ids = [ledger.resolve(entry.lead_id)]
         else:
@@ -160,6 +171,8 @@ class Changelog:
         before = self.published.get(state.lead_id)
         self.published[state.lead_id] = update
         self.touched.add(state.lead_id)
+        if update.due is not None and (self.earliest_due is None or update.due < self.earliest_due):
+            self.earliest_due = update.due
         if not update.sent:
             return
         self.envelopes.append(

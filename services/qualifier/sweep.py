@@ -7,8 +7,9 @@ partitions it owns whose published view is due (`lead_changelog.due_at` up to no
 most `BATCH` a transaction) and publishes what the rule makes of them (decay.py: the update carries the
 time the change fell due, not the time of the sweep). The same transaction checks that no other member
 moved those partitions' stored offsets (the fence of offsets.py: a zombie sweeps nothing) and records
-`swept_until` per partition once none of its leads is still due: `leadstate replay` sweeps each lead up
-to its partition's mark, so it makes the same updates as the worker did.
+each look in `qualifier.sweeps` with a `seq` of the event log's sequence: `leadstate replay` looks at
+the same leads at the same points of the log, so it makes the same updates as the worker did, even when
+an event dated before a look arrives after it.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ ORDER BY c.due_at, c.lead_id
 LIMIT $3
 FOR UPDATE OF l, c
 """
-MARK = """
-UPDATE qualifier.offsets SET swept_until = $4
-WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])
+RECORD = """
+INSERT INTO qualifier.sweeps (seq, lead_id, at)
+SELECT nextval(pg_get_serial_sequence('qualifier.events', 'seq')), l, $2
+FROM unnest($1::text[]) WITH ORDINALITY AS r(l, i) ORDER BY i
 """
 
 
@@ -98,13 +100,6 @@ class Sweep:
                 changes.published[lead_id] = Published(orjson.loads(view), published_at, due_at)
                 changes.look(LeadState.from_dict(orjson.loads(state)), now)
             await changes.save(session, qualify.outbox, qualify.topic_state)
-            more = len(rows) == BATCH
-            if not more:
-                await db.execute(
-                    MARK,
-                    offsets.group_id,
-                    qualify.topic_events,
-                    sorted(tp.partition for tp in owned),
-                    now,
-                )
-        return len(changes.envelopes), more
+            if rows:
+                await db.execute(RECORD, [r[0] for r in rows], now)
+        return len(changes.envelopes), len(rows) == BATCH

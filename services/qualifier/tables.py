@@ -83,8 +83,16 @@ offsets = Table(
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
-    # the changelog's due views of this partition's leads were published up to here (sweep.py)
-    Column("swept_until", DateTime(timezone=True)),
+)
+
+# where the changelog's sweep looked at a lead's due view (sweep.py): `seq` from the event log's sequence,
+# so `leadstate replay` looks at the same point of the log (q0010)
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("seq", BigInteger, primary_key=True),
+    Column("lead_id", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata, SCHEMA)
