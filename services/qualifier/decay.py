@@ -93,6 +93,8 @@ def look_at(
         newest = state_time(state)
         at = max(current.due, newest) if newest is not None else current.due
         if at > until:
+            if at != current.due:  # the state is dated past `until`: nothing to look at before then
+                out.append(Published(current.view, current.at, at, sent=False))
             break
         view = view_of(state, policy, at)
         if view != current.view:

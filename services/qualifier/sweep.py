@@ -34,12 +34,17 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_BATCHES = 20  # a run longer than this leaves the rest to the next one, so the stream is not held up
+# the due leads, oldest due first; locked in lead id order, as the fold locks leads (no deadlock)
 SELECT_DUE = """
 SELECT c.lead_id, c.view::text, c.published_at, c.due_at, l.state::text
 FROM qualifier.lead_changelog AS c JOIN qualifier.leads AS l USING (lead_id)
-WHERE c.due_at <= $1 AND l.partition = ANY($2::int[]) AND l.merged_into IS NULL
-ORDER BY c.due_at, c.lead_id
-LIMIT $3
+WHERE c.lead_id IN (
+    SELECT d.lead_id FROM qualifier.lead_changelog AS d JOIN qualifier.leads AS o USING (lead_id)
+    WHERE d.due_at <= $1 AND o.partition = ANY($2::int[]) AND o.merged_into IS NULL
+    ORDER BY d.due_at, d.lead_id
+    LIMIT $3
+)
+ORDER BY c.lead_id
 FOR UPDATE OF l, c
 """
 RECORD = """

@@ -91,3 +91,18 @@ def _state(policy: Policy):  # type: ignore[no-untyped-def]
     for e in script():
         ledger.fold(e)
     return ledger.states[LEAD]
+
+
+def test_a_state_dated_past_the_look_moves_the_due_time_there(policy: Policy) -> None:
+    """A sweep at `until` must not read a state backwards (an entry dated later than `until` was folded):
+    nothing is published, and the due time moves past `until`, so the lead is not looked at again and
+    again (it would fill every sweep's batch)."""
+    ledger, log = Ledger(policy), Changelog(policy)
+    for e in script()[:3]:
+        log.catch_up(ledger, e)
+        ledger.fold(e)
+        log.observe(ledger)
+    assert log.published[LEAD].due == minutes(10)  # e3's change held back until then
+    ledger.fold(entry(7, 30, "page", properties={"path": "/blog/c"}))  # dated 30, looked at 20
+    log.look(ledger.states[LEAD], minutes(20))
+    assert len(log.envelopes) == 1 and log.published[LEAD].due == minutes(30)
