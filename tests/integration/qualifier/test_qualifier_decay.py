@@ -11,17 +11,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from services.common.db import connect, create_engine
+from services.common.db import create_engine
 from services.common.policy import LeadState
 from services.common.policy.scoring import score_at
 from services.common.policy_file import settings_policy
 from services.common.settings import Settings
 from services.qualifier.replay import rebuild
 from services.qualifier.stitching import lead_id_for
-from services.qualifier.worker import create_app
 from tests.conftest import Topics
-from tests.integration.qualifier.conftest import Qualifier, download, identify, seminar_attended
-from tests.support import serve_app
+from tests.integration.qualifier.conftest import (
+    Qualifier,
+    download,
+    identify,
+    running_qualifier,
+    seminar_attended,
+)
 
 # ten days ago: a hot lead of then has cooled to warm since (half-life 14 days), with no event since
 T0 = (datetime.now(UTC) - timedelta(days=10)).replace(second=0, microsecond=0)
@@ -35,13 +39,9 @@ def at(minutes: float) -> datetime:
 async def sweeping(
     settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
 ) -> AsyncIterator[Qualifier]:
-    app = create_app(settings.model_copy(update={"qualifier_sweep_s": 0.5, "outbox_poll_s": 0.2}))
-    db = await connect(database_url)
-    try:
-        async with serve_app(app):
-            yield Qualifier(app, kafka_bootstrap, topics, db)
-    finally:
-        await db.close()
+    fast = settings.model_copy(update={"qualifier_sweep_s": 0.5, "outbox_poll_s": 0.2})
+    async with running_qualifier(fast, kafka_bootstrap, topics, database_url) as q:
+        yield q
 
 
 async def test_a_band_that_drops_with_time_alone_is_published(
