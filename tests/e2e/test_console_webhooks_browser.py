@@ -70,7 +70,7 @@ async def test_an_admin_manages_an_endpoint_in_the_browser(settings: Settings, t
         endpoint = await page.submit("document.querySelector('article.webhook h3 a').click()")
         assert endpoint.startswith(f"{url}/console/webhooks/wh")
         assert sent.webhook_id in await page.text("table.deliveries")
-        change = f"form[action='{endpoint.removeprefix(url)}']"
+        change = "form.webhook-change"
         await fill(page, {f"{change} input[name=description]": "CRM (sales EMEA)"})
         await page.submit(f'document.querySelector("{change}").submit()')
         assert "Endpoint changed" in await page.text("main")
@@ -91,7 +91,7 @@ async def test_an_admin_manages_an_endpoint_in_the_browser(settings: Settings, t
 
         await fill(page, {"input[name=confirm]": "no"})
         await page.submit("document.querySelector('input[name=confirm]').form.submit()")
-        assert "confirm: type the endpoint's id" in await page.text("[role=alert]")
+        assert "confirm: type the endpoint id" in await page.text("[role=alert]")
         hook_id = endpoint.rsplit("/", 1)[-1]
         await fill(page, {"input[name=confirm]": hook_id})
         landed = await page.submit("document.querySelector('input[name=confirm]').form.submit()")

@@ -183,7 +183,7 @@ async def delete_endpoint(
 ) -> Response:
     check_csrf(user, csrf)
     if confirm != webhook_id:
-        error = f"confirm: type the endpoint's id ({webhook_id}) to remove it with its deliveries."
+        error = f"confirm: type the endpoint id ({webhook_id}) to remove it with its deliveries."
         return await _page(request, user, webhook_id, code=422, error=error)
     async with handoff_state(request).database.sessions() as session, session.begin():
         try:
