@@ -78,7 +78,7 @@ async def test_an_admin_manages_an_endpoint_in_the_browser(settings: Settings, t
 
         await fill(page, {"input[name=event_id]": sent.webhook_id})
         await page.submit("document.querySelector('input[name=event_id]').form.submit()")
-        assert "1 deliveries will be sent again" in await page.text("main")
+        assert "1 delivery will be sent again" in await page.text("main")
 
         async def resent() -> bool:
             return len(receiver.received) == 2

@@ -88,7 +88,7 @@ async def test_one_endpoint_is_changed_replayed_and_removed_from_its_page(consol
             refused = await browser.post(replay, data={"csrf": csrf, **bad})
             assert refused.status_code == 422 and message in refused.text, refused.text
         again = await browser.post(replay, data={"csrf": csrf, "event_id": second.webhook_id})
-        assert again.status_code == 200 and "1 deliveries will be sent again" in again.text
+        assert again.status_code == 200 and "1 delivery will be sent again" in again.text
 
         async def resent() -> bool:
             return [r.webhook_id for r in other.received][2:] == [second.webhook_id]
