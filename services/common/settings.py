@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     qualifier_cache_mb: int = Field(512, ge=1, description="budget of the lead states a member caches")
     qualifier_coalesce_ms: int = Field(200, ge=0, le=10_000, description="longest a transaction gathers")
     qualifier_txn_max: int = Field(5_000, ge=1, description="most records one qualifier transaction holds")
+    qualifier_sweep_s: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="how often lead.updated looks for views due with no new event (0: never)",
+    )
 
     policy_path: Path = Path("policies/default.yaml")
     produce_timeout_s: float = Field(5.0, gt=0)

@@ -6,9 +6,12 @@ score band, top interests, fit attributes) is compared with the view last publis
 - anonymous leads publish nothing (a CRM has no record to update);
 - a changed stage is published at once;
 - any other change is published only when at least MIN_INTERVAL of event time has passed since the
-  lead's last update; a change inside the interval waits for the lead's next entry after it.
-A page view that moves the score inside its band changes nothing. Only event time counts (never the
-wall clock nor the batch boundaries), so a replay of the log in the worker's order gives the same events.
+  lead's last update; a change inside the interval is published when the interval ends;
+- a score band that drops with time alone is published at the moment it drops.
+The last two are *due* changes (decay.py): published by the worker's sweep (sweep.py) or, if the lead's
+next entry comes first, just before that entry is folded (`catch_up`). A page view that moves the score
+inside its band changes nothing. Only event time counts (never the wall clock nor the batch boundaries),
+so a replay of the log in the worker's order gives the same events.
 
 `next_update` is the pure part; `Changelog` carries the published views of one batch's leads between
 the table `qualifier.lead_changelog` and the outbox.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -29,24 +32,12 @@ from services.common.outbox import Outbox
 from services.common.policy import LeadState, Policy
 from services.common.policy.scoring import score_at, value_at
 
-from .stitching import Ledger
+from .decay import MIN_INTERVAL, Published, due_after, look_at, score_band
+from .stitching import DecisionRecord, Entry, Ledger, identity_keys
 
 UPDATED_TYPE = "leadstate.lead.updated.v1"
-MIN_INTERVAL = timedelta(minutes=10)
 TOP_INTERESTS = 3
-# Score bands: the score's place matters to a CRM list, not its second decimal.
-SCORE_BANDS = ((30.0, "hot"), (10.0, "warm"), (0.0, "cold"))
 FIT_KEYS = ("industry", "title", "title_level", "company", "company_size", "company_size_band")
-
-
-@dataclass(frozen=True)
-class Published:
-    view: dict[str, Any]
-    at: datetime
-
-
-def score_band(score: float) -> str:
-    return next((name for floor, name in SCORE_BANDS if score >= floor), "cold")
 
 
 def view_of(state: LeadState, policy: Policy, at: datetime) -> dict[str, Any]:
@@ -67,21 +58,21 @@ def view_of(state: LeadState, policy: Policy, at: datetime) -> dict[str, Any]:
 def next_update(
     published: Published | None, state: LeadState, policy: Policy, at: datetime
 ) -> Published | None:
-    """The view to publish now after an entry at `at`, or None (nothing changed, or rate-limited)."""
+    """The view to publish now after an entry at `at` (a held-back change: the same view, `sent`
+    False, due when the interval ends), or None (nothing changed)."""
     if not state.known:
-        return None
-    # inside the interval only a new stage publishes: the view (decayed interests sorted, the score)
-    # need not be computed, most entries of an active lead stop here
-    if published is not None and at < published.at + MIN_INTERVAL and state.stage == published.view["stage"]:
         return None
     view = view_of(state, policy, at)
     if published is None:
-        return Published(view, at)
+        return Published(view, at, due_after(at, state, policy, last_sent=at))
     if view == published.view:
         return None
     if view["stage"] != published.view["stage"] or at >= published.at + MIN_INTERVAL:
-        return Published(view, at)
-    return None
+        return Published(view, at, due_after(at, state, policy, last_sent=at))
+    held = published.at + MIN_INTERVAL  # looked at again then (decay.py), or at the next entry after
+    if published.due is not None and published.due <= held:
+        return None
+    return Published(published.view, published.at, held, sent=False)
 
 
 def updated_data(state: LeadState, policy: Policy, update: Published, before: Published | None) -> dict:
@@ -112,12 +103,15 @@ def update_id_for(lead_id: str, event_id: str) -> str:
 
 
 LOAD = (
-    "SELECT lead_id, view::text, published_at FROM qualifier.lead_changelog WHERE lead_id = ANY($1::text[])"
+    "SELECT lead_id, view::text, published_at, due_at FROM qualifier.lead_changelog"
+    " WHERE lead_id = ANY($1::text[])"
 )
 SAVE = """
-INSERT INTO qualifier.lead_changelog (lead_id, view, published_at)
-SELECT l, v::jsonb, a FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(l, v, a)
-ON CONFLICT (lead_id) DO UPDATE SET view = excluded.view, published_at = excluded.published_at
+INSERT INTO qualifier.lead_changelog (lead_id, view, published_at, due_at)
+SELECT l, v::jsonb, a, d
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS r(l, v, a, d)
+ON CONFLICT (lead_id) DO UPDATE
+SET view = excluded.view, published_at = excluded.published_at, due_at = excluded.due_at
 """
 
 
@@ -157,6 +151,14 @@ class Changelog:
     published: dict[str, Published] = field(default_factory=dict)
     updates: list[Update] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    # no due time of these leads is earlier: most entries skip the catch-up with one comparison
+    earliest_due: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self._index_dues()
+
+    def _index_dues(self) -> None:
+        self.earliest_due = min((p.due for p in self.published.values() if p.due), default=None)
 
     @property
     def envelopes(self) -> list[Envelope]:
@@ -167,7 +169,10 @@ class Changelog:
         log = cls(policy)
         if lead_ids:
             rows = await db.fetch(LOAD, lead_ids)
-            log.published = {lead_id: Published(orjson.loads(view), at) for lead_id, view, at in rows}
+            log.published = {
+                lead_id: Published(orjson.loads(view), at, due) for lead_id, view, at, due in rows
+            }
+            log._index_dues()
         return log
 
     def observe(self, ledger: Ledger) -> None:
@@ -176,15 +181,44 @@ class Changelog:
         if applied.lead_id is None:
             return
         state = ledger.states[ledger.resolve(applied.lead_id)]
-        at = applied.entry.time
-        before = self.published.get(state.lead_id)
-        update = next_update(before, state, self.policy, at)
-        if update is None:
+        update = next_update(self.published.get(state.lead_id), state, self.policy, applied.entry.time)
+        if update is not None:
+            self._take(state, update, cause=applied.entry.event_id)
+
+    def catch_up(self, ledger: Ledger, entry: Entry) -> None:
+        """Before an entry is folded: what fell due for its lead up to the entry's time is published
+        first, from the state before the entry, as the sweep would have (decay.py)."""
+        if self.earliest_due is None or entry.time < self.earliest_due:
             return
+        if isinstance(entry, DecisionRecord):
+            lead_ids = [ledger.resolve(entry.lead_id)]
+        else:
+            primary, linked, aliased = identity_keys(entry)
+            keys = [k for k in (primary, *linked, *aliased) if k is not None]
+            lead_ids = [k for k in (ledger.lookup(key) for key in keys) if k is not None]
+        for lead_id in dict.fromkeys(lead_ids):
+            state = ledger.states.get(lead_id)
+            if state is not None:
+                self.look(state, entry.time)
+
+    def look(self, state: LeadState, until: datetime) -> None:
+        """Publish what fell due for this lead up to `until` (the sweep's and the fold's one way)."""
+        published = self.published.get(state.lead_id)
+        if published is None or published.due is None or published.due > until:
+            return
+        for update in look_at(published, state, self.policy, until, view_of):
+            self._take(state, update, cause=f"due@{update.at.isoformat()}")
+
+    def _take(self, state: LeadState, update: Published, *, cause: str) -> None:
+        before = self.published.get(state.lead_id)
         self.published[state.lead_id] = update
         self.touched.add(state.lead_id)
+        if update.due is not None and (self.earliest_due is None or update.due < self.earliest_due):
+            self.earliest_due = update.due
+        if not update.sent:
+            return
         data = updated_data(state, self.policy, update, before)
-        self.updates.append(Update(state.lead_id, applied.entry.event_id, at, data))
+        self.updates.append(Update(state.lead_id, cause, update.at, data))
 
     async def save(self, db: asyncpg.Connection, outbox: Outbox, topic: str) -> None:
         """The views and the outbox rows, one statement each on the transaction's raw connection."""
@@ -192,5 +226,6 @@ class Changelog:
             return
         keys = sorted(self.touched)
         views = [orjson.dumps(self.published[k].view).decode() for k in keys]
-        await db.execute(SAVE, keys, views, [self.published[k].at for k in keys])
+        ats = [self.published[k].at for k in keys]
+        await db.execute(SAVE, keys, views, ats, [self.published[k].due for k in keys])
         await outbox.add_bytes(db, topic, [(u.lead_id, u.id, u.payload()) for u in self.updates])

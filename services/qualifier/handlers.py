@@ -81,6 +81,7 @@ class Qualify:
         changes = await Changelog.load(db, self.policy, list(ledger.states))
         fetched = time.perf_counter()
         for entry in entries:
+            changes.catch_up(ledger, entry.entry)
             ledger.fold(entry.entry)
             changes.observe(ledger)
         folded = time.perf_counter()

@@ -34,6 +34,7 @@ from services.common.metrics import CONSUMED
 from .handlers import Qualify
 from .offsets import Fenced, Moves, StoredOffsets
 from .store import StaleCache, absorb, driver_connection, load_partitions
+from .sweep import Sweep
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,18 @@ RETRIES = Counter(
 
 
 class OwnedPartitions(BatchConsumer):
-    def __init__(self, *args: Any, qualify: Qualify, coalesce_s: float, txn_max: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        qualify: Qualify,
+        coalesce_s: float,
+        txn_max: int,
+        sweep: Sweep | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.qualify, self.coalesce_s, self.txn_max = qualify, coalesce_s, txn_max
+        self.sweep = sweep  # the changelog's due views (sweep.py), between two transactions
         self.offsets = StoredOffsets(self.config.group_id)
         self.positions: dict[TopicPartition, int | None] = {}  # stored next offset (None: no row yet)
         self._unseeded: set[TopicPartition] = set()
@@ -135,6 +145,8 @@ class OwnedPartitions(BatchConsumer):
             if self._unseeded and not await self._seed():
                 await asyncio.sleep(0.5)
                 continue
+            if self.sweep is not None and self.sweep.due():
+                await self._sweep()
             try:
                 records = await self._gather()
             except (KafkaError, IllegalStateError) as exc:
@@ -151,6 +163,15 @@ class OwnedPartitions(BatchConsumer):
                 self._moves[tp] = (self.positions[tp], r.offset + 1)
             if await self._process_until_done(records):
                 await self._commit_advisory()
+
+    async def _sweep(self) -> None:
+        assert self.sweep is not None
+        try:
+            await self.sweep.run(self.sessions, self.offsets, self.positions)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("changelog sweep failed; next interval", extra={"error": str(exc)[:200]})
 
     async def _gather(self) -> list[ConsumerRecord]:
         """One transaction's records: what one fetch brings, plus what is already fetched, within

@@ -4,8 +4,9 @@ The log is folded in the order the worker applied it (`seq`), with the worker's 
 so under the same policy the answer equals the live state; under another policy it shows what that
 policy would have done. By default nothing is written; `write` replaces leads, identities and the MQL
 register in one transaction (no MQL is re-emitted: the outbox is left alone). The lead-state changelog
-is folded along (changelog.py): the views it would have published are compared with
-`qualifier.lead_changelog`, and written back with the rest.
+is folded along (changelog.py), with what fell due before each entry, and the worker's sweeps are
+looked at where they happened in the log (`qualifier.sweeps`, sweep.py): the views it would have
+published are compared with `qualifier.lead_changelog`, and written back with the rest.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, null, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +26,7 @@ from .eventlog import from_row
 from .mql import mql_data, mql_row
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
-from .tables import events, identities, lead_changelog, leads, mqls
+from .tables import events, identities, lead_changelog, leads, mqls, sweeps
 
 PAGE = 5000
 
@@ -57,18 +58,31 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
     """Fold the whole log in memory and compare with the stored leads and MQL register."""
     ledger = Ledger(policy)
     result = Rebuilt(ledger, Changelog(policy))
-    stream = await conn.stream(
-        select(events.c.event_id, events.c.type, events.c.data, events.c.occurred_at).order_by(events.c.seq)
+    logged = select(
+        events.c.seq,
+        events.c.event_id,
+        events.c.type,
+        events.c.data,
+        events.c.occurred_at,
+        null().label("swept"),
     )
+    looked = select(sweeps.c.seq, null(), null(), null(), sweeps.c.at, sweeps.c.lead_id)
+    stream = await conn.stream(union_all(logged, looked).order_by("seq"))
     with fewer_collections():
         async for part in stream.partitions(PAGE):
             for row in part:
-                ledger.fold(from_row(row.event_id, row.type, row.data, row.occurred_at).entry)
+                if row.swept is not None:  # where the worker's sweep looked at this lead (sweep.py)
+                    if (state := ledger.states.get(ledger.resolve(row.swept))) is not None:
+                        result.changelog.look(state, row.occurred_at)
+                    continue
+                entry = from_row(row.event_id, row.type, row.data, row.occurred_at).entry
+                result.changelog.catch_up(ledger, entry)
+                ledger.fold(entry)
                 result.changelog.observe(ledger)
                 result.events += 1
             ledger.applied.clear()  # the worker stores these; a replay only needs the states
             result.updates += len(result.changelog.updates)
-            result.changelog.envelopes.clear()  # counted, not kept: a replay publishes nothing
+            result.changelog.updates.clear()  # counted, not kept: a replay publishes nothing
     for fired in ledger.fired:
         data = mql_data(fired.lead_id, fired.mql)
         result.mqls[data["mql_id"]] = mql_row(data, fired.mql)
@@ -138,7 +152,8 @@ async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
     if result.mqls:
         await conn.execute(insert(mqls), list(result.mqls.values()))
     views = [
-        {"lead_id": k, "view": p.view, "published_at": p.at} for k, p in result.changelog.published.items()
+        {"lead_id": k, "view": p.view, "published_at": p.at, "due_at": p.due}
+        for k, p in result.changelog.published.items()
     ]
     for start in range(0, len(views), PAGE):
         await conn.execute(insert(lead_changelog), views[start : start + PAGE])

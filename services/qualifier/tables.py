@@ -71,6 +71,7 @@ lead_changelog = Table(
     Column("lead_id", Text, primary_key=True),
     Column("view", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),  # when to look again with no new event (decay.py)
 )
 
 # where each partition's consumption stands: written with the state it produced (q0005)
@@ -82,6 +83,16 @@ offsets = Table(
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
+)
+
+# where the changelog's sweep looked at a lead's due view (sweep.py): `seq` from the event log's sequence,
+# so `leadstate replay` looks at the same point of the log (q0010)
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("seq", BigInteger, primary_key=True),
+    Column("lead_id", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata, SCHEMA)

@@ -24,6 +24,7 @@ from .decisions import check_decision
 from .handlers import DECISION_TYPES, EVENT_TYPES, Qualify
 from .partitions import OwnedPartitions
 from .stitching import fewer_collections
+from .sweep import Sweep
 from .tables import outbox, processed
 
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
             qualify=qualify,
             coalesce_s=settings.qualifier_coalesce_ms / 1000,
             txn_max=settings.qualifier_txn_max,
+            sweep=Sweep(qualify, settings.qualifier_sweep_s),
         ),
     )
 

@@ -26,6 +26,7 @@ from . import (
     preferences,
     sign_on,
     users_page,
+    webhook_detail,
     webhooks_page,
 )
 from .errors import install_console_errors
@@ -59,6 +60,7 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         policy_page,
         audit_page,
         webhooks_page,
+        webhook_detail,
     ):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)

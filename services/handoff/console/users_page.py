@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ..accounts import ROLES, AccountError, add_user, disable_user, list_users
 from ..audit import Actor, record
 from ..state import handoff_state
+from .i18n import N_
 from .pages import ConsoleUser, PageError, check_csrf, current_user, public_base, render, sentence
 from .people import client_address
 
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/console/users", include_in_schema=False)
 def _admin(user: Annotated[ConsoleUser, Depends(current_user)]) -> ConsoleUser:
     """The admin role (every scope): an admin's API key may too, as it may every API call."""
     if not ROLES["admin"] <= user.scopes:
-        raise PageError(403, "Not allowed", f"{user.lacks()} the admin role this page needs.")
+        message, params = user.lacks(min(ROLES["admin"] - user.scopes))  # the admin role: every scope
+        raise PageError(403, N_("Not allowed"), message, **params)
     return user
 
 

@@ -1,6 +1,7 @@
 """The webhooks page (scope `webhooks:admin`): the endpoints with their state and recent deliveries;
-create one (its secret shown this once), pause or enable, rotate the secret, send a test. The same
-checks and functions as the /v1/webhooks API (URL safety, slack events, endpoints, send_test)."""
+create one (its secret shown this once), pause or enable, rotate the secret, send a test. One endpoint's
+own page (edit, deliveries by status, replay, delete) is webhook_detail.py. The same checks, functions
+and audit records as the /v1/webhooks API (URL safety, slack events, endpoints, send_test)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from services.common.problems import Problem
 
 from ..api.webhooks import check_slack_events, checked_url
+from ..audit import Actor, record
 from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
@@ -23,7 +25,7 @@ from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require
 router = APIRouter(prefix="/console", include_in_schema=False)
 WebhookAdminUser = Annotated[ConsoleUser, Depends(require("webhooks:admin"))]
 RECENT = 10  # deliveries shown per endpoint
-MAX_URL, MAX_DESCRIPTION = 2000, 500  # as the API
+MAX_URL, MAX_DESCRIPTION, MAX_GRACE_S = 2000, 500, 7 * 86400  # as the API
 
 
 async def _page(request: Request, user: ConsoleUser, *, status: int = 200, **notes: Any) -> Response:
@@ -57,10 +59,10 @@ async def _endpoint(request: Request, webhook_id: str) -> Any:
         try:
             return await endpoints.get(session, webhook_id)
         except endpoints.UnknownEndpoint:
-            raise _unknown(webhook_id) from None
+            raise unknown_endpoint(webhook_id) from None
 
 
-def _unknown(webhook_id: str) -> PageError:
+def unknown_endpoint(webhook_id: str) -> PageError:
     return PageError(404, N_("Unknown endpoint"), N_("No webhook endpoint %(id)s."), id=repr(webhook_id))
 
 
@@ -82,7 +84,7 @@ async def create_endpoint(
     check_csrf(user, csrf)
     form = {"url": url, "events": events, "format": format, "description": description}
     url = url.strip()
-    problem = _invalid(url, events, format, description)
+    problem = invalid_form(url, events, format, description)
     if problem is None:
         try:
             check_slack_events(format, events)
@@ -95,10 +97,16 @@ async def create_endpoint(
     new = endpoints.NewEndpoint(url, events, format, description.strip() or None, True)
     async with handoff_state(request).database.sessions() as session, session.begin():
         row = await endpoints.create(session, new, created_by=user.session.key_id, now=now)
+        detail = {"url": row.url, "events": list(row.events), "format": row.format}
+        await record(session, actor(request, user), "webhook.created", row.endpoint_id, detail)
     return await _page(request, user, secret={"id": row.endpoint_id, "value": row.secret})
 
 
-def _invalid(url: str, events: list[str], format_: str, description: str) -> str | None:
+def actor(request: Request, user: ConsoleUser) -> Actor:
+    return Actor(name=user.actor, address=request.client.host if request.client else None)
+
+
+def invalid_form(url: str, events: list[str], format_: str, description: str) -> str | None:
     if not url or len(url) > MAX_URL:
         return f"url: give the receiver's address (at most {MAX_URL} characters)."
     unknown = [e for e in events if e not in endpoints.EVENT_TYPES]
@@ -118,6 +126,7 @@ async def set_enabled(
     user: WebhookAdminUser,
     csrf: Annotated[str, Form()] = "",
     enabled: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(user, csrf)
     if enabled not in ("true", "false"):
@@ -126,23 +135,38 @@ async def set_enabled(
         try:
             await endpoints.change(session, webhook_id, {"enabled": enabled == "true"}, now=datetime.now(UTC))
         except endpoints.UnknownEndpoint:
-            raise _unknown(webhook_id) from None
-    return redirect("/console/webhooks")
+            raise unknown_endpoint(webhook_id) from None
+        await record(session, actor(request, user), "webhook.changed", webhook_id, {"changes": ["enabled"]})
+    return redirect(back if back.startswith(f"/console/webhooks/{webhook_id}") else "/console/webhooks")
 
 
 @router.post("/webhooks/{webhook_id}/secret")
 async def rotate(
-    request: Request, webhook_id: str, user: WebhookAdminUser, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    webhook_id: str,
+    user: WebhookAdminUser,
+    csrf: Annotated[str, Form()] = "",
+    grace_seconds: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(user, csrf)
-    grace = timedelta(seconds=handoff_state(request).settings.webhook_rotation_grace_s)
+    grace = timedelta(seconds=_grace(request, grace_seconds.strip()))
     async with handoff_state(request).database.sessions() as session, session.begin():
         try:
             row = await endpoints.rotate_secret(session, webhook_id, now=datetime.now(UTC), grace=grace)
         except endpoints.UnknownEndpoint:
-            raise _unknown(webhook_id) from None
+            raise unknown_endpoint(webhook_id) from None
+        await record(session, actor(request, user), "webhook.changed", webhook_id, {"changes": ["secret"]})
     secret = {"id": row.endpoint_id, "value": row.secret, "previous_until": row.previous_until}
     return await _page(request, user, secret=secret)
+
+
+def _grace(request: Request, given: str) -> int:
+    """The old secret's grace in seconds: the setting when left empty, else 0 to 7 days (as the API)."""
+    if not given:
+        return int(handoff_state(request).settings.webhook_rotation_grace_s)
+    if not given.isdigit() or int(given) > MAX_GRACE_S:
+        raise PageError(422, "Rotate the secret", f"grace_seconds: a whole number from 0 to {MAX_GRACE_S}.")
+    return int(given)
 
 
 @router.post("/webhooks/{webhook_id}/test")

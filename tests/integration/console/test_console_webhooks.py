@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 
 from services.common.settings import Settings
 from services.handoff.app import create_app
+from services.handoff.console import webhook_detail, webhooks_page
 from tests.conftest import API_KEY_ALL, API_KEY_READ, Topics
 from tests.integration.console.conftest import Console
 from tests.integration.handoff.data import POLICY
@@ -88,6 +90,45 @@ async def test_endpoints_are_managed_from_the_page(console: Console) -> None:
         await browser.post(f"/console/webhooks/{hook['id']}/test", data={"csrf": csrf})
         during = receiver.received[-1]
         assert during.verifies_with(new_secret) and during.verifies_with(secret)
+
+
+async def test_every_webhooks_form_needs_a_session_the_scope_and_its_csrf_token(console: Console) -> None:
+    """Read from the routers, so a form added later is covered the day it is added."""
+    posts = [
+        route.path
+        for module in (webhooks_page, webhook_detail)
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    ]
+    assert len(posts) >= 7
+    receiver = Receiver()
+    async with running_receiver(receiver), console.browser() as browser:
+        csrf = await console.login(browser, API_KEY_ALL)
+        form = {"csrf": csrf, "url": receiver.url, "events": ["lead.mql"], "format": "standard"}
+        assert (await browser.post("/console/webhooks", data=form)).status_code == 200
+        [hook] = (await _api(console, "GET", "/v1/webhooks")).json()["webhooks"]
+        before = await _api(console, "GET", f"/v1/webhooks/{hook['id']}")
+        paths = [p.replace("{webhook_id}", hook["id"]) for p in posts]
+        fields = {
+            "url": "https://crm.example.com/x",
+            "events": ["lead.mql"],
+            "enabled": "false",
+            "confirm": hook["id"],
+        }
+        for path in paths:
+            forged = await browser.post(path, data={**fields, "csrf": "forged"})
+            assert forged.status_code == 403 and "not from your session" in forged.text, path
+        async with console.browser() as stranger:
+            for path in paths:
+                answer = await stranger.post(path, data=fields)
+                assert answer.status_code == 303 and "/console/login" in answer.headers["location"], path
+        async with console.browser() as reader:
+            read_csrf = await console.login(reader, API_KEY_READ)
+            for path in paths:
+                answer = await reader.post(path, data={**fields, "csrf": read_csrf})
+                assert answer.status_code == 403 and "webhooks:admin" in answer.text, path
+        after = await _api(console, "GET", f"/v1/webhooks/{hook['id']}")
+        assert after.json() == before.json() and receiver.received == []  # nothing changed, nothing sent
 
 
 async def test_an_unknown_endpoint_is_a_404_page(console: Console) -> None:

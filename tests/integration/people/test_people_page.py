@@ -56,7 +56,7 @@ async def test_an_admin_adds_and_disables_people_in_the_console(people: People) 
     forbidden = await sales.post(
         "/console/users", data={"email": "z@acme.test", "role": "admin", "csrf": sales_csrf}
     )
-    assert forbidden.status_code == 403 and "lacks the admin role" in forbidden.text
+    assert forbidden.status_code == 403 and "lacks the scope" in forbidden.text
 
     trail = [(r.actor, r.action, r.subject, r.detail) for r in await people.audit()]
     assert ("root@acme.test", "user.added", "nao@acme.test", {"role": "sales", "via": "console"}) in trail

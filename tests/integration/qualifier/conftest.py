@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,11 +139,10 @@ class Qualifier:
         return found
 
 
-@pytest.fixture
-async def qualifier(
+@asynccontextmanager
+async def running_qualifier(
     settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
 ) -> AsyncIterator[Qualifier]:
-    """A worker of the test's own: for tests that look at whole tables or topics."""
     app = create_app(settings)
     db = await connect(database_url)
     try:
@@ -150,6 +150,15 @@ async def qualifier(
             yield Qualifier(app, kafka_bootstrap, topics, db, url)
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def qualifier(
+    settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
+) -> AsyncIterator[Qualifier]:
+    """A worker of the test's own: for tests that look at whole tables or topics."""
+    async with running_qualifier(settings, kafka_bootstrap, topics, database_url) as q:
+        yield q
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,101 @@
+"""lead.updated with no new event, through the real worker and broker: a lead whose score band drops only
+through time, and a change the rate limit held back, reach lead.state by the worker's sweep, as of the
+moment they fell due; the stored views, the sweep's marks and a replay of the log agree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from services.common.db import create_engine
+from services.common.policy import LeadState
+from services.common.policy.scoring import score_at
+from services.common.policy_file import settings_policy
+from services.common.settings import Settings
+from services.qualifier.replay import rebuild
+from services.qualifier.stitching import lead_id_for
+from tests.conftest import Topics
+from tests.integration.qualifier.conftest import (
+    Qualifier,
+    download,
+    identify,
+    running_qualifier,
+    seminar_attended,
+)
+
+# ten days ago: a hot lead of then has cooled to warm since (half-life 14 days), with no event since
+T0 = (datetime.now(UTC) - timedelta(days=10)).replace(second=0, microsecond=0)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+async def sweeping(
+    settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
+) -> AsyncIterator[Qualifier]:
+    fast = settings.model_copy(update={"qualifier_sweep_s": 0.5, "outbox_poll_s": 0.2})
+    async with running_qualifier(fast, kafka_bootstrap, topics, database_url) as q:
+        yield q
+
+
+async def test_a_band_that_drops_with_time_alone_is_published(
+    sweeping: Qualifier, settings: Settings
+) -> None:
+    q = sweeping
+    hot, held = lead_id_for("user:u-cools"), lead_id_for("user:u-held")
+    events = [
+        identify(at(0), user="u-cools"),
+        download(at(1), "guide-crm-integration", user="u-cools"),
+        download(at(2), "whitepaper-data-pipelines", user="u-cools"),
+        seminar_attended(at(3), user="u-cools"),  # the MQL (a stage change: at once), hot
+        identify(at(0), user="u-held"),
+        download(at(2), "guide-crm-integration", user="u-held"),  # warm 2 minutes after: held back
+    ]
+    await q.publish(events)
+
+    cooled = await q.on_topic(q.topics.state, hot, expect=3, timeout_s=60)
+    assert [(u.data["stage"], u.data["score_band"]) for u in cooled] == [
+        ("known", "cold"),
+        ("mql", "hot"),
+        ("mql", "warm"),
+    ]
+    last = cooled[-1]
+    assert last.data["changed"] == ["score_band"] and last.data["score"] < 30
+    dropped = datetime.fromisoformat(last.data["updated_at"])
+    assert at(3) < dropped < datetime.now(UTC) and last.time == dropped
+    state = LeadState.from_dict(json.loads((await q.lead(hot))["state"]))
+    policy = settings_policy(settings)
+    assert score_at(state.scores, policy, dropped - timedelta(seconds=1)) >= 30  # the first second below
+
+    released = await q.on_topic(q.topics.state, held, expect=3, timeout_s=60)
+    assert [(u.data["score_band"], u.data["updated_at"]) for u in released[:2]] == [
+        ("cold", at(0).isoformat()),
+        ("warm", at(10).isoformat()),  # when the interval ended, though the lead never came back
+    ]
+    assert released[2].data["score_band"] == "cold"  # 10 points decay below warm's floor at once
+    assert datetime.fromisoformat(released[2].data["updated_at"]) >= at(20)  # the interval again
+
+    row = await q.db.fetchrow(
+        "SELECT published_at, due_at FROM qualifier.lead_changelog WHERE lead_id = $1", hot
+    )
+    assert row["published_at"] == dropped and row["due_at"] > datetime.now(UTC)  # next: warm to cold
+
+    looked = await q.count("SELECT count(*) FROM qualifier.sweeps WHERE lead_id = ANY($1)", [hot, held])
+    assert looked >= 2  # each look recorded where it happened in the log, for the replay
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            result = await rebuild(conn, policy)
+            sent = await conn.scalar(
+                text("SELECT count(*) FROM qualifier.outbox WHERE topic = :t"), {"t": q.topics.state}
+            )
+    finally:
+        await engine.dispose()
+    assert result.differences == []  # the replay looked where the sweep did: the same last views
+    assert result.updates == sent == 6
