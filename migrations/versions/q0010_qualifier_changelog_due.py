@@ -2,7 +2,7 @@
 changelog's sweep looked at a lead (so a replay looks at the same point)
 
 Revision ID: q0010
-Revises: q0008
+Revises: q0009
 Create Date: 2026-12-04
 """
 
