@@ -128,9 +128,21 @@ async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:
     }
     again = {k: (p.view, p.at) for k, p in result.changelog.published.items()}
     for lead_id in sorted(published.keys() | again.keys()):
-        if published.get(lead_id) != again.get(lead_id):
-            out.append(Difference(lead_id, "last lead.updated differs"))
+        if (live := published.get(lead_id)) != (rebuilt_view := again.get(lead_id)):
+            out.append(Difference(lead_id, f"last lead.updated differs{_how(live, rebuilt_view)}"))
     return out
+
+
+def _how(live: tuple[dict[str, Any], Any] | None, replayed: tuple[dict[str, Any], Any] | None) -> str:
+    """What differs between the published view and the replay's: the keys of the view, or its time."""
+    if live is None or replayed is None:
+        return " (only in the replay)" if live is None else " (only in the stored changelog)"
+    (view, at), (again, again_at) = live, replayed
+    keys = sorted(k for k in view.keys() | again.keys() if view.get(k) != again.get(k))
+    parts = [f"in {', '.join(f'{k} {view.get(k)!r} vs {again.get(k)!r}' for k in keys)}"] if keys else []
+    if at != again_at:
+        parts.append(f"published at {at.isoformat()} vs {again_at.isoformat()}")
+    return f" ({'; '.join(parts)})"
 
 
 async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
