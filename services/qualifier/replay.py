@@ -55,7 +55,15 @@ class Rebuilt:
 
 
 async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
-    """Fold the whole log in memory and compare with the stored leads and MQL register."""
+    """Fold the whole log in memory and compare with the stored leads and MQL register.
+
+    The log and the stored state are read in one snapshot: the worker's sweep commits every interval
+    even when no event comes in, and a look committed between reading the log and reading the
+    published views would show as a difference that is not one. On a connection not yet in a
+    transaction this opens a REPEATABLE READ one; a caller already in a transaction either holds
+    the worker off (`lock_for_rewrite`) or answers for its snapshot."""
+    if not conn.in_transaction():
+        await conn.execution_options(isolation_level="REPEATABLE READ")
     ledger = Ledger(policy)
     result = Rebuilt(ledger, Changelog(policy))
     logged = select(
@@ -187,12 +195,15 @@ async def replay_summary(database_url: str, policy: Policy, *, write: bool) -> t
 
     engine = create_engine(database_url, pool_size=1)
     try:
-        async with engine.begin() as conn:
-            if write:
-                await lock_for_rewrite(conn)
-            result = await rebuild(conn, policy)
-            if write:
-                await write_back(conn, result)
+        async with engine.connect() as conn:
+            # one snapshot, taken after the lock when writing (rebuild)
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                if write:
+                    await lock_for_rewrite(conn)
+                result = await rebuild(conn, policy)
+                if write:
+                    await write_back(conn, result)
     finally:
         await engine.dispose()
     states = result.live_leads.values()
