@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.policy import LeadState, Policy
-from services.common.policy.scoring import score_at
+from services.common.policy.scoring import score_after, score_at
 
 MIN_INTERVAL = timedelta(minutes=10)
 # Score bands: the score's place matters to a CRM list, not its second decimal.
@@ -51,18 +51,20 @@ def band_drop(state: LeadState, policy: Policy, since: datetime) -> datetime | N
     if band == SCORE_BANDS[-1][1]:
         return None
 
-    def dropped(t: datetime) -> bool:
-        return score_band(score_at(state.scores, policy, t)) != band
-
     base = since.replace(microsecond=0)  # whole seconds from here: ids and times stay short and exact
+    score = score_after(state.scores, policy, base)  # score_at(..., base + s seconds), without datetimes
+
+    def dropped(seconds: int) -> bool:
+        return score_band(score(seconds)) != band
+
     low, high = 0, max(int(policy.scoring.half_life_days * 86400), 1)
-    while not dropped(base + timedelta(seconds=high)):  # the score only falls: double until it is left
+    while not dropped(high):  # the score only falls: double until it is left
         low, high = high, high * 2
         if timedelta(seconds=high) > HORIZON:
             return None
     while high - low > 1:  # `low` is still in the band, `high` below it
         middle = (low + high) // 2
-        low, high = (low, middle) if dropped(base + timedelta(seconds=middle)) else (middle, high)
+        low, high = (low, middle) if dropped(middle) else (middle, high)
     return base + timedelta(seconds=high)
 
 
