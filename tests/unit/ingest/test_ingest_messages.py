@@ -132,7 +132,7 @@ def test_envelope_bytes_are_a_valid_envelope() -> None:
 )
 def test_an_envelope_at_an_instant_stored_as_infinity_is_refused(edge: str) -> None:
     doc = {"id": "m-1", "source": "leadstate/ingest", "type": "leadstate.track.v1", "time": edge, "data": {}}
-    with pytest.raises(ValueError, match="time: .*infinity"):
+    with pytest.raises(ValueError, match=r"time: .*infinity"):
         parse_envelope(json.dumps(doc).encode())
     assert parse_envelope(json.dumps({**doc, "time": "2030-01-01T00:00:00Z"}).encode()).id == "m-1"
 
