@@ -40,7 +40,8 @@ class Envelope(BaseModel):
     def _storable_time(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        if value in INFINITIES:
+        # the year first: comparing with the infinities asks both offsets (microseconds per envelope)
+        if value.year in (1, 9999) and value in INFINITIES:
             raise ValueError("the first or last instant Python knows is stored as -infinity/infinity")
         return value
 

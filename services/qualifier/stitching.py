@@ -69,20 +69,32 @@ def email_of(activity: Activity) -> str | None:
     return value.strip().lower() if isinstance(value, str) and "@" in value else None
 
 
-def identity_keys(activity: Activity) -> tuple[str | None, list[str], list[str]]:
-    """(the strongest identity, the weaker ones it links, ids an `alias` says are the same person)."""
+Keys = tuple[str | None, tuple[str, ...], tuple[str, ...]]
+
+
+def identity_keys(activity: Activity) -> Keys:
+    """(the strongest identity, the weaker ones it links, ids an `alias` says are the same person).
+    Asked three times per entry (the batch's lookups, the changelog's catch-up, the fold): worked out
+    once and kept in the (immutable) activity's __dict__, as its own cached fields are."""
+    keys: Keys | None = activity.__dict__.get("_identity_keys")
+    if keys is None:
+        keys = activity.__dict__["_identity_keys"] = _identity_keys(activity)
+    return keys
+
+
+def _identity_keys(activity: Activity) -> Keys:
     ranked = [
         f"user:{activity.user_id}" if activity.user_id else None,
         f"email:{email}" if (email := email_of(activity)) else None,
         f"anon:{activity.anonymous_id}" if activity.anonymous_id else None,
     ]
     present = [k for k in ranked if k]
-    aliased: list[str] = []
+    aliased: tuple[str, ...] = ()
     if activity.kind == "alias":
         previous = activity.properties.get("previousId")
         if isinstance(previous, str) and previous.strip():
-            aliased = [f"user:{previous.strip()}", f"anon:{previous.strip()}"]
-    return (present[0] if present else None), present[1:], aliased
+            aliased = (f"user:{previous.strip()}", f"anon:{previous.strip()}")
+    return (present[0] if present else None), tuple(present[1:]), aliased
 
 
 def all_identities(entries: list[Entry]) -> set[str]:
@@ -158,7 +170,7 @@ class Ledger:
         """The rules' turn after each activity (the policy advisor watches it)."""
         return qualify(state, self.policy, at)
 
-    def _adopt(self, primary: str, linked: list[str]) -> str | None:
+    def _adopt(self, primary: str, linked: tuple[str, ...]) -> str | None:
         """An email seen first on an already known lead (found through its anonymous id) joins it."""
         if not primary.startswith("email:"):
             return None

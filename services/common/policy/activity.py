@@ -71,7 +71,9 @@ class Activity:
         traits.update(_dict(message.get("traits")))
         if time.tzinfo is None:
             time = time.replace(tzinfo=UTC)
-        return cls(
+        # one per event: the same object as `cls(...)`, without the frozen __init__'s setattr per field
+        activity = object.__new__(cls)
+        activity.__dict__.update(
             event_id=str(event_id),
             kind=kind,
             name=_text(name),
@@ -81,6 +83,7 @@ class Activity:
             user_id=_text(message.get("userId")),
             anonymous_id=_text(message.get("anonymousId")),
         )
+        return activity
 
     # cached (in the instance's __dict__, as a frozen dataclass allows): read several times per event
     @_once

@@ -42,6 +42,36 @@ class Evidence:
         return d
 
     @classmethod
+    def of(
+        cls,
+        *,
+        event_id: str,
+        kind: str,
+        time: datetime,
+        topic: str | None,
+        asset_id: str | None,
+        seminar_id: str | None,
+        form_id: str | None,
+        path: str | None,
+        title: str | None,
+    ) -> Evidence:
+        """The fold's constructor (one per scored activity), every field given: the same object as
+        `Evidence(...)`, without the frozen `__init__`'s `object.__setattr__` per field."""
+        evidence = object.__new__(cls)
+        evidence.__dict__.update(
+            event_id=event_id,
+            kind=kind,
+            time=time,
+            topic=topic,
+            asset_id=asset_id,
+            seminar_id=seminar_id,
+            form_id=form_id,
+            path=path,
+            title=title,
+        )
+        return evidence
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
         # every lead loaded brings its evidence: filled in directly, not through the frozen __init__
         evidence = object.__new__(cls)

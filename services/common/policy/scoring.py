@@ -7,7 +7,8 @@ Caps are applied only when the score is read.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from .model import Policy
@@ -56,3 +57,26 @@ def score_components(scores: dict[str, Decayed], policy: Policy, at: datetime) -
 
 def score_at(scores: dict[str, Decayed], policy: Policy, at: datetime) -> float:
     return round(sum(score_components(scores, policy, at).values()), 2)
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def score_after(scores: dict[str, Decayed], policy: Policy, start: datetime) -> Callable[[int], float]:
+    """`score_at(scores, policy, start + timedelta(seconds=s))` as a function of whole seconds `s`: the
+    same float, from integer microseconds instead of datetimes (`timedelta.total_seconds()` is exactly
+    microseconds / 10**6), for a search that reads one lead's score at many moments (decay.py). The
+    components are summed largest first, as `score_at` sums them."""
+    half_life, caps = policy.scoring.half_life_days, policy.scoring.caps
+    terms = [((start - d.as_of) // _MICROSECOND, d.value, caps.get(kind)) for kind, d in scores.items()]
+
+    def at(seconds: int) -> float:
+        shift = seconds * 1_000_000
+        values = []
+        for offset, value, cap in terms:
+            current = decay(value, (shift + offset) / 1_000_000, half_life)
+            values.append(round(min(current, cap) if cap is not None else current, 2))
+        values.sort(reverse=True)
+        return round(sum(values), 2)
+
+    return at

@@ -54,7 +54,7 @@ def apply_activity(state: LeadState, activity: Activity, policy: Policy) -> Lead
             interests[topic] = scoring.add(interests.get(topic), points, time, half_life)
             changes["interests"] = interests
         if kind != "page_view" or topic is not None or _notable_page(activity.path, policy):
-            evidence = Evidence(
+            evidence = Evidence.of(
                 event_id=activity.event_id,
                 kind=kind,
                 time=time,

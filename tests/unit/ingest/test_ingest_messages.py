@@ -121,6 +121,22 @@ def test_envelope_bytes_are_a_valid_envelope() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "edge",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T01:00:00+01:00",  # the same instant written with an offset
+        "9999-12-31T23:59:59.999999Z",
+        "9999-12-31T22:59:59.999999-01:00",
+    ],
+)
+def test_an_envelope_at_an_instant_stored_as_infinity_is_refused(edge: str) -> None:
+    doc = {"id": "m-1", "source": "leadstate/ingest", "type": "leadstate.track.v1", "time": edge, "data": {}}
+    with pytest.raises(ValueError, match=r"time: .*infinity"):
+        parse_envelope(json.dumps(doc).encode())
+    assert parse_envelope(json.dumps({**doc, "time": "2030-01-01T00:00:00Z"}).encode()).id == "m-1"
+
+
 def test_rate_limiter_refills_over_time() -> None:
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])

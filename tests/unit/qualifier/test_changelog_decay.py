@@ -4,13 +4,20 @@ sweep looks often, rarely, or never (the lead's next entry catches them up), so 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from services.common.policy import Policy
-from services.common.policy.scoring import score_at
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.common.policy import LeadState, Policy
+from services.common.policy.lead import evolve
+from services.common.policy.scoring import Decayed, score_at
 from services.qualifier.changelog import Changelog
-from services.qualifier.decay import band_drop, score_band
+from services.qualifier.decay import band_drop, doubling_search, score_band
+from services.qualifier.demo import generate_audience
+from services.qualifier.eventlog import from_row
 from services.qualifier.stitching import Entry, Ledger
+from tests.unit.common.policy.conftest import T0
 from tests.unit.qualifier.test_changelog import LEAD, entry, minutes, script
 
 DAY = 24 * 60
@@ -106,3 +113,62 @@ def test_a_state_dated_past_the_look_moves_the_due_time_there(policy: Policy) ->
     ledger.fold(entry(7, 30, "page", properties={"path": "/blog/c"}))  # dated 30, looked at 20
     log.look(ledger.states[LEAD], minutes(20))
     assert len(log.envelopes) == 1 and log.published[LEAD].due == minutes(30)
+
+
+def _searched(state: LeadState, policy: Policy, since: datetime) -> datetime | None:
+    """band_drop as it was: the doubling search, each probe through `score_at`."""
+    band = score_band(score_at(state.scores, policy, since))
+    if band == "cold":
+        return None
+    base = since.replace(microsecond=0)
+
+    def dropped(seconds: int) -> bool:
+        return score_band(score_at(state.scores, policy, base + timedelta(seconds=seconds))) != band
+
+    seconds = doubling_search(dropped, max(int(policy.scoring.half_life_days * 86400), 1))
+    return None if seconds is None else base + timedelta(seconds=seconds)
+
+
+_kinds = st.sampled_from(
+    ["page_view", "content_download", "seminar_attended", "form_submitted", "Demo Requested"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sums=st.dictionaries(
+        _kinds,
+        st.tuples(st.floats(-20, 300, allow_nan=False), st.integers(-(10**11), 10**11)),
+        max_size=5,
+    ),
+    since_us=st.integers(-(10**11), 10**12),
+)
+def test_the_band_search_finds_the_second_the_doubling_search_found(
+    policy: Policy, sums: dict, since_us: int
+) -> None:
+    """The search that starts from an estimate (and the doubling search it falls back to when a sum is
+    negative) gives the very second the doubling search gave: published due times and update ids of
+    stored changelogs stay what they were."""
+    scores = {k: Decayed(v, T0 + timedelta(microseconds=us)) for k, (v, us) in sums.items()}
+    state = evolve(LeadState.new("ld_x"), {"scores": scores})
+    since = T0 + timedelta(microseconds=since_us)
+    assert band_drop(state, policy, since) == _searched(state, policy, since)
+
+
+def test_the_band_search_agrees_on_the_demo_leads(policy: Policy) -> None:
+    ledger = Ledger(policy)
+    for message in generate_audience(300, seed=5, start=T0)[:2500]:
+        ledger.fold(
+            from_row(
+                message["messageId"], message["type"], message, datetime.fromisoformat(message["timestamp"])
+            ).entry
+        )
+    checked = 0
+    for state in ledger.states.values():
+        if state.last_activity_at is None:
+            continue
+        for later in (timedelta(0), timedelta(minutes=7, microseconds=3), timedelta(days=3)):
+            since = state.last_activity_at + later
+            assert band_drop(state, policy, since) == _searched(state, policy, since)
+            checked += band_drop(state, policy, since) is not None
+    assert checked > 100  # hot and warm leads, not only cold ones

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.policy import score_at, score_components
-from services.common.policy.scoring import Decayed, add
+from services.common.policy.scoring import Decayed, add, score_after
 from tests.unit.common.policy.conftest import T0, act, downloaded, fold, page
 
 
@@ -72,3 +72,30 @@ def test_any_order_of_activities_gives_the_same_score(policy, events, order):
     assert a.signals == b.signals
     assert a.interests.keys() == b.interests.keys()
     assert all(abs(a.interests[t].value - b.interests[t].value) < 1e-9 for t in a.interests)
+
+
+_sums = st.dictionaries(
+    st.sampled_from(["page_view", "content_download", "seminar_attended", "Demo Requested"]),
+    st.tuples(
+        st.floats(-50, 400, allow_nan=False),
+        st.integers(-(10**13), 10**13),  # as_of, microseconds around T0: far before and after the reads
+    ),
+    min_size=0,
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sums=_sums,
+    start_us=st.integers(-(10**12), 10**12),
+    seconds=st.lists(st.integers(0, 2**30), min_size=1, max_size=8),
+)
+def test_score_after_is_score_at_to_the_last_bit(policy, sums, start_us, seconds):
+    """The band search's shortcut (decay.py) reads exactly what `score_at` reads, caps and rounding
+    included: an off-by-one-bit sum would move a published due time."""
+    scores = {k: Decayed(v, T0 + timedelta(microseconds=us)) for k, (v, us) in sums.items()}
+    start = T0 + timedelta(microseconds=start_us)
+    score = score_after(scores, policy, start)
+    for s in [0, 1, *seconds]:
+        assert score(s) == score_at(scores, policy, start + timedelta(seconds=s))
