@@ -77,3 +77,27 @@ def test_stored_texts_of_any_shape_fall_back_to_the_plain_text() -> None:
     for params in (["list"], "text", {"items": "x"}, {"size": None}):
         stored = {"code": "company_size", "params": params, "text": "stored"}
         assert reason.render(viewer=viewer, r=stored) == "stored"
+
+
+@pytest.mark.parametrize(
+    ("days", "ja", "en"),
+    [
+        (("mon", "tue", "wed", "thu", "fri"), "月〜金", "Mon–Fri"),
+        (("mon", "wed", "fri"), "月、水、金", "Mon, Wed, Fri"),
+        (("sat", "mon", "tue", "wed"), "月〜水、土", "Mon–Wed, Sat"),
+        (("mon", "tue"), "月、火", "Mon, Tue"),
+    ],
+)
+def test_working_days_and_the_holiday_country_in_the_viewers_words(
+    days: tuple[str, ...], ja: str, en: str
+) -> None:
+    from jinja2 import Environment
+
+    from services.handoff.console.words import install_filters
+
+    env = Environment(autoescape=True)
+    install_filters(env)
+    page = env.from_string("{{ days|weekdays }} / {{ 'JP'|country }}")
+    for language, expected, country in (("ja", ja, "日本"), ("en", en, "Japan")):
+        viewer = viewer_of({}, language, default_language="ja", zone="UTC")
+        assert page.render(viewer=viewer, days=days) == f"{expected} / {country}"
