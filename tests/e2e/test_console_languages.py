@@ -6,8 +6,8 @@ proves the header was read): log in, the oldest card in the viewer's language (r
 rendered from their codes, next checks, the reason pick list) with its due time on the Tokyo clock, a
 decision recorded, the funnel's not-SQL chart in the same language, the lead page's timeline events in that
 language with the score chart's time axis on the viewer's clock, the policy page's rule sentences; then the
-header's switch to the other language, remembered for the next page. Screenshots go to LEADSTATE_SCREENSHOTS/<language> (the README's
-docs/screenshots/ja and en) or to tmp_path."""
+header's switch to the other language, remembered for the next page. Screenshots go to
+LEADSTATE_SCREENSHOTS/<language> (the README's docs/screenshots/ja and en) or to tmp_path."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from services.common.policy import describe_policy
 from services.common.policy.loader import load_policy
 from services.common.policy.model import in_language
 from services.common.policy.reasons import render_reason
-from tests.conftest import API_KEY_ALL
+from tests.conftest import API_KEY_ALL, API_KEY_READ
 from tests.e2e.browser import Page, chromium_binary, chromium_page
 from tests.e2e.demo import demo_in_the_inbox
 from tests.support import ROOT, ServiceProcess, free_port, wait_ready
@@ -180,6 +180,9 @@ async def test_the_console_in_japanese_and_english(env: dict[str, str], tmp_path
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
     assert env["LEADSTATE_DEFAULT_LANGUAGE"] == "en"  # so a Japanese page can only come from the browser
+    # the lead page's timeline and score chart come from the qualifier's API
+    env["LEADSTATE_QUALIFIER_URL"] = f"http://127.0.0.1:{ports['qualifier']}"
+    env["LEADSTATE_QUALIFIER_API_KEY"] = API_KEY_READ
     services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
     handoff = f"http://127.0.0.1:{ports['handoff']}"
     try:

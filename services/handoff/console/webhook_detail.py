@@ -107,7 +107,7 @@ async def change_endpoint(
         except endpoints.UnknownEndpoint:
             raise unknown_endpoint(webhook_id) from None
     url = url.strip()
-    problem = invalid_form(url, events, current.format, description)
+    problem = invalid_form(request, url, events, current.format, description)
     if problem is None:
         try:
             check_slack_events(current.format, events)

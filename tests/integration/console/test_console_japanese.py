@@ -114,6 +114,9 @@ async def test_one_webhook_endpoints_page_in_japanese(console: Console) -> None:
         refused = await browser.post(
             f"/console/webhooks/{hook}/delete", data={"csrf": csrf, "confirm": "no"}, headers=JA
         )
+        no_events = await browser.post(
+            f"/console/webhooks/{hook}", data={"csrf": csrf, "url": receiver.url}, headers=JA
+        )
     assert "送信履歴" in page and "再送（リプレイ）" in page and "送信先を削除" in page
     assert "まだ送信はありません。" in page and ">有効</span>" in page
     for words in ENGLISH["webhook"]:
@@ -121,6 +124,7 @@ async def test_one_webhook_endpoints_page_in_japanese(console: Console) -> None:
     assert "送信失敗の送信はまだありません。" in failed
     assert refused.status_code == 422
     assert f"送信先ID（{hook}）を入力してください" in unescape(refused.text)
+    assert no_events.status_code == 422 and "から1つ以上選んでください" in unescape(no_events.text)
 
 
 async def test_the_sign_on_error_page_in_japanese(console: Console) -> None:
