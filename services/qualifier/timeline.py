@@ -87,7 +87,8 @@ async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> 
 def event_params(kind: str, name: str | None, data: dict[str, Any]) -> dict[str, str]:
     """The parts of an event's text by name (only those it has), for the console's languages:
     a decision's `outcome`, `reason` (code), `reason_label`, `by`; a page's `title`, `path`; an identify's
-    `who`, `about`; any other event's `event` (its name), `detail`, `topic` (the topic id)."""
+    `first_name`, `last_name`, `who` (email or user id), `title`, `company` (names apart: Japanese writes
+    the family name first); any other event's `event` (its name), `detail`, `topic` (the topic id)."""
     props = data.get("properties") or {}
     if kind == DECISION_KIND:
         reason = data.get("reason") or {}
@@ -101,9 +102,8 @@ def event_params(kind: str, name: str | None, data: dict[str, Any]) -> dict[str,
         found = {"title": props.get("title") or name, "path": props.get("path")}
     elif kind == "identify":
         traits = data.get("traits") or {}
-        who = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
-        about = ", ".join(str(traits[k]) for k in ("title", "company") if traits.get(k))
-        found = {"who": who or traits.get("email") or data.get("userId"), "about": about}
+        found = {k: traits.get(k) for k in ("first_name", "last_name", "title", "company")}
+        found["who"] = traits.get("email") or data.get("userId")
     else:
         detail = props.get("title") or props.get("asset_id") or props.get("seminar_id")
         found = {"event": name or kind, "detail": detail, "topic": props.get("topic")}

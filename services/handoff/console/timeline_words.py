@@ -42,10 +42,7 @@ def entry_text(entry: Any, viewer: Viewer, topics: Mapping[str, Any], reasons: M
             return say(N_("Viewed the page “%(title)s” (%(path)s)"), title=title, path=path)
         return say(N_("Viewed the page %(page)s"), page=title or path or "")
     if entry.kind == "identify":
-        who = p.get("who", "?")
-        if p.get("about"):
-            return say(N_("Identified as %(who)s (%(about)s)"), who=who, about=p["about"])
-        return say(N_("Identified as %(who)s"), who=who)
+        return _identified(p, viewer)
     kind = TRACK_KINDS.get(p.get("event", ""))
     what = p.get("detail", "")
     text = say(DID[kind], what=what) if kind in DID and what else f"{p.get('event', entry.kind)}: {what}"
@@ -54,3 +51,14 @@ def entry_text(entry: Any, viewer: Viewer, topics: Mapping[str, Any], reasons: M
         label = in_language(topics.get(topic, topic), viewer.language)
         text = say(N_("%(did)s on %(topic)s"), did=text, topic=label)
     return text.strip().rstrip(":")
+
+
+def _identified(p: Mapping[str, str], viewer: Viewer) -> str:
+    """Who the lead said they are: family name first in Japanese (伊藤 葵), given name first in English."""
+    ja = viewer.language == "ja"
+    order = ("last_name", "first_name") if ja else ("first_name", "last_name")
+    who = " ".join(p[k] for k in order if p.get(k)) or p.get("who", "?")
+    about = ("、" if ja else ", ").join(p[k] for k in ("title", "company") if p.get(k))
+    if about:
+        return viewer.gettext(N_("Identified as %(who)s (%(about)s)"), who=who, about=about)
+    return viewer.gettext(N_("Identified as %(who)s"), who=who)

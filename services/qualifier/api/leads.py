@@ -40,7 +40,8 @@ class TimelineEntry(BaseModel):
     params: dict[str, str] = Field(
         default_factory=dict,
         description="what `text` says, by name, for rendering in another language: a decision's outcome, "
-        "reason (code), reason_label, by; a page's title, path; an identify's who, about; any other "
+        "reason (code), reason_label, by; a page's title, path; an identify's first_name, last_name, "
+        "who (email or user id), title, company; any other "
         "event's event (name), detail, topic (id)",
     )
     anonymous: bool  # before the lead identified itself: stitched to it since
