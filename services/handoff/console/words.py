@@ -110,16 +110,20 @@ INDUSTRIES = {
 }
 
 
+def _named(context: Context, table: Mapping[str, str], name: str, otherwise: str) -> str:
+    """`name` by its catalog entry in `table`, translated; `otherwise` for a name the table lacks."""
+    known = table.get(name)
+    return _viewer(context).gettext(known) if known else otherwise
+
+
 @pass_context
 def industry(context: Context, name: str) -> str:
-    known = INDUSTRIES.get(name)
-    return _viewer(context).gettext(known) if known else str(name).replace("_", " ").capitalize()
+    return _named(context, INDUSTRIES, name, str(name).replace("_", " ").capitalize())
 
 
 @pass_context
 def kind(context: Context, name: str) -> str:
-    known = EVIDENCE_KINDS.get(name)
-    return _viewer(context).gettext(known) if known else str(name).replace("_", " ")
+    return _named(context, EVIDENCE_KINDS, name, str(name).replace("_", " "))
 
 
 # The states a webhook endpoint and its deliveries show as badges; an unknown one is shown as it is.
@@ -135,8 +139,7 @@ STATES = {
 
 @pass_context
 def state(context: Context, name: str) -> str:
-    known = STATES.get(name)
-    return _viewer(context).gettext(known) if known else str(name)
+    return _named(context, STATES, name, str(name))
 
 
 @pass_context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.handoff.webhooks.reminders import queue_reminders
@@ -11,6 +12,17 @@ from tests.integration.handoff.data import mql_envelope
 from tests.integration.handoff.webhooks.conftest import HooksFactory
 from tests.integration.handoff.webhooks.receiver import Receiver, running_receiver
 from tests.support import ROOT, publish, wait_until
+
+
+async def first_message(receiver: Receiver) -> tuple[dict[str, Any], str]:
+    """The first chat message the receiver accepted, and its card's text."""
+
+    async def one() -> bool:
+        return len(receiver.accepted()) >= 1
+
+    await wait_until(one, timeout_s=30, what="the chat message")
+    message = receiver.accepted()[0].envelope()
+    return message, message["blocks"][0]["text"]["text"]
 
 
 async def test_a_new_mql_becomes_one_chat_message_with_who_why_what_next_and_when(
@@ -25,13 +37,7 @@ async def test_a_new_mql_becomes_one_chat_message_with_who_why_what_next_and_whe
         qualified = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
         event = mql_envelope("lead-<chat>", qualified_at=qualified, rule="seminar-attendee")
         await publish(hooks.bootstrap, hooks.topics.mql, [event])
-
-        async def one() -> bool:
-            return len(receiver.accepted()) >= 1
-
-        await wait_until(one, timeout_s=30, what="the chat message")
-        message = receiver.accepted()[0].envelope()
-        text = message["blocks"][0]["text"]["text"]
+        message, text = await first_message(receiver)
         assert message["text"].startswith("New MQL: lead-<chat>@example.com")
         assert (
             "lead-&lt;chat&gt;@example.com (Marketing Manager, software, 120)" in text
@@ -103,13 +109,7 @@ async def test_the_chat_message_speaks_the_deployments_language_and_clock(hooks_
             {"ja": "セミナーのどの部分が今の課題に当てはまったかを聞く", "en": "Ask which part matched."}
         ]
         await publish(hooks.bootstrap, hooks.topics.mql, [event])
-
-        async def one() -> bool:
-            return len(receiver.accepted()) >= 1
-
-        await wait_until(one, timeout_s=30, what="the chat message")
-        message = receiver.accepted()[0].envelope()
-        text = message["blocks"][0]["text"]["text"]
+        message, text = await first_message(receiver)
         assert message["text"] == (
             "新しいMQL：lead-ja@example.com（Marketing Manager、ソフトウェア、従業員120名）"
             "（seminar-attendee）"
