@@ -18,6 +18,7 @@ class HandoffPolicy:
     decision_hours: float
     due_soon_hours: float
     clock: SlaClock  # due times and SLA states: wall-clock or working hours (`sla.business_hours`)
+    topics: dict[str, str]  # topic id -> label (a Label per language, or a plain string): chat alerts
 
     def reasons_for(self, outcome: str) -> tuple[ReasonCode, ...]:
         """SQL codes for `sql`; not-SQL codes for `rejected` and `recycled`."""
@@ -38,4 +39,5 @@ def handoff_policy(policy: Policy, *, timezone: str = "Asia/Tokyo") -> HandoffPo
         decision_hours=hours,
         due_soon_hours=soon,
         clock=SlaClock(hours, soon, policy.sla.business_hours, ZoneInfo(timezone)),
+        topics=dict(policy.topics),
     )

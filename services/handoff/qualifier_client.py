@@ -39,6 +39,7 @@ class TimelineEntry(BaseModel):
     time: datetime
     kind: str
     text: str
+    params: dict[str, str] = {}  # the text's parts by name (a qualifier before issue 20 sends none)
     anonymous: bool
     score: float | None
 

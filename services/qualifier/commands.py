@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = policy.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("check", help="validate a policy file and print each rule as a sentence")
     p.add_argument("file", type=Path)
+    p.add_argument(
+        "--language", choices=("en", "ja"), default="en", help="language of the rule sentences (default en)"
+    )
     p.set_defaults(func=_check)
     p = verbs.add_parser("explain", help="print a lead's state and how each rule evaluates now")
     p.add_argument("lead", metavar="LEAD_ID", help="lead id, user id, email or anonymous id")
@@ -77,7 +80,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     path, policy = read.path, read.policy
     print(f"{path}: valid policy, version {policy.version}, {len(policy.rules)} rules")
-    for sentence in describe_policy(policy):
+    for sentence in describe_policy(policy, args.language):
         print(f"  - {sentence}")
     sql, not_sql = policy.reason_codes("sql"), policy.reason_codes("rejected")
     hours = policy.sla.decision_hours

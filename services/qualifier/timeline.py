@@ -40,6 +40,7 @@ class TimelineEvent:
     time: datetime
     kind: str
     text: str
+    params: dict[str, str]  # what `text` says, as data: a consumer words it in its reader's language
     anonymous: bool  # before the lead identified itself (stitched to it since)
     score: float | None
 
@@ -66,6 +67,7 @@ async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> 
             time=aware(row.occurred_at),
             kind=row.type,
             text=describe_event(row.type, entry.name, row.data),
+            params=event_params(row.type, entry.name, row.data),
             anonymous=row.type != DECISION_KIND and row.user_id is None,
             score=score,
         )
@@ -80,6 +82,33 @@ async def lead_timeline(session: AsyncSession, lead_id: str, policy: Policy) -> 
                 "timeline of a lead: skipped event %s (%s: %.200s)", row.event_id, type(exc).__name__, exc
             )
     return shown
+
+
+def event_params(kind: str, name: str | None, data: dict[str, Any]) -> dict[str, str]:
+    """The parts of an event's text by name (only those it has), for the console's languages:
+    a decision's `outcome`, `reason` (code), `reason_label`, `by`; a page's `title`, `path`; an identify's
+    `first_name`, `last_name`, `who` (email or user id), `title`, `company` (names apart: Japanese writes
+    the family name first); any other event's `event` (its name), `detail`, `topic` (the topic id)."""
+    props = data.get("properties") or {}
+    if kind == DECISION_KIND:
+        reason = data.get("reason") or {}
+        found = {
+            "outcome": data.get("outcome"),
+            "reason": reason.get("code"),
+            "reason_label": reason.get("label"),
+            "by": data.get("decided_by"),
+        }
+    elif kind == "page":
+        found = {"title": props.get("title") or name, "path": props.get("path")}
+    elif kind == "identify":
+        traits = data.get("traits") or {}
+        found = {k: traits.get(k) for k in ("first_name", "last_name", "title", "company")}
+        found["who"] = traits.get("email") or data.get("userId")
+    else:
+        detail = props.get("title") or props.get("asset_id") or props.get("seminar_id")
+        found = {"event": name or kind, "detail": detail, "topic": props.get("topic")}
+    # stored data comes from many websites: only plain values, as text, bounded
+    return {k: str(v)[:500] for k, v in found.items() if isinstance(v, str | int | float) and v != ""}
 
 
 def describe_event(kind: str, name: str | None, data: dict[str, Any]) -> str:

@@ -4,14 +4,16 @@ with the Japanese demo audience (`leadstate demo --language ja`) posted through 
 Each walk sends its browser's Accept-Language (the deployment's default here is en, so a Japanese page
 proves the header was read): log in, the oldest card in the viewer's language (rule description, reasons
 rendered from their codes, next checks, the reason pick list) with its due time on the Tokyo clock, a
-decision recorded, the funnel's not-SQL chart in the same language; then the header's switch to the other
-language, remembered for the next page. Screenshots go to LEADSTATE_SCREENSHOTS/<language> (the README's
-docs/screenshots/ja and en) or to tmp_path."""
+decision recorded, the funnel's not-SQL chart in the same language, the lead page's timeline events in that
+language with the score chart's time axis on the viewer's clock, the policy page's rule sentences; then the
+header's switch to the other language, remembered for the next page. Screenshots go to
+LEADSTATE_SCREENSHOTS/<language> (the README's docs/screenshots/ja and en) or to tmp_path."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,10 +23,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from services.common.policy import describe_policy
 from services.common.policy.loader import load_policy
 from services.common.policy.model import in_language
 from services.common.policy.reasons import render_reason
-from tests.conftest import API_KEY_ALL
+from tests.conftest import API_KEY_ALL, API_KEY_READ
 from tests.e2e.browser import Page, chromium_binary, chromium_page
 from tests.e2e.demo import demo_in_the_inbox
 from tests.support import ROOT, ServiceProcess, free_port, wait_ready
@@ -44,6 +47,9 @@ WORDS: dict[str, dict[str, Any]] = {
         "due": "期限",
         "recorded": "の判定を記録しました",
         "chart": "営業がSQLにしなかった理由",
+        "timeline": ("をダウンロード", "を閲覧", "に参加", "に申し込み"),
+        "axis": r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d",
+        "suggestions": "改善の提案",
         "other": ("en", "Inbox"),
     },
     "en": {
@@ -53,6 +59,9 @@ WORDS: dict[str, dict[str, Any]] = {
         "due": "Due",
         "recorded": "Decision recorded for",
         "chart": "Why sales said not SQL",
+        "timeline": ("Downloaded “", "Viewed the page", "Attended the seminar", "Registered for the seminar"),
+        "axis": r"\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d",
+        "suggestions": "Suggestions",
         "other": ("ja", "インボックス"),
     },
 }
@@ -72,6 +81,25 @@ async def open_mqls(handoff: str, env: dict[str, str]) -> list[dict[str, Any]]:
         items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
     assert len(items) >= 2, "the walk decides on two MQLs, one per language"
     return list(items)
+
+
+async def lead_page_speaks(page: Page, language: str) -> None:
+    """The timeline's events in the viewer's language (none in the other), and the score chart's time axis
+    on the same clock and written as the timeline's times (the viewer's zone, not UTC)."""
+    events = await page.evaluate(
+        "[...document.querySelectorAll('table.timeline td:nth-child(2)')].map(c => c.textContent)"
+    )
+    assert events and any(w in e for e in events for w in WORDS[language]["timeline"]), events
+    other = WORDS["en" if language == "ja" else "ja"]["timeline"]
+    assert not [e for e in events if any(w in e for w in other)], events
+    axis = await page.evaluate(
+        "[...document.querySelectorAll('svg.chart text.axis')].map(t => t.textContent)"
+    )
+    times = await page.evaluate(
+        "[...document.querySelectorAll('table.timeline td.nowrap')].map(c => c.textContent.trim())"
+    )
+    assert all(re.fullmatch(WORDS[language]["axis"], label) for label in axis[-2:]), axis
+    assert set(axis[-2:]) <= set(times), (axis, times)  # the first and last event, on the timeline's clock
 
 
 async def walk(page: Page, handoff: str, language: str, item: dict[str, Any], shots: Path) -> None:
@@ -127,8 +155,13 @@ async def walk(page: Page, handoff: str, language: str, item: dict[str, Any], sh
     assert in_language(label, language) in chart
     await page.screenshot(shots / "funnel.png")
     await page.goto(f"{handoff}/console/leads/{item['lead_id']}")
+    await lead_page_speaks(page, language)
     await page.screenshot(shots / "lead.png", max_height=1600)
     await page.goto(f"{handoff}/console/policy")
+    policy_page = await page.text("main")
+    assert describe_policy(POLICY, language)[0] in policy_page and words["suggestions"] in policy_page
+    if language == "ja":
+        assert "makes a known lead" not in policy_page and "Suggestions" not in policy_page
     await page.screenshot(shots / "policy.png", max_height=1600)
 
     # the header's switch: the other language, remembered over the browser's Accept-Language
@@ -147,6 +180,9 @@ async def test_the_console_in_japanese_and_english(env: dict[str, str], tmp_path
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
     assert env["LEADSTATE_DEFAULT_LANGUAGE"] == "en"  # so a Japanese page can only come from the browser
+    # the lead page's timeline and score chart come from the qualifier's API
+    env["LEADSTATE_QUALIFIER_URL"] = f"http://127.0.0.1:{ports['qualifier']}"
+    env["LEADSTATE_QUALIFIER_API_KEY"] = API_KEY_READ
     services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
     handoff = f"http://127.0.0.1:{ports['handoff']}"
     try:

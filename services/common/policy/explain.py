@@ -1,4 +1,4 @@
-"""Why a lead is an MQL, in words sales can act on, and the policy itself as sentences."""
+"""Why a lead is an MQL, in words sales can act on (the policy itself as sentences: describe.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from .conditions import check_score
+from .describe import describe_behaviour, describe_policy
 from .episode import rule_checks
 from .lead import LeadState
-from .model import (
-    AllOf,
-    AnyOf,
-    Attributes,
-    Behaviour,
-    ContentDownloaded,
-    DownloadsOnOneTopic,
-    FormSubmitted,
-    Label,
-    NamedEvent,
-    PageVisited,
-    Policy,
-    SeminarCondition,
-)
+from .model import Label, Policy
 from .scoring import score_at, score_components, value_at
 
 TOP_INTERESTS = 3
+__all__ = ["describe_behaviour", "describe_policy", "explain", "missing_languages"]
 
 
 def explain(
@@ -90,66 +79,3 @@ def missing_languages(policy: Policy, languages: tuple[str, ...]) -> list[str]:
         elif lacking := text.missing(languages):
             out.append(f"{where}: no {', '.join(lacking)} text")
     return out
-
-
-def describe_policy(policy: Policy) -> list[str]:
-    """Each rule as one English sentence, for review (`leadstate policy check`)."""
-    out = []
-    for rule in policy.rules:
-        behaviour = describe_behaviour(rule.behaviour)
-        if rule.within_days is not None:
-            behaviour += f" in the last {rule.within_days:g} days"
-        parts = [behaviour, *_attributes(rule.attributes, policy)]
-        if rule.score_min is not None:
-            parts.append(f"has an engagement score of at least {rule.score_min:g}")
-        out.append(
-            f"Rule '{rule.name}' makes a known lead an MQL when it {_join(parts)} "
-            f"({len(rule.next_checks)} next checks for sales)."
-        )
-    return out
-
-
-def describe_behaviour(b: Behaviour) -> str:
-    if isinstance(b, AnyOf):
-        return "either " + " or ".join(describe_behaviour(c) for c in b.conditions)
-    if isinstance(b, AllOf):
-        return _join([describe_behaviour(c) for c in b.conditions])
-    chosen = b.topics if isinstance(b, SeminarCondition | DownloadsOnOneTopic | ContentDownloaded) else None
-    topics = "on any topic" if chosen is None else f"on {' or '.join(chosen)}"
-    times = f"{b.min} time(s)" if getattr(b, "min", 1) > 1 else ""
-    if isinstance(b, SeminarCondition):
-        verb = "attended" if b.kind == "seminar_attended" else "registered for"
-        return f"{verb} {f'{b.min} seminars' if b.min > 1 else 'a seminar'} {topics}"
-    if isinstance(b, DownloadsOnOneTopic):
-        return f"downloaded {b.min} different assets on one topic" + (
-            "" if b.topics is None else f" ({topics})"
-        )
-    if isinstance(b, ContentDownloaded):
-        what = f"one of {', '.join(b.assets)}" if b.assets else f"content {topics}"
-        return f"downloaded {what} {times}".strip()
-    if isinstance(b, PageVisited):
-        return f"visited {' or '.join(b.paths)} {times}".strip()
-    if isinstance(b, FormSubmitted):
-        return (
-            f"submitted {'a form' if b.forms is None else 'the form ' + ' or '.join(b.forms)} {times}".strip()
-        )
-    if isinstance(b, NamedEvent):
-        return f"did '{b.name}' {times}".strip()
-    raise TypeError(b)
-
-
-def _attributes(a: Attributes, policy: Policy) -> list[str]:
-    out = []
-    if a.industry_is_target:
-        out.append(f"works in a target industry ({', '.join(policy.fit.target_industries)})")
-    elif a.industry_in is not None:
-        out.append(f"works in {' or '.join(a.industry_in)}")
-    if a.title_level_at_least:
-        out.append(f"has a title at level {a.title_level_at_least} or above")
-    if a.company_size_in:
-        out.append(f"works at a company of size {' or '.join(a.company_size_in)}")
-    return out
-
-
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

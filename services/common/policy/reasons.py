@@ -14,10 +14,10 @@ from typing import Any
 LANGUAGES = ("ja", "en")
 
 # The default policy's title levels, as a Japanese salesperson says them.
-_LEVELS_JA = {"staff": "担当者", "manager": "課長クラス", "director": "部長クラス", "executive": "役員クラス"}
-_BANDS_JA = {"micro": "小規模", "small": "中小", "mid_market": "中堅", "enterprise": "大企業"}
+LEVELS_JA = {"staff": "担当者", "manager": "課長クラス", "director": "部長クラス", "executive": "役員クラス"}
+BANDS_JA = {"micro": "小規模", "small": "中小", "mid_market": "中堅", "enterprise": "大企業"}
 # The default policy's industry vocabulary and scoring kinds; a policy's own words stay as written.
-_INDUSTRIES_JA = {
+INDUSTRIES_JA = {
     "manufacturing": "製造業",
     "it_services": "ITサービス",
     "software": "ソフトウェア",
@@ -139,21 +139,21 @@ def _ja_score(p: Mapping[str, Any], _t: Labels) -> str:
 
 
 def _ja_size(p: Mapping[str, Any], _t: Labels) -> str:
-    band = _BANDS_JA.get(p["band"], p["band"])
-    allowed = "・".join(_BANDS_JA.get(b, b) for b in p["allowed"])
+    band = BANDS_JA.get(p["band"], p["band"])
+    allowed = "・".join(BANDS_JA.get(b, b) for b in p["allowed"])
     size = f"従業員{p['size']}名（{band}）" if p.get("size") is not None else band
     return f"企業規模：{size}。条件は{allowed}"
 
 
 def _ja_industry(p: Mapping[str, Any], _t: Labels) -> str:
-    names = [_INDUSTRIES_JA.get(i, i) for i in p["allowed"]]
+    names = [INDUSTRIES_JA.get(i, i) for i in p["allowed"]]
     label = "重点業種" if p.get("target") else "対象業種：" + "・".join(names)
-    return f"業種：{_INDUSTRIES_JA.get(p['industry'], p['industry'])}（{label}）"
+    return f"業種：{INDUSTRIES_JA.get(p['industry'], p['industry'])}（{label}）"
 
 
 def _ja_title(p: Mapping[str, Any], _t: Labels) -> str:
-    level = _LEVELS_JA.get(p["level"], p["level"])
-    required = _LEVELS_JA.get(p["required"], p["required"])
+    level = LEVELS_JA.get(p["level"], p["level"])
+    required = LEVELS_JA.get(p["required"], p["required"])
     return f"役職「{p['title']}」は{level}（条件は{required}以上）"
 
 

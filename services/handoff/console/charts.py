@@ -6,6 +6,7 @@ the page's look and need no inline style (the Content-Security-Policy forbids it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -66,11 +67,13 @@ def line_chart(
     *,
     title: str,
     marks: list[tuple[datetime, str]] = (),  # type: ignore[assignment]
+    when: Callable[[datetime], str] = lambda at: at.strftime("%b %d %H:%M"),  # an axis label
+    empty: str = "No events recorded for this lead.",
     width: int = 1000,
     height: int = 220,
 ) -> Markup:
     if not points:
-        return Markup('<p class="empty">No events recorded for this lead.</p>')
+        return Markup(f'<p class="empty">{escape(empty)}</p>')
     left, right, top_pad, bottom = 44, 16, 14, 28
     t0 = min(t for t, _ in points).timestamp()
     t1 = max([t for t, _ in points] + [t for t, _ in marks]).timestamp()
@@ -105,7 +108,7 @@ def line_chart(
         anchor = "start" if at.timestamp() == t0 else "end"
         parts.append(
             f'<text class="axis" x="{x(at):.1f}" y="{height - 8}" text-anchor="{anchor}">'
-            f"{at.strftime('%b %d %H:%M')}</text>"
+            f"{escape(when(at))}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

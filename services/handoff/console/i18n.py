@@ -20,20 +20,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from services.common.policy.model import in_language
 
+from ..dates import local_time
+
 LANGUAGES = ("ja", "en")
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 LANGUAGE_COOKIE = "leadstate_language"
 ZONE_COOKIE = "leadstate_timezone"
 LOCALES = Path(__file__).with_name("locale")
-# How each language writes a date and time: 2026年11月15日 08:28 / 15 Nov 2026 08:28 (CLDR patterns).
-DATE_TIME = {"ja": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
 _MAX_HEADER = 500  # an Accept-Language longer than this is not read (a browser sends a few dozen bytes)
 
 
@@ -120,7 +119,7 @@ class Viewer:
         try:
             at = datetime.fromisoformat(value) if isinstance(value, str) else value
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
-            return format_datetime(at, DATE_TIME[self.language], tzinfo=self.zone, locale=self.language)
+            return local_time(at, self.zone, self.language)
         except (ValueError, TypeError, OverflowError, AttributeError):
             return str(value)[:40]  # a stored value it cannot read as a time: shown as it is
 

@@ -18,7 +18,8 @@ from ..state import handoff_state
 from .charts import line_chart
 from .i18n import N_
 from .inbox import OUTCOMES
-from .pages import MqlReaderUser, PageError, console_state, render
+from .pages import MqlReaderUser, PageError, console_state, render, viewer_for
+from .timeline_words import entry_text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -45,22 +46,32 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
         )
     timeline, policy_version, unavailable = await asked
     lead = lead_view(lead_id, history, state.policy, datetime.now(UTC))
+    viewer = viewer_for(request)
     marks = [(m.qualified_at, f"MQL {m.episode}") for m in lead.mqls]
-    marks += [(m.decision.decided_at, m.decision.outcome.upper()) for m in lead.mqls if m.decision]
+    marks += [
+        (m.decision.decided_at, viewer.gettext(OUTCOMES.get(m.decision.outcome, m.decision.outcome)))
+        for m in lead.mqls
+        if m.decision
+    ]
     chart = line_chart(
         [(e.time, e.score) for e in timeline if e.score is not None],
-        title=f"Engagement score of {lead.attributes.get('name') or lead_id} over time",
+        title=viewer.gettext(
+            N_("Engagement score of %(lead)s over time"), lead=lead.attributes.get("name") or lead_id
+        ),
         marks=marks,
+        when=viewer.when,  # the axis on the viewer's clock, as every time on the page
+        empty=viewer.gettext(N_("No events recorded for this lead.")),
     )
+    topics, reasons = policy.topics, {r.code: r.label for r in (*policy.sql_reasons, *policy.not_sql_reasons)}
     context = {
         "lead": lead,
-        "timeline": list(reversed(timeline)),
+        "timeline": [(e, entry_text(e, viewer, topics, reasons)) for e in reversed(timeline)],
         "chart": chart,
         "policy_version": policy_version or policy.version,
         "timeline_unavailable": unavailable,
         "outcomes": OUTCOMES,
-        "topic_labels": policy.topics,
-        "reason_labels": {r.code: r.label for r in (*policy.sql_reasons, *policy.not_sql_reasons)},
+        "topic_labels": topics,
+        "reason_labels": reasons,
     }
     return render(request, "lead.html", context, user=user)
 

@@ -20,7 +20,17 @@ from services.common.policy.explain import describe_policy
 from ..audit import Actor, record
 from ..qualifier_client import QualifierUnavailable
 from ..state import handoff_state
-from .pages import PageError, ReportReaderUser, UserDep, check_csrf, console_state, redirect, render
+from .i18n import N_
+from .pages import (
+    PageError,
+    ReportReaderUser,
+    UserDep,
+    check_csrf,
+    console_state,
+    redirect,
+    render,
+    viewer_for,
+)
 from .people import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -33,8 +43,7 @@ async def policy_page(request: Request, user: UserDep, suggestions: str | None =
     policy = console_state(request).policy
     context = {
         "policy": policy,
-        "sentences": describe_policy(policy),
-        "rules": list(zip(policy.rules, describe_policy(policy), strict=True)),
+        "rules": list(zip(policy.rules, describe_policy(policy, viewer_for(request).language), strict=True)),
         "advice": await _job(request, suggestions) if suggestions else None,
         "can_suggest": user.can("reports:read"),
     }
@@ -51,18 +60,18 @@ async def ask_for_suggestions(
     check_csrf(user, csrf)
     least = min_decisions.strip()
     if not (least.isdigit() and len(least) <= 7 and 1 <= int(least) <= MAX_MIN_DECISIONS):
-        message = f"Least decided MQLs: a whole number from 1 to {MAX_MIN_DECISIONS:,}."
-        raise PageError(422, "Suggestions", message)
+        message = N_("Least decided MQLs: a whole number from 1 to %(most)s.")
+        raise PageError(422, N_("Suggestions"), message, most=f"{MAX_MIN_DECISIONS:,}")
     client = handoff_state(request).qualifier
     try:
         answer = await client.post_suggestions({"min_decisions": int(least)})
     except QualifierUnavailable as exc:
-        message = f"The advisor is unavailable: {exc}. Retry in a moment."
-        raise PageError(503, "Suggestions", message) from None
+        message = N_("The advisor is unavailable: %(why)s. Retry in a moment.")
+        raise PageError(503, N_("Suggestions"), message, why=str(exc)) from None
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 202:  # 409: the history cannot support advice; it says what is missing
         detail = body.get("detail") or f"the qualifier answered {answer.status}"
-        raise PageError(answer.status if answer.status < 500 else 503, "No suggestions", f"{detail}.")
+        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), f"{detail}.")
     job_id = str(body.get("suggestions_id"))
     async with handoff_state(request).database.sessions() as session, session.begin():
         detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}

@@ -18,8 +18,9 @@ from ..audit import Actor, record
 from ..identity import IdentityProvider, ProviderUnavailable, SignInRefused
 from ..sso import RoleRules, SignOnRefused, signed_on
 from ..state import handoff_state
+from .i18n import N_
 from .login import HOME, safe_next
-from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render, sentence
+from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render, sentence, viewer_for
 from .people import client_address, start_session
 from .session import FLOW_COOKIE, FLOW_MAX_AGE_S
 
@@ -34,7 +35,9 @@ def _provider(request: Request) -> tuple[IdentityProvider, RoleRules]:
     state = console_state(request)
     if state.identity is None or state.role_rules is None:
         raise PageError(
-            404, "Single sign-on is not set up", "Sign in with your account or an API key on the login page."
+            404,
+            N_("Single sign-on is not set up"),
+            N_("Sign in with your account or an API key on the login page."),
         )
     return state.identity, state.role_rules
 
@@ -53,7 +56,10 @@ async def start(request: Request, next: str = HOME) -> Response:
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
         raise PageError(
-            502, "The identity provider is unavailable", f"Try again in a moment ({exc})."
+            502,
+            N_("The identity provider is unavailable"),
+            N_("Try again in a moment (%(why)s)."),
+            why=str(exc),
         ) from None
     response = RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
@@ -76,24 +82,25 @@ async def callback(
     raw = request.cookies.get(FLOW_COOKIE)
     flow = console_state(request).signer.load_flow(raw, time.time()) if raw else None
     if error:
-        detail = f": {error_description[:300]}" if error_description else ""
-        return _refused(request, 403, f"The identity provider did not sign you in ({error[:100]}{detail}).")
+        detail = f"{error[:100]}: {error_description[:300]}" if error_description else error[:100]
+        return _refused(request, 403, N_("The identity provider did not sign you in (%(why)s)."), why=detail)
     if flow is None:
-        return _refused(request, 400, "This sign-in expired or was not started in this browser.")
+        return _refused(request, 400, N_("This sign-in expired or was not started in this browser."))
     if not state or len(state) > MAX_PARAM or not hmac.compare_digest(state.encode(), flow.state.encode()):
         return _refused(
-            request, 400, "The answer does not belong to the sign-in this browser started (state)."
+            request, 400, N_("The answer does not belong to the sign-in this browser started (state).")
         )
     if not code or len(code) > MAX_PARAM:
-        return _refused(request, 400, "The identity provider sent no sign-in code.")
+        return _refused(request, 400, N_("The identity provider sent no sign-in code."))
     try:
         claims = await provider.claims(code, redirect_uri(request), flow)
     except SignInRefused as exc:
         log.warning("single sign-on refused: %s", exc)
-        return _refused(request, 400, sentence(exc))
+        return _refused(request, 400, "%(why)s", why=sentence(exc))
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
-        return _refused(request, 502, f"The identity provider is unavailable; try again in a moment ({exc}).")
+        message = N_("The identity provider is unavailable; try again in a moment (%(why)s).")
+        return _refused(request, 502, message, why=str(exc))
     address, now = client_address(request), datetime.now(UTC)
     async with handoff_state(request).database.sessions() as db, db.begin():
         try:  # refused before it writes anything
@@ -113,7 +120,7 @@ async def callback(
                     db, actor, "user.role_changed", person.email, {"role": person.role, "via": "oidc"}
                 )
     if refusal is not None:
-        return _refused(request, 403, str(refusal))
+        return _refused(request, 403, "%(why)s", why=str(refusal))
     # The session cookie is SameSite=Strict, and this answer ends a navigation that began on the
     # provider's site: a redirect would carry that cross-site origin, and the next page would arrive
     # without the cookie. A page of ours that moves on by itself makes the next request same-site.
@@ -124,8 +131,12 @@ async def callback(
     return response
 
 
-def _refused(request: Request, status: int, message: str) -> Response:
-    context = {"title": "Sign-in refused", "message": message, "status": status}
+def _refused(request: Request, status: int, message: str, **params: str) -> Response:
+    """A page saying why nobody is signed in: `message` a catalog entry, `params` its values (said as
+    they are: the provider's and the account rules' own words)."""
+    viewer = viewer_for(request)
+    said = viewer.gettext(message, **params)
+    context = {"title": viewer.gettext(N_("Sign-in refused")), "message": said, "status": status}
     response = render(request, "sign_in_refused.html", context, user=None, status=status)
     _spend_flow(response)
     return response

@@ -14,7 +14,16 @@ from ..accounts import ROLES, AccountError, add_user, disable_user, list_users
 from ..audit import Actor, record
 from ..state import handoff_state
 from .i18n import N_
-from .pages import ConsoleUser, PageError, check_csrf, current_user, public_base, render, sentence
+from .pages import (
+    ConsoleUser,
+    PageError,
+    check_csrf,
+    current_user,
+    public_base,
+    render,
+    sentence,
+    viewer_for,
+)
 from .people import client_address
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
@@ -81,9 +90,8 @@ async def disable(
 ) -> Response:
     check_csrf(user, csrf)
     if user.person is not None and user.person.email == email.strip().lower():
-        return await _page(
-            request, user, 422, error="You cannot disable your own account: ask another admin."
-        )
+        refusal = viewer_for(request).gettext(N_("You cannot disable your own account: ask another admin."))
+        return await _page(request, user, 422, error=refusal)
     actor = Actor(name=user.actor, address=client_address(request))
     try:
         async with handoff_state(request).database.sessions() as db, db.begin():
@@ -91,4 +99,5 @@ async def disable(
             await record(db, actor, "user.disabled", person.email, {"via": "console"})
     except AccountError as exc:
         return await _page(request, user, 422, error=sentence(exc))
-    return await _page(request, user, done=f"{person.email} is disabled; their console sessions have ended.")
+    done = N_("%(email)s is disabled; their console sessions have ended.")
+    return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))

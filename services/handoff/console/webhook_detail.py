@@ -18,7 +18,8 @@ from ..audit import record
 from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
-from .pages import ConsoleUser, PageError, check_csrf, redirect, render
+from .i18n import N_
+from .pages import ConsoleUser, PageError, check_csrf, redirect, render, viewer_for
 from .webhooks_page import WebhookAdminUser, actor, invalid_form, unknown_endpoint
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -58,6 +59,11 @@ async def _page(
     return render(request, "webhook.html", context, user=user, status=code)
 
 
+def _said(request: Request, message: str, **params: str) -> str:
+    """A form's problem in the viewer's language (`message` a catalog entry)."""
+    return viewer_for(request).gettext(message, **params)
+
+
 @router.get("/webhooks/{webhook_id}")
 async def endpoint_page(
     request: Request,
@@ -68,9 +74,11 @@ async def endpoint_page(
     saved: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     if status and status not in STATUSES:
-        raise PageError(422, "Deliveries", f"status: one of {', '.join(STATUSES)}.")
+        raise PageError(422, N_("Deliveries"), N_("status: one of %(states)s."), states=", ".join(STATUSES))
     if before and (not before.isdigit() or int(before) > 2**62):
-        raise PageError(422, "Deliveries", "before: a delivery number from this page's 'Older' link.")
+        raise PageError(
+            422, N_("Deliveries"), N_("before: a delivery number from this page's 'Older deliveries' link.")
+        )
     return await _page(
         request,
         user,
@@ -99,7 +107,7 @@ async def change_endpoint(
         except endpoints.UnknownEndpoint:
             raise unknown_endpoint(webhook_id) from None
     url = url.strip()
-    problem = invalid_form(url, events, current.format, description)
+    problem = invalid_form(request, url, events, current.format, description)
     if problem is None:
         try:
             check_slack_events(current.format, events)
@@ -137,16 +145,18 @@ async def replay(
     problem = None
     start: datetime | None = None
     if bool(since) == bool(event_id):
-        problem = "since or event_id: give one of them (a time, or the webhook-id of a delivery)."
+        problem = _said(
+            request, N_("since or event_id: give one of them (a time, or the webhook-id of a delivery).")
+        )
     elif since:
         try:
             start = datetime.fromisoformat(since)
         except ValueError:
-            problem = "since: a date and time such as 2026-12-01T09:00 (UTC)."
+            problem = _said(request, N_("since: a date and time such as 2026-12-01T09:00 (UTC)."))
         else:
             start = start if start.tzinfo else start.replace(tzinfo=UTC)
     elif len(event_id) > 256:
-        problem = "event_id: at most 256 characters."
+        problem = _said(request, N_("event_id: at most 256 characters."))
     if problem is not None:
         return await _page(request, user, webhook_id, code=422, error=problem)
     state = handoff_state(request)
@@ -166,7 +176,9 @@ async def replay(
                 window=window,
             )
         except deliveries.UnknownEvent:
-            problem = f"event_id: no delivery of {event_id!r} to this endpoint."
+            problem = _said(
+                request, N_("event_id: no delivery of %(id)s to this endpoint."), id=repr(event_id)
+            )
     if problem is not None:
         return await _page(request, user, webhook_id, code=422, error=problem)
     state.webhooks.sender.wake()
@@ -183,7 +195,8 @@ async def delete_endpoint(
 ) -> Response:
     check_csrf(user, csrf)
     if confirm != webhook_id:
-        error = f"confirm: type the endpoint id ({webhook_id}) to remove it with its deliveries."
+        message = N_("confirm: type the endpoint id (%(id)s) to remove it with its deliveries.")
+        error = _said(request, message, id=webhook_id)
         return await _page(request, user, webhook_id, code=422, error=error)
     async with handoff_state(request).database.sessions() as session, session.begin():
         try:

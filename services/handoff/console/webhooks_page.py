@@ -20,7 +20,7 @@ from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
 from ..webhooks.testing import send_test
 from .i18n import N_
-from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require
+from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require, viewer_for
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 WebhookAdminUser = Annotated[ConsoleUser, Depends(require("webhooks:admin"))]
@@ -84,7 +84,7 @@ async def create_endpoint(
     check_csrf(user, csrf)
     form = {"url": url, "events": events, "format": format, "description": description}
     url = url.strip()
-    problem = invalid_form(url, events, format, description)
+    problem = invalid_form(request, url, events, format, description)
     if problem is None:
         try:
             check_slack_events(format, events)
@@ -106,16 +106,18 @@ def actor(request: Request, user: ConsoleUser) -> Actor:
     return Actor(name=user.actor, address=request.client.host if request.client else None)
 
 
-def invalid_form(url: str, events: list[str], format_: str, description: str) -> str | None:
+def invalid_form(request: Request, url: str, events: list[str], format_: str, description: str) -> str | None:
+    """The form's first problem, naming the field, in the viewer's language; None when it is fine."""
+    say = viewer_for(request).gettext
     if not url or len(url) > MAX_URL:
-        return f"url: give the receiver's address (at most {MAX_URL} characters)."
+        return say(N_("url: give the receiver's address (at most %(most)s characters)."), most=MAX_URL)
     unknown = [e for e in events if e not in endpoints.EVENT_TYPES]
     if not events or unknown:
-        return f"events: pick one or more of {', '.join(endpoints.EVENT_TYPES)}."
+        return say(N_("events: pick one or more of %(names)s."), names=", ".join(endpoints.EVENT_TYPES))
     if format_ not in endpoints.FORMATS:
-        return f"format: one of {', '.join(endpoints.FORMATS)}."
+        return say(N_("format: one of %(names)s."), names=", ".join(endpoints.FORMATS))
     if len(description) > MAX_DESCRIPTION:
-        return f"description: at most {MAX_DESCRIPTION} characters."
+        return say(N_("description: at most %(most)s characters."), most=MAX_DESCRIPTION)
     return None
 
 
@@ -165,7 +167,8 @@ def _grace(request: Request, given: str) -> int:
     if not given:
         return int(handoff_state(request).settings.webhook_rotation_grace_s)
     if not given.isdigit() or int(given) > MAX_GRACE_S:
-        raise PageError(422, "Rotate the secret", f"grace_seconds: a whole number from 0 to {MAX_GRACE_S}.")
+        message = N_("grace_seconds: a whole number from 0 to %(most)s.")
+        raise PageError(422, N_("Rotate the secret"), message, most=MAX_GRACE_S)
     return int(given)
 
 

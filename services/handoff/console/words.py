@@ -8,10 +8,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from babel import Locale
+from babel.dates import get_day_names
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from services.common.policy.business_hours import WEEKDAYS
 from services.common.policy.model import in_language
 from services.common.policy.reasons import render_reason
 
@@ -107,16 +110,60 @@ INDUSTRIES = {
 }
 
 
+def _named(context: Context, table: Mapping[str, str], name: str, otherwise: str) -> str:
+    """`name` by its catalog entry in `table`, translated; `otherwise` for a name the table lacks."""
+    known = table.get(name)
+    return _viewer(context).gettext(known) if known else otherwise
+
+
 @pass_context
 def industry(context: Context, name: str) -> str:
-    known = INDUSTRIES.get(name)
-    return _viewer(context).gettext(known) if known else str(name).replace("_", " ").capitalize()
+    return _named(context, INDUSTRIES, name, str(name).replace("_", " ").capitalize())
 
 
 @pass_context
 def kind(context: Context, name: str) -> str:
-    known = EVIDENCE_KINDS.get(name)
-    return _viewer(context).gettext(known) if known else str(name).replace("_", " ")
+    return _named(context, EVIDENCE_KINDS, name, str(name).replace("_", " "))
+
+
+# The states a webhook endpoint and its deliveries show as badges; an unknown one is shown as it is.
+STATES = {
+    "enabled": N_("enabled"),
+    "paused": N_("paused"),
+    "disabled": N_("disabled"),
+    "pending": N_("pending"),
+    "delivered": N_("delivered"),
+    "failed": N_("failed"),
+}
+
+
+@pass_context
+def state(context: Context, name: str) -> str:
+    return _named(context, STATES, name, str(name))
+
+
+@pass_context
+def weekdays(context: Context, days: tuple[str, ...]) -> str:
+    """Working days the viewer's way: `月〜金` / `Mon–Fri`; `月、水、金` / `Mon, Wed, Fri`."""
+    language = _viewer(context).language
+    names = get_day_names("abbreviated", locale=language)
+    numbers = sorted(WEEKDAYS.index(d) for d in days if d in WEEKDAYS)
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    dash, comma = ("〜", "、") if language == "ja" else ("–", ", ")
+    return comma.join(
+        f"{names[r[0]]}{dash}{names[r[-1]]}" if len(r) > 2 else comma.join(names[n] for n in r) for r in runs
+    )
+
+
+@pass_context
+def country(context: Context, code: str) -> str:
+    """A country code (`JP`) by its name in the viewer's language (日本 / Japan); an unknown code as it is."""
+    return Locale(_viewer(context).language).territories.get(str(code).upper(), str(code))
 
 
 def install_filters(env: Environment) -> None:
@@ -124,4 +171,5 @@ def install_filters(env: Environment) -> None:
     # compiles {% trans %} newstyle (the extension adds this method); each page binds its own callables
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind, industry=industry)
+    env.filters.update(weekdays=weekdays, country=country, state=state)
     env.globals["given"] = given

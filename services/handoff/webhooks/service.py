@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.common.broker import BrokerLink
 from services.common.consumer import ConsumerConfig
@@ -19,7 +20,6 @@ from services.common.runtime import Worker
 from services.common.settings import Settings
 
 from ..policy import HandoffPolicy
-from ..sla import SlaClock
 from ..tables import processed
 from .deliveries import Retries
 from .dispatcher import Sender
@@ -39,9 +39,16 @@ def retries_from(settings: Settings) -> Retries:
     )
 
 
-def card_from(settings: Settings, clock: SlaClock) -> SlackCard:
+def card_from(settings: Settings, policy: HandoffPolicy) -> SlackCard:
+    """Chat alerts in the deployment's language and time zone (a channel has no viewer to ask)."""
     console = settings.console_url or f"http://{settings.host}:{settings.handoff_port}"
-    return SlackCard(clock=clock, console_url=console)
+    return SlackCard(
+        clock=policy.clock,
+        console_url=console,
+        language=settings.default_language,
+        zone=ZoneInfo(settings.timezone),
+        topics=policy.topics,
+    )
 
 
 @dataclass(kw_only=True)
@@ -79,7 +86,7 @@ class WebhookDispatcher:
             processed=processed,
             handler=fan_out_handler(
                 window=timedelta(seconds=settings.webhook_retry_window_s),
-                card=card_from(settings, policy.clock),
+                card=card_from(settings, policy),
             ),
             after_commit=sender.wake,
             processed_keep=settings.processed_keep,
@@ -88,7 +95,7 @@ class WebhookDispatcher:
         reminders = functools.partial(
             remind_periodically,
             database,
-            card=card_from(settings, policy.clock),
+            card=card_from(settings, policy),
             window=timedelta(seconds=settings.webhook_retry_window_s),
             every_s=settings.webhook_sla_check_s,
             wake=sender.wake,

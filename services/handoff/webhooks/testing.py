@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.envelope import new_envelope
 
 from . import deliveries, endpoints, signing, transport
+from .slack import chat_test_message
 
 TEST_TYPE = "leadstate.webhook.test.v1"
 
@@ -31,7 +31,7 @@ async def send_test(
     )
     body = envelope.to_bytes()
     if row.format == "slack":
-        body = orjson.dumps({"text": "leadstate test message: new MQLs will be posted here."})
+        body = chat_test_message(settings.default_language)
     headers = signing.headers(endpoints.signing_secrets(row, now), envelope.id, int(now.timestamp()), body)
     async with transport.new_client() as client:
         attempt = await transport.post(

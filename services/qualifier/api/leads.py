@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common.policy import evaluate
 from services.common.policy.episode import blocked_reason
@@ -36,7 +36,14 @@ LeadRef = Annotated[
 class TimelineEntry(BaseModel):
     time: datetime
     kind: str  # track | page | identify | … | decision
-    text: str
+    text: str  # in English
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="what `text` says, by name, for rendering in another language: a decision's outcome, "
+        "reason (code), reason_label, by; a page's title, path; an identify's first_name, last_name, "
+        "who (email or user id), title, company; any other "
+        "event's event (name), detail, topic (id)",
+    )
     anonymous: bool  # before the lead identified itself: stitched to it since
     score: float | None  # the engagement score after this event, as the qualifier folds it
 

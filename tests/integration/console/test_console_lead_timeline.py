@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -20,7 +21,7 @@ from testbed import free_port
 from tests.conftest import API_KEY_ALL, API_KEY_READ, Topics
 from tests.integration.console.conftest import Console
 from tests.integration.handoff.data import POLICY
-from tests.integration.qualifier.conftest import at, download, identify
+from tests.integration.qualifier.conftest import at, download, identify, seminar_attended
 from tests.support import publish, serve_app, wait_until
 
 ConsoleWith = Callable[..., AbstractAsyncContextManager[Console]]
@@ -48,6 +49,7 @@ async def test_the_lead_page_shows_the_qualifiers_timeline(
         download(at(0), "wp-lead-scoring", anon="a-page"),
         identify(at(10), user="u-page", anon="a-page"),
         download(at(20), "ebook-lead-nurturing", user="u-page"),
+        seminar_attended(at(30), user="u-page"),
     ]
     lead_id = lead_id_for("user:u-page")
     async with serve_app(create_qualifier(settings)) as qualifier_url, console_with(qualifier_url) as console:
@@ -63,13 +65,29 @@ async def test_the_lead_page_shows_the_qualifiers_timeline(
         async with console.browser() as browser:
             await console.login(browser, API_KEY_ALL)
             page = await browser.get(f"/console/leads/{lead_id}")
+            japanese = await browser.get(f"/console/leads/{lead_id}", headers={"Accept-Language": "ja"})
     assert page.status_code == 200, page.text
     html = page.text
     assert "Timeline unavailable" not in html
-    assert html.count('<tr class="kind-') == 3  # the anonymous download, the identify, the download
-    assert "wp-lead-scoring" in html and "ebook-lead-nurturing" in html
+    assert html.count('<tr class="kind-') == 4  # the anonymous download, the identify, download, seminar
+    assert "Downloaded “wp-lead-scoring”" in html and "Downloaded “ebook-lead-nurturing”" in html
+    assert "Attended the seminar “MQL design with sales” on Lead management" in html
+    assert "Identified as u-page@example.test (Marketing Manager)" in html
     assert html.count('<span class="tag">anonymous</span>') == 1
     assert "Episode 1" in html and "<svg" in html
+    # in Japanese: each event in words a salesperson reads, the chart's time axis on the viewer's clock
+    assert japanese.status_code == 200, japanese.text
+    ja = japanese.text
+    assert (
+        "資料「wp-lead-scoring」をダウンロード" in ja and "資料「ebook-lead-nurturing」をダウンロード" in ja
+    )
+    assert "セミナー「MQL design with sales」に参加（テーマ：Lead management）" in ja
+    assert "リードを特定：u-page@example.test（Marketing Manager）" in ja
+    assert "のエンゲージメントスコアの推移" in ja
+    first = at(0).astimezone(ZoneInfo("Asia/Tokyo"))  # LEADSTATE_TIMEZONE's default
+    assert f">{first.year}年{first.month}月{first.day}日 {first:%H:%M}</text>" in ja
+    for english in ("Downloaded “", "Attended the seminar “", "Identified as", "Engagement score of"):
+        assert english not in ja, english
 
 
 async def test_the_lead_page_answers_without_the_qualifier(console_with: ConsoleWith) -> None:

@@ -30,6 +30,11 @@ async def test_timeline_has_the_anonymous_part_and_the_score_after_each_event(qu
         assert [e["kind"] for e in events] == ["track", "track", "identify", "track"]
         assert [e["anonymous"] for e in events] == [True, True, False, False]  # stitched in from a-tl
         assert "Seminar Attended" in events[-1]["text"] and "wp-lead-scoring" in events[0]["text"]
+        # the same words as data, for a console that renders another language
+        assert events[0]["params"] == {"event": "Content Downloaded", "detail": "wp-lead-scoring"}
+        assert events[2]["params"] == {"who": "u-tl@example.test", "title": "Marketing Manager"}
+        seminar = {"event": "Seminar Attended", "detail": "MQL design with sales", "topic": "lead-management"}
+        assert events[-1]["params"] == seminar
         scores = [e["score"] for e in events]
         assert all(s is not None for s in scores) and scores[-1] > scores[0] > 0, scores
 

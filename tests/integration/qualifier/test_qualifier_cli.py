@@ -53,6 +53,11 @@ def test_policy_check_prints_each_rule_as_a_sentence(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "version 2026.1, 4 rules" in done.stdout
     assert "Rule 'seminar-attendee' makes a known lead an MQL when it attended a seminar" in done.stdout
+    japanese = leadstate("policy", "check", "policies/default.yaml", "--language", "ja", cwd=tmp_path)
+    assert japanese.returncode == 0, japanese.stderr
+    assert (
+        "ルール「seminar-attendee」：既知のリードが次の条件をすべて満たすとMQLになります。" in japanese.stdout
+    )
 
 
 def test_policy_check_reports_texts_missing_a_language_the_deployment_uses(tmp_path: Path) -> None:

@@ -26,8 +26,16 @@ def extracted() -> set[str]:
 
 
 def catalog(language: str) -> dict[str, tuple[str, bool]]:
+    """msgid → (msgstr, fuzzy); a plural entry by its singular, with its first form (Japanese has one)."""
     with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return {m.id: (m.string, m.fuzzy) for m in read_po(po) if m.id and isinstance(m.id, str)}
+        entries = [m for m in read_po(po) if m.id]
+    return {
+        m.id if isinstance(m.id, str) else m.id[0]: (
+            m.string if isinstance(m.string, str) else (m.string[0] or ""),
+            m.fuzzy,
+        )
+        for m in entries
+    }
 
 
 WORDS = extracted()

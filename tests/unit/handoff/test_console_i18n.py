@@ -77,3 +77,66 @@ def test_stored_texts_of_any_shape_fall_back_to_the_plain_text() -> None:
     for params in (["list"], "text", {"items": "x"}, {"size": None}):
         stored = {"code": "company_size", "params": params, "text": "stored"}
         assert reason.render(viewer=viewer, r=stored) == "stored"
+
+
+@pytest.mark.parametrize(
+    ("days", "ja", "en"),
+    [
+        (("mon", "tue", "wed", "thu", "fri"), "月〜金", "Mon–Fri"),
+        (("mon", "wed", "fri"), "月、水、金", "Mon, Wed, Fri"),
+        (("sat", "mon", "tue", "wed"), "月〜水、土", "Mon–Wed, Sat"),
+        (("mon", "tue"), "月、火", "Mon, Tue"),
+    ],
+)
+def test_working_days_and_the_holiday_country_in_the_viewers_words(
+    days: tuple[str, ...], ja: str, en: str
+) -> None:
+    from jinja2 import Environment
+
+    from services.handoff.console.words import install_filters
+
+    env = Environment(autoescape=True)
+    install_filters(env)
+    page = env.from_string("{{ days|weekdays }} / {{ 'JP'|country }}")
+    for language, expected, country in (("ja", ja, "日本"), ("en", en, "Japan")):
+        viewer = viewer_of({}, language, default_language="ja", zone="UTC")
+        assert page.render(viewer=viewer, days=days) == f"{expected} / {country}"
+
+
+def test_timeline_entries_in_the_viewers_words_from_their_parts() -> None:
+    from services.common.policy.model import Label
+    from services.handoff.console.timeline_words import entry_text
+    from services.handoff.qualifier_client import TimelineEntry
+
+    def entry(kind: str, text: str = "stored English", **params: str) -> TimelineEntry:
+        return TimelineEntry(time=AT, kind=kind, text=text, params=params, anonymous=False, score=None)
+
+    ja = viewer_of({}, "ja", default_language="ja", zone="UTC")
+    en = viewer_of({}, "en", default_language="ja", zone="UTC")
+    topics = {"lead-management": Label({"ja": "リード管理", "en": "Lead management"})}
+    reasons = {"no_budget": Label({"ja": "予算なし", "en": "No budget"})}
+
+    def both(e: TimelineEntry) -> tuple[str, str]:
+        return entry_text(e, ja, topics, reasons), entry_text(e, en, topics, reasons)
+
+    who = {"first_name": "Aoi", "last_name": "Ito", "title": "課長", "company": "日本システムズ"}
+    assert both(entry("identify", **who)) == (
+        "リードを特定：Ito Aoi（課長、日本システムズ）",  # family name first
+        "Identified as Aoi Ito (課長, 日本システムズ)",
+    )
+    decided = entry("decision", outcome="rejected", reason="no_budget", reason_label="No budget", by="佐藤")
+    assert both(decided) == (
+        "営業の判定：見送り（予算なし）、判定者 佐藤",
+        "Sales decision: Rejected (No budget) by 佐藤",
+    )
+    seminar = entry("track", event="Seminar Registered", detail="MQL設計", topic="lead-management")
+    assert both(seminar) == (
+        "セミナー「MQL設計」に申し込み（テーマ：リード管理）",
+        "Registered for the seminar “MQL設計” on Lead management",
+    )
+    assert both(entry("page", title="料金", path="/pricing")) == (
+        "ページ「料金」（/pricing）を閲覧",
+        "Viewed the page “料金” (/pricing)",
+    )
+    assert both(entry("track", event="Demo Requested", detail="d-1")) == ("Demo Requested: d-1",) * 2
+    assert both(entry("track")) == ("stored English",) * 2  # no parts: an older qualifier's text
