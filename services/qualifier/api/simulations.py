@@ -1,5 +1,6 @@
-"""POST /v1/policy/simulations and GET /v1/policy/simulations/{id}: the policy lab over HTTP, served by the
-qualifier, which owns the event log it replays (the handoff's routes of the same name forward here).
+"""POST /v1/policy/simulations, GET /v1/policy/simulations/{id} and the recent ones (GET
+/v1/policy/simulations): the policy lab over HTTP, served by the qualifier, which owns the event log it
+replays (the handoff's routes of the same name forward here; its console lists the recent ones).
 
 A candidate policy (YAML) is checked at once (422 naming each rule and line); the simulation of the
 stored history under the current policy and the candidate runs in the background as a job of kind
@@ -18,17 +19,20 @@ from starlette.responses import JSONResponse
 
 from services.common.lab_api import (
     DESCRIPTION,
+    LIST_SUMMARY,
     POLL_SUMMARY,
     PROBLEMS,
     REQUEST_BODY,
     SUMMARY,
+    RecentLimit,
     Simulation,
     SimulationId,
+    Simulations,
 )
 from services.common.policy import PolicyError, load_policy
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
-from ..jobs import read_job
+from ..jobs import read_job, recent_jobs
 from ..lab.simulate import simulate_in_this_process
 from ..tables import events
 from .deps import ReportReader, SessionDep
@@ -90,6 +94,11 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
         path="/v1/policy/simulations",
         view=_present,
     )
+
+
+@router.get("/simulations", operation_id="listPolicySimulations", summary=LIST_SUMMARY)
+async def list_simulations(_: ReportReader, session: SessionDep, limit: RecentLimit = 10) -> Simulations:
+    return Simulations(simulations=[_present(job) for job in await recent_jobs(session, KIND, limit)])
 
 
 @router.get(
