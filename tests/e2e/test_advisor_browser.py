@@ -89,7 +89,7 @@ async def test_recorded_decisions_give_suggestions_with_their_evidence(
         assert found, landed
 
         async def advice_shown() -> bool:
-            await page.goto(landed)
+            await page.submit("location.reload()")  # as a person would (the same URL: no new navigation)
             return "Working on it" not in await page.text("#suggestions")
 
         await wait_until(advice_shown, timeout_s=300, what="the page to show the advisor's answer")

@@ -32,11 +32,11 @@ from services.common.lab_api import (
 from services.common.policy import PolicyError, load_policy
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
-from ..jobs import read_job, recent_jobs
+from ..jobs import recent_jobs
 from ..lab.simulate import simulate_in_this_process
 from ..tables import events
 from .deps import ReportReader, SessionDep
-from .job_answers import accepted, present
+from .job_answers import accepted, present, stored_job
 from .state import qualifier_state
 
 KIND = "simulation"
@@ -108,10 +108,7 @@ async def list_simulations(_: ReportReader, session: SessionDep, limit: RecentLi
     responses=problems({404: "No such simulation"}),
 )
 async def get_simulation(simulation_id: SimulationId, _: ReportReader, session: SessionDep) -> Simulation:
-    job = await read_job(session, KIND, simulation_id)
-    if job is None:
-        raise Problem(404, f"no simulation {simulation_id!r}")
-    return _present(job)
+    return _present(await stored_job(session, KIND, simulation_id, what="simulation"))
 
 
 async def _body(request: Request) -> str:
