@@ -1,33 +1,31 @@
-"""The Suggestions section of the console's policy page in headless Chromium, against the real handoff and
-the real qualifier (which runs the advisor) on a recorded history: with sales decisions recorded, a person
+"""The console's policy page in headless Chromium, against the real handoff and the real qualifier (which
+runs the advisor and the lab) on a recorded history. Suggestions: with sales decisions recorded, a person
 asks the advisor and reads each suggestion with its evidence (the backtest's numbers in its sentence) and
 its patch, the same as the qualifier's API; with no decision recorded, the page says there is nothing to
-learn from yet. A screenshot goes to tmp_path, or to LEADSTATE_SCREENSHOTS."""
+learn from yet. Simulation reports: a pasted candidate is run and its summary shown. Screenshots go to
+tmp_path, or to LEADSTATE_SCREENSHOTS."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from services.common.settings import Settings
-from services.handoff.app import create_app as create_handoff
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.stitching import DecisionRecord
 from tests.conftest import API_KEY_ALL
 from tests.e2e.browser import Page, chromium_binary, chromium_page
 from tests.history import History, recorded_history
-from tests.integration.lab.conftest import LEADS, LOOSE, START, Lab, policy, store
+from tests.integration.lab.conftest import FOCUSED, LEADS, LOOSE, START, Lab, policy, store
 
 # the lab fixtures, shared (imported by name, as pytest finds them)
 from tests.integration.lab.conftest import lab as lab
+from tests.integration.lab.conftest import lab_console as lab_console
 from tests.integration.lab.conftest import recorded as recorded
-from tests.integration.lab.test_advisor_console import KEY
-from tests.support import serve_app, wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
 ASK = "form[action='/console/policy/suggestions']"
@@ -51,18 +49,6 @@ async def undecided(database_url: str) -> None:
     await store(database_url, History(entries=events, intents=history.intents), policy(LOOSE))
 
 
-@pytest.fixture
-async def console(settings: Settings, lab: Lab) -> AsyncIterator[str]:
-    update = {
-        "policy_path": LOOSE,
-        "qualifier_url": lab.url,
-        "qualifier_api_key": KEY,
-        "qualifier_timeout_s": 30,
-    }
-    async with serve_app(create_handoff(settings.model_copy(update=update))) as url:
-        yield url
-
-
 async def signed_in(page: Page, url: str) -> None:
     assert "/console/login?next=" in await page.goto(f"{url}/console/policy")
     await page.evaluate(
@@ -78,11 +64,11 @@ async def ask_the_advisor(page: Page, least: int) -> str:
 
 
 async def test_recorded_decisions_give_suggestions_with_their_evidence(
-    binary: str, recorded: object, lab: Lab, console: str, tmp_path: Path
+    binary: str, recorded: object, lab: Lab, lab_console: str, tmp_path: Path
 ) -> None:
     shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
     async with chromium_page(binary, tmp_path / "chromium-profile") as page:
-        await signed_in(page, console)
+        await signed_in(page, lab_console)
         assert "Ask the advisor" in await page.text("#suggestions")
         landed = await ask_the_advisor(page, 10)
         found = re.search(r"/console/policy\?suggestions=([\w-]+)#suggestions$", landed)
@@ -112,16 +98,42 @@ async def test_recorded_decisions_give_suggestions_with_their_evidence(
 
 
 async def test_no_recorded_decision_says_there_is_nothing_to_learn_from(
-    binary: str, undecided: None, console: str, tmp_path: Path
+    binary: str, undecided: None, lab_console: str, tmp_path: Path
 ) -> None:
     async with chromium_page(binary, tmp_path / "chromium-profile") as page:
-        await signed_in(page, console)
+        await signed_in(page, lab_console)
         await ask_the_advisor(page, 10)
         said = " ".join((await page.text("main")).split())
         assert "no sales decisions recorded" in said and "nothing to learn from" in said
         assert "+++ b/" not in said  # no suggestion, no patch
-        await page.goto(f"{console}/console/policy")
+        await page.goto(f"{lab_console}/console/policy")
         assert "Ask the advisor" in await page.text("#suggestions")  # the page itself is whole
+
+
+async def test_a_candidate_pasted_in_the_browser_is_simulated(
+    binary: str, recorded: object, lab_console: str, tmp_path: Path
+) -> None:
+    """The policy page's lab form (the same page, its simulation reports): paste, run, read the summary."""
+    shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
+    async with chromium_page(binary, tmp_path / "chromium-profile") as page:
+        await signed_in(page, lab_console)
+        assert "No simulation has been run yet." in await page.text("#lab-reports")
+        pasted = json.dumps(FOCUSED.read_text(encoding="utf-8"))
+        await page.evaluate(
+            f"document.querySelector('form.lab-form textarea[name=candidate]').value = {pasted}"
+        )
+        landed = await page.submit("document.querySelector('form.lab-form button').click()")
+        assert re.search(r"/console/policy\?simulation=sim_\w+#lab-reports$", landed), landed
+
+        async def report_shown() -> bool:
+            await page.submit("location.reload()")
+            return "Past SQLs still qualified" in await page.text("#lab-reports")
+
+        await wait_until(report_shown, timeout_s=300, what="the page to show the simulation's summary")
+        section = " ".join((await page.text("#lab-reports")).split())
+        assert "Candidate 2026.1 against the running policy 2025.9-loose" in section
+        assert "2026.1" in await page.text("table.lab-recent")  # listed among the recent reports
+        await page.screenshot(shots / "policy-lab.png", max_height=3200)
 
 
 async def _items(page: Page) -> list[dict[str, str]]:

@@ -7,10 +7,8 @@ that is away is one line on an otherwise whole page."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
@@ -28,26 +26,14 @@ from tests.support import serve_app, wait_until
 RUN = "/console/policy/simulations"
 
 
-@pytest.fixture
-async def console(settings: Settings, lab: Lab) -> AsyncIterator[str]:
-    update = {
-        "policy_path": LOOSE,
-        "qualifier_url": lab.url,
-        "qualifier_api_key": KEY,
-        "qualifier_timeout_s": 30,
-    }
-    async with serve_app(create_handoff(settings.model_copy(update=update))) as url:
-        yield url
-
-
 def browser_for(url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=60)
 
 
 async def test_a_pasted_candidate_is_simulated_and_its_report_summarised(
-    recorded: Recorded, lab: Lab, console: str
+    recorded: Recorded, lab: Lab, lab_console: str
 ) -> None:
-    async with browser_for(console) as browser:
+    async with browser_for(lab_console) as browser:
         csrf = await logged_in(browser)
         before = text_of((await browser.get("/console/policy")).text)
         assert "Simulation reports" in before and "No simulation has been run yet." in before
@@ -78,9 +64,9 @@ async def test_a_pasted_candidate_is_simulated_and_its_report_summarised(
 
 
 async def test_an_uploaded_candidate_reaches_the_lab_and_refusals_are_pages(
-    recorded: Recorded, lab: Lab, console: str
+    recorded: Recorded, lab: Lab, lab_console: str
 ) -> None:
-    async with browser_for(console) as browser:
+    async with browser_for(lab_console) as browser:
         csrf = await logged_in(browser)
         upload = {"candidate_file": ("score_only.yaml", SCORE_ONLY.read_bytes(), "application/yaml")}
         invalid = await browser.post(RUN, data={"csrf": csrf}, files=upload)
@@ -99,15 +85,15 @@ async def test_an_uploaded_candidate_reaches_the_lab_and_refusals_are_pages(
         assert await session.scalar(select(func.count()).select_from(jobs)) == 0  # nothing was started
 
 
-async def test_an_empty_history_says_so(lab: Lab, console: str) -> None:
-    async with browser_for(console) as browser:
+async def test_an_empty_history_says_so(lab: Lab, lab_console: str) -> None:
+    async with browser_for(lab_console) as browser:
         csrf = await logged_in(browser)
         answer = await browser.post(RUN, data={"csrf": csrf, "candidate": FOCUSED.read_text()})
         assert answer.status_code == 409 and "the event log is empty" in answer.text
 
 
 async def test_both_policy_forms_need_a_session_their_csrf_token_and_reports_read(
-    lab: Lab, console: str
+    lab: Lab, lab_console: str
 ) -> None:
     """Read from the routers, so a form added to the policy page later is covered the day it is added."""
     posts = [
@@ -118,16 +104,16 @@ async def test_both_policy_forms_need_a_session_their_csrf_token_and_reports_rea
     ]
     assert RUN in posts and "/console/policy/suggestions" in posts
     fields = {"candidate": "version: 'x'", "min_decisions": "10"}  # small: the suggestions form takes 16 KB
-    async with browser_for(console) as browser:
+    async with browser_for(lab_console) as browser:
         await logged_in(browser)
         for path in posts:
             forged = await browser.post(path, data={**fields, "csrf": "forged"})
             assert forged.status_code == 403 and "not from your session" in forged.text, path
-    async with browser_for(console) as stranger:
+    async with browser_for(lab_console) as stranger:
         for path in posts:
             answer = await stranger.post(path, data=fields)
             assert answer.status_code == 303 and "/console/login" in answer.headers["location"], path
-    async with browser_for(console) as no_scope:
+    async with browser_for(lab_console) as no_scope:
         assert (await post_login(no_scope, {"key": API_KEY_NONE, "name": "Ren"})).status_code == 303
         page = await no_scope.get("/console/policy")
         assert "Simulation reports need the scope reports:read." in text_of(page.text)
