@@ -1,4 +1,4 @@
-"""Qualifier: `lead.events` pre-loaded with demo envelopes (the shape ingest produces), then the
+"""Qualifier: `lead.events` pre-loaded with demo envelopes (built by ingest's own `single_record`), then the
 qualifier process started on a fresh database and timed until its consumer group has committed
 every offset. Events/s, the ratio to the raw insert rate of the same run, peak RSS; run at two
 sizes to check that the cost per event does not grow with the volume."""
@@ -12,9 +12,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.common.envelope import new_envelope
 from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.common.settings import Settings
+from services.ingest.intake import single_record
 from services.qualifier.demo import generate_audience
 
 from . import baseline
@@ -32,24 +32,16 @@ def audience(events: int, seed: int) -> list[dict[str, Any]]:
     return generate_audience(leads, seed=seed, start=START)[:events]
 
 
-def envelope_of(message: dict[str, Any], received_at: str) -> tuple[bytes, bytes]:
-    """(key, value) as ingest produces it: id=messageId, subject=userId or anonymousId."""
-    subject = message.get("userId") or message["anonymousId"]
-    envelope = new_envelope(
-        f"leadstate.{message['type']}.v1",
-        {**message, "receivedAt": received_at},
-        source="ingest",
-        subject=subject,
-        time=datetime.fromisoformat(message["timestamp"]),
-        id_=message["messageId"],
-    )
-    return envelope.key() or b"", envelope.to_bytes()
+def envelope_of(message: dict[str, Any], received_at: datetime) -> tuple[bytes, bytes]:
+    """(key, value) exactly as ingest produces them for this message, through ingest's own code."""
+    record = single_record(dict(message), message["type"], received_at)
+    return record.key, record.value
 
 
 async def preload(
     bootstrap: str, topic: str, messages: list[dict[str, Any]], security: KafkaSecurity = PLAINTEXT
 ) -> None:
-    received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    received_at = datetime.now(UTC)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         **security,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel
 
 from .policy.limits import MAX_DOCUMENT_BYTES
@@ -14,6 +14,8 @@ from .policy.limits import MAX_DOCUMENT_BYTES
 # A candidate is up to a policy's maximum size (the APIs' other bodies are far smaller); beyond, 413.
 BODY_LIMITS = {"/v1/policy/simulations": MAX_DOCUMENT_BYTES}
 SimulationId = Annotated[str, Path(min_length=1, max_length=100, description="from the Location header")]
+RECENT_MAX = 50
+RecentLimit = Annotated[int, Query(ge=1, le=RECENT_MAX, description="how many simulations, newest first")]
 
 
 class Simulation(BaseModel):
@@ -27,6 +29,12 @@ class Simulation(BaseModel):
     report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
 
 
+class Simulations(BaseModel):
+    """The newest simulations, newest first, each as `GET /v1/policy/simulations/{id}` answers it."""
+
+    simulations: list[Simulation]
+
+
 DESCRIPTION = """\
 The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
 first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
@@ -36,6 +44,7 @@ answer is 202 with `Location` to poll. Nothing live changes: no lead state, no t
 """
 SUMMARY = "Simulate a candidate MQL policy on the stored history and past sales decisions"
 POLL_SUMMARY = "A policy simulation's status, and its report once done"
+LIST_SUMMARY = "The recent policy simulations (anyone's), newest first, with their reports"
 PROBLEMS = {
     409: "No history stored yet: nothing to simulate",
     413: "The body is too large",

@@ -22,6 +22,7 @@ from services.common.settings import Settings
 from services.common.unavailable import install_unavailable_handler
 
 from .api import audit, decisions, inbox, reports, simulations, webhooks
+from .console import BODY_LIMITS as CONSOLE_BODY_LIMITS
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
@@ -105,7 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
         readiness=service.readiness,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=SIMULATION_BODY_LIMITS)
+    larger = {**SIMULATION_BODY_LIMITS, **CONSOLE_BODY_LIMITS}
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, larger=larger)
     if settings.trusted_proxies:  # outermost: every address and URL below is the public one
         app.add_middleware(ForwardedHeaders, trusted=trusted_networks(settings.trusted_proxies))
     install_unavailable_handler(app)

@@ -1,6 +1,7 @@
 """The handoff's client of the qualifier's HTTP API (LEADSTATE_QUALIFIER_URL): a lead's timeline for the
-console, the policy lab's jobs for /v1/policy/simulations, the advisor's jobs for the console's policy
-page. The handoff reads nothing of the qualifier's but these answers: no table, no code.
+console, the policy lab's jobs for /v1/policy/simulations and for the console's policy page (the recent
+ones, and one started from the page), the advisor's jobs for the same page. The handoff reads nothing of
+the qualifier's but these answers: no table, no code.
 
 Every call ends within LEADSTATE_QUALIFIER_TIMEOUT_S, retries included: a lead page must render even when
 the qualifier hangs. Idempotent calls are retried on a refused connection, a timeout or a 5xx; a POST
@@ -81,6 +82,9 @@ class QualifierClient:
             raise QualifierUnavailable("no key for the qualifier's API (LEADSTATE_QUALIFIER_API_KEY)")
         return self._key
 
+    def _key_or_own(self, authorization: str | None) -> str:
+        return authorization if authorization is not None else self._own_key()
+
     async def timeline(self, lead_id: str) -> Timeline | None:
         """The lead's timeline; None when the qualifier stored no event for it."""
         answer = await self._call("GET", f"/v1/leads/{quote(lead_id, safe='')}/timeline", self._own_key())
@@ -94,15 +98,26 @@ class QualifierClient:
             problem = f"the qualifier's timeline is unreadable ({exc.error_count()} errors)"
             raise QualifierUnavailable(problem) from None
 
-    async def post_simulation(self, candidate: bytes, content_type: str, authorization: str) -> Answer:
+    async def post_simulation(
+        self, candidate: bytes, content_type: str, authorization: str | None = None
+    ) -> Answer:
+        """Start a simulation with the caller's key (the API), or the handoff's own (the console)."""
         extra = {"Content-Type": content_type}
         return await self._call(
-            "POST", "/v1/policy/simulations", authorization, content=candidate, headers=extra
+            "POST",
+            "/v1/policy/simulations",
+            self._key_or_own(authorization),
+            content=candidate,
+            headers=extra,
         )
 
-    async def get_simulation(self, simulation_id: str, authorization: str) -> Answer:
+    async def get_simulation(self, simulation_id: str, authorization: str | None = None) -> Answer:
         path = f"/v1/policy/simulations/{quote(simulation_id, safe='')}"
-        return await self._call("GET", path, authorization)
+        return await self._call("GET", path, self._key_or_own(authorization))
+
+    async def recent_simulations(self, limit: int) -> Answer:
+        """The newest simulations with their reports (for the console, with the handoff's own key)."""
+        return await self._call("GET", f"/v1/policy/simulations?limit={limit}", self._own_key())
 
     async def post_suggestions(self, options: dict[str, Any]) -> Answer:
         """Start the policy advisor (for the console, with the handoff's own key)."""

@@ -78,19 +78,7 @@ class Intake:
         return Response(SUCCESS, media_type="application/json")
 
     def _single(self, doc: dict[str, Any], kind: str, received_at: datetime) -> list[Record]:
-        errors: list[FieldError] = []
-        message = read_message(
-            doc,
-            kind=kind,
-            field="",
-            received_at=received_at,
-            batch_sent_at=None,
-            errors=errors,
-            rules=self.time_rules,
-        )
-        if message is None:
-            raise _invalid(errors, "the message")
-        return [to_record(message, received_at=received_stamp(received_at))]
+        return [single_record(doc, kind, received_at, self.time_rules)]
 
     def _batch(self, doc: dict[str, Any], received_at: datetime) -> list[Record]:
         items = doc.get("batch")
@@ -146,6 +134,20 @@ class Intake:
                 # Segment merges the batch's context and integrations into each message; its own win.
                 message.doc[name] = {**values, **(message.doc.get(name) or {})}
         return [to_record(m, received_at=stamp, batch_sent_at=sent_stamp) for m in messages]
+
+
+def single_record(
+    doc: dict[str, Any], kind: str, received_at: datetime, rules: TimeRules = TimeRules()
+) -> Record:
+    """One message of a `kind` endpoint as ingest stores it on `lead.events`, or the 400 naming what
+    is wrong. The benchmark's pre-loaded topic is built here too, so it holds exactly what ingest writes."""
+    errors: list[FieldError] = []
+    message = read_message(
+        doc, kind=kind, field="", received_at=received_at, batch_sent_at=None, errors=errors, rules=rules
+    )
+    if message is None:
+        raise _invalid(errors, "the message")
+    return to_record(message, received_at=received_stamp(received_at))
 
 
 def _invalid(errors: list[FieldError], what: str) -> Problem:

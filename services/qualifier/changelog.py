@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.common.envelope import Envelope, envelope_bytes, new_envelope
+from services.common.envelope import envelope_bytes
 from services.common.outbox import Outbox
 from services.common.policy import LeadState, Policy
 from services.common.policy.scoring import score_at, value_at
@@ -128,9 +128,6 @@ class Update:
     def id(self) -> str:
         return update_id_for(self.lead_id, self.event_id)
 
-    def envelope(self) -> Envelope:
-        return new_envelope(UPDATED_TYPE, self.data, **self._fields())
-
     def payload(self) -> bytes:
         return envelope_bytes(UPDATED_TYPE, self.data, **self._fields())
 
@@ -159,10 +156,6 @@ class Changelog:
 
     def _index_dues(self) -> None:
         self.earliest_due = min((p.due for p in self.published.values() if p.due), default=None)
-
-    @property
-    def envelopes(self) -> list[Envelope]:
-        return [u.envelope() for u in self.updates]
 
     @classmethod
     async def load(cls, db: asyncpg.Connection, policy: Policy, lead_ids: list[str]) -> Changelog:

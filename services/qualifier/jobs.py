@@ -72,9 +72,17 @@ async def create_job(session: AsyncSession, *, kind: str, params: dict[str, Any]
 async def read_job(session: AsyncSession, kind: str, job_id: str) -> dict[str, Any] | None:
     query = select(jobs).where(jobs.c.job_id == job_id, jobs.c.kind == kind)
     row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    job = dict(row._mapping)
+    return None if row is None else _as_seen(dict(row._mapping))
+
+
+async def recent_jobs(session: AsyncSession, kind: str, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` jobs of a kind, newest first (index jobs_kind_created)."""
+    query = select(jobs).where(jobs.c.kind == kind).order_by(jobs.c.created_at.desc()).limit(limit)
+    return [_as_seen(dict(row._mapping)) for row in await session.execute(query)]
+
+
+def _as_seen(job: dict[str, Any]) -> dict[str, Any]:
+    """A job whose heartbeat stopped reads as failed: no poller waits for ever on a dead service."""
     if job["status"] in ("queued", "running") and datetime.now(UTC) - job["heartbeat_at"] > STALE_AFTER:
         job.update(status="failed", error="interrupted: the service running it stopped; post it again")
     return job

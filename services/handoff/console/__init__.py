@@ -22,6 +22,7 @@ from . import (
     lead,
     login,
     people,
+    policy_lab,
     policy_page,
     preferences,
     sign_on,
@@ -33,6 +34,9 @@ from .errors import install_console_errors
 from .i18n import load_catalogs
 from .pages import ConsoleState, LoginRequired, PageError, error_page, login_redirect
 from .session import signer_for_keys
+
+# The console's bodies are small forms, but for a candidate policy pasted or uploaded for the lab.
+BODY_LIMITS = {policy_lab.PATH: policy_lab.FORM_MAX_BYTES}
 
 
 def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
@@ -58,6 +62,7 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         lead,
         funnel,
         policy_page,
+        policy_lab,
         audit_page,
         webhooks_page,
         webhook_detail,

@@ -32,6 +32,7 @@ from .pages import (
     viewer_for,
 )
 from .people import client_address
+from .policy_lab import lab_section
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -39,13 +40,16 @@ MAX_MIN_DECISIONS = 1_000_000  # as the qualifier's API
 
 
 @router.get("/policy")
-async def policy_page(request: Request, user: UserDep, suggestions: str | None = None) -> Response:
+async def policy_page(
+    request: Request, user: UserDep, suggestions: str | None = None, simulation: str | None = None
+) -> Response:
     policy = console_state(request).policy
     context = {
         "policy": policy,
         "rules": list(zip(policy.rules, describe_policy(policy, viewer_for(request).language), strict=True)),
         "advice": await _job(request, suggestions) if suggestions else None,
         "can_suggest": user.can("reports:read"),
+        "lab": await lab_section(request, user, simulation),
     }
     return render(request, "policy.html", context, user=user)
 

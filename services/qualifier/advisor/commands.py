@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from services.common.devrecord import DATABASE
 from services.common.settings import Settings
 
-from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, iso_time
+from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, iso_time, print_result, refused_options
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,14 +46,11 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     from .source import suggest
     from .suggest import NotEnoughHistory, Window
 
-    if args.since and args.until and args.since >= args.until:
-        print("leadstate: --until must be later than --since", file=sys.stderr)
-        return EXIT_INVALID
-    if args.workers is not None and args.workers < 1:
-        print("leadstate: --workers must be at least 1", file=sys.stderr)
-        return EXIT_INVALID
-    if args.min_decisions < 1:
-        print("leadstate: --min-decisions must be at least 1", file=sys.stderr)
+    refused = refused_options(args) or (
+        "--min-decisions must be at least 1" if args.min_decisions < 1 else None
+    )
+    if refused:
+        print(f"leadstate: {refused}", file=sys.stderr)
         return EXIT_INVALID
     try:
         read = read_policy_file(args.policy or settings.policy_path)
@@ -79,9 +75,5 @@ def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     except (EmptyHistory, NotEnoughHistory) as exc:
         print(f"leadstate: no suggestions: {exc}", file=sys.stderr)
         return EXIT_EMPTY
-    print(
-        json.dumps(advice, indent=2, ensure_ascii=False)
-        if args.format == "json"
-        else render(advice, args.format)
-    )
+    print_result(advice, args.format, render)
     return 0

@@ -17,7 +17,7 @@ from services.common.policy import load_policy
 
 from ..eventlog import DECISION_KIND
 from ..jobs import JobRefused
-from ..lab.source import EmptyHistory, fold_stored
+from ..lab.source import EmptyHistory, fold_stored, history_snapshot
 from .advisor import plan
 from .backtest import BASELINE, FanFolded
 from .shared import sharing
@@ -42,26 +42,14 @@ async def suggest(
     workers: int = 1,
 ) -> dict[str, Any]:
     """The advice as data. Raises PolicyError, EmptyHistory, or NotEnoughHistory saying what is missing."""
-    from services.common.db import create_engine
-
     policy = load_policy(policy_text, policy_name)
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            if not await conn.scalar(sql("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
-                raise EmptyHistory("the event log (qualifier.events) is empty: no history to learn from")
-            decided = await decided_counts(conn, window)
-            found = plan(
-                policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window
-            )
-            folding = FanFolding(
-                baseline_yaml=policy_text, candidates={f"c{i}": c.text for i, c in enumerate(found)}
-            )
-            folded = await fold_stored(conn, database_url, folding, until=window.until, workers=workers)
-            await conn.rollback()
-    finally:
-        await engine.dispose()
+    async with history_snapshot(database_url, "no history to learn from") as conn:
+        decided = await decided_counts(conn, window)
+        found = plan(policy_text, policy, decided, min_decisions=min_decisions, rules=rules, window=window)
+        folding = FanFolding(
+            baseline_yaml=policy_text, candidates={f"c{i}": c.text for i, c in enumerate(found)}
+        )
+        folded = await fold_stored(conn, database_url, folding, until=window.until, workers=workers)
     return advise(
         folded,
         policy,

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
 
+from services.common.problems import Problem
+
 from ..jobs import create_job, job_limits, read_job, start_job
 from .state import QualifierState
 
@@ -36,6 +38,14 @@ async def accepted(
     job = await read_job(session, kind, job_id)
     body = view(job).model_dump(mode="json")
     return JSONResponse(body, status_code=202, headers={"Location": f"{path}/{job_id}"})
+
+
+async def stored_job(session: AsyncSession, kind: str, job_id: str, *, what: str) -> dict[str, Any]:
+    """The job a GET names, or the 404 saying there is no such `what`."""
+    job = await read_job(session, kind, job_id)
+    if job is None:
+        raise Problem(404, f"no {what} {job_id!r}")
+    return job
 
 
 def present(model: type[View], job: dict[str, Any] | None, *, id_field: str, result_field: str) -> View:

@@ -1,5 +1,6 @@
-"""POST /v1/policy/simulations and GET /v1/policy/simulations/{id}: the policy lab over HTTP, served by the
-qualifier, which owns the event log it replays (the handoff's routes of the same name forward here).
+"""POST /v1/policy/simulations, GET /v1/policy/simulations/{id} and the recent ones (GET
+/v1/policy/simulations): the policy lab over HTTP, served by the qualifier, which owns the event log it
+replays (the handoff's routes of the same name forward here; its console lists the recent ones).
 
 A candidate policy (YAML) is checked at once (422 naming each rule and line); the simulation of the
 stored history under the current policy and the candidate runs in the background as a job of kind
@@ -18,21 +19,24 @@ from starlette.responses import JSONResponse
 
 from services.common.lab_api import (
     DESCRIPTION,
+    LIST_SUMMARY,
     POLL_SUMMARY,
     PROBLEMS,
     REQUEST_BODY,
     SUMMARY,
+    RecentLimit,
     Simulation,
     SimulationId,
+    Simulations,
 )
 from services.common.policy import PolicyError, load_policy
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
-from ..jobs import read_job
+from ..jobs import recent_jobs
 from ..lab.simulate import simulate_in_this_process
 from ..tables import events
 from .deps import ReportReader, SessionDep
-from .job_answers import accepted, present
+from .job_answers import accepted, present, stored_job
 from .state import qualifier_state
 
 KIND = "simulation"
@@ -92,6 +96,11 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
     )
 
 
+@router.get("/simulations", operation_id="listPolicySimulations", summary=LIST_SUMMARY)
+async def list_simulations(_: ReportReader, session: SessionDep, limit: RecentLimit = 10) -> Simulations:
+    return Simulations(simulations=[_present(job) for job in await recent_jobs(session, KIND, limit)])
+
+
 @router.get(
     "/simulations/{simulation_id}",
     operation_id="getPolicySimulation",
@@ -99,10 +108,7 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
     responses=problems({404: "No such simulation"}),
 )
 async def get_simulation(simulation_id: SimulationId, _: ReportReader, session: SessionDep) -> Simulation:
-    job = await read_job(session, KIND, simulation_id)
-    if job is None:
-        raise Problem(404, f"no simulation {simulation_id!r}")
-    return _present(job)
+    return _present(await stored_job(session, KIND, simulation_id, what="simulation"))
 
 
 async def _body(request: Request) -> str:

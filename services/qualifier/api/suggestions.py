@@ -25,9 +25,8 @@ from services.common.problems import AUTH_PROBLEMS, Problem, problems
 from ..advisor.advisor import rules_to_edit
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
-from ..jobs import read_job
 from .deps import ReportReader, SessionDep
-from .job_answers import accepted, present
+from .job_answers import accepted, present, stored_job
 from .simulations import history_is_empty
 from .state import qualifier_state
 
@@ -140,10 +139,7 @@ async def post_suggestions(
     responses=problems({404: "No such advice job"}),
 )
 async def get_suggestions(suggestions_id: SuggestionsId, _: ReportReader, session: SessionDep) -> Suggestions:
-    job = await read_job(session, KIND, suggestions_id)
-    if job is None:
-        raise Problem(404, f"no suggestions {suggestions_id!r}")
-    return _present(job)
+    return _present(await stored_job(session, KIND, suggestions_id, what="suggestions"))
 
 
 def _refuse(message: str) -> None:

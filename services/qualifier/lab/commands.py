@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +44,20 @@ def iso_time(value: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+def refused_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options `simulate` and `suggest` share (the window, the workers), or None."""
+    if args.since and args.until and args.since >= args.until:
+        return "--until must be later than --since"
+    if args.workers is not None and args.workers < 1:
+        return "--workers must be at least 1"
+    return None
+
+
+def print_result(result: dict, fmt: str, render: Callable[[dict, str], str]) -> None:
+    """A report or an advice as JSON (every field) or in words (`render`: table or Markdown)."""
+    print(json.dumps(result, indent=2, ensure_ascii=False) if fmt == "json" else render(result, fmt))
+
+
 def _load_both(old_path: Path, new_path: Path):
     """Both policy files read, or None after printing why (each with its lines)."""
     from services.common.policy_file import PolicyFileError, read_policy_file
@@ -59,11 +74,9 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from .simulate import simulate
     from .source import EmptyHistory
 
-    if args.since and args.until and args.since >= args.until:
-        print("leadstate: --until must be later than --since", file=sys.stderr)
-        return EXIT_INVALID
-    if args.workers is not None and args.workers < 1:
-        print("leadstate: --workers must be at least 1", file=sys.stderr)
+    refused = refused_options(args)
+    if refused:
+        print(f"leadstate: {refused}", file=sys.stderr)
         return EXIT_INVALID
     loaded = _load_both(args.baseline or settings.policy_path, args.candidate)
     if loaded is None:
@@ -85,10 +98,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     except EmptyHistory as exc:
         print(f"leadstate: nothing to simulate: {exc}", file=sys.stderr)
         return EXIT_EMPTY
-    if args.format == "json":
-        print(json.dumps(report, indent=2, ensure_ascii=False))
-    else:
-        print(render(report, args.format))
+    print_result(report, args.format, render)
     return 0
 
 

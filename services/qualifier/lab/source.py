@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,6 +98,17 @@ async def fold_log(
     database_url: str, baseline_yaml: str, candidate_yaml: str, *, until: datetime | None, workers: int
 ) -> Folded:
     """Fold the whole stored log under both policies; raises EmptyHistory when nothing is stored."""
+    async with history_snapshot(database_url, "no history to simulate") as conn:
+        folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
+        folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
+    return folded
+
+
+@asynccontextmanager
+async def history_snapshot(database_url: str, empty: str) -> AsyncIterator[AsyncConnection]:
+    """A read-only, repeatable-read connection on the stored log (one snapshot for every read of a
+    simulation or an advice, while the worker keeps writing); EmptyHistory("…: `empty`") when nothing is
+    stored. Ended by a rollback: a reader leaves nothing behind."""
     from services.common.db import create_engine
 
     engine = create_engine(database_url, pool_size=1)
@@ -104,13 +116,11 @@ async def fold_log(
         async with engine.connect() as conn:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if not await conn.scalar(text("SELECT EXISTS (SELECT 1 FROM qualifier.events)")):
-                raise EmptyHistory("the event log (qualifier.events) is empty: no history to simulate")
-            folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
-            folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
+                raise EmptyHistory(f"the event log (qualifier.events) is empty: {empty}")
+            yield conn
             await conn.rollback()
     finally:
         await engine.dispose()
-    return folded
 
 
 async def fold_stored(

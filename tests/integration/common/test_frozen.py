@@ -58,6 +58,16 @@ async def _lock_and_wait(
     return holder, task
 
 
+async def went_on(waiter: asyncio.Task) -> None:
+    """The waiter's UPDATE finished (its error, if any, raised here)."""
+
+    async def finished() -> bool:
+        return waiter.done()
+
+    await wait_until(finished, timeout_s=60, what="the waiter's UPDATE to go through")
+    await waiter
+
+
 async def test_a_frozen_session_of_the_same_service_is_ended_and_the_waiter_goes_on(
     database_url: str, row: str
 ) -> None:
@@ -66,7 +76,7 @@ async def test_a_frozen_session_of_the_same_service_is_ended_and_the_waiter_goes
     engine = create_engine(database_url, pool_size=1)
     try:
         assert await end_frozen_blockers(engine, APP, older_than_s=0.0) == [holder_pid]
-        await asyncio.wait_for(waiter, 10)
+        await went_on(waiter)
         admin = await connect(database_url)
         try:
             assert await admin.fetchval(f"SELECT v FROM {row} WHERE id = 1") == 2  # the holder rolled back
@@ -89,7 +99,7 @@ async def test_other_applications_and_young_transactions_are_left_alone(
         assert await end_frozen_blockers(engine, APP, older_than_s=older_than_s) == []
         assert not waiter.done()
         await holder.execute("ROLLBACK")  # the holder was never ended: it can still finish its transaction
-        await asyncio.wait_for(waiter, 10)
+        await went_on(waiter)
     finally:
         await engine.dispose()
         await holder.close()

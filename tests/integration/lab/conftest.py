@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import delete
 
 from services.common.consumer import Delivered
@@ -20,6 +21,7 @@ from services.common.envelope import Envelope, new_envelope
 from services.common.outbox import Outbox
 from services.common.policy import Policy, load_policy
 from services.common.settings import Settings
+from services.handoff.app import create_app as create_handoff
 from services.qualifier.cache import LeadCache
 from services.qualifier.decisions import DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
@@ -128,3 +130,17 @@ async def lab(settings: Settings) -> AsyncIterator[Lab]:
     headers = {"Authorization": f"Bearer {API_KEY_ALL}"}
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         yield Lab(app, url, client)
+
+
+@pytest.fixture
+async def lab_console(settings: Settings, lab: Lab) -> AsyncIterator[str]:
+    """The handoff (its console) asking the lab's qualifier with a key of every scope; its base URL. A
+    generous timeout: the shared test machine is slow, and these tests are about what the page shows."""
+    update = {
+        "policy_path": LOOSE,
+        "qualifier_url": lab.url,
+        "qualifier_api_key": SecretStr(API_KEY_ALL),
+        "qualifier_timeout_s": 30,
+    }
+    async with serve_app(create_handoff(settings.model_copy(update=update))) as url:
+        yield url

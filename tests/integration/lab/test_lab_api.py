@@ -131,3 +131,45 @@ async def test_a_job_whose_process_died_reads_as_failed(lab: Lab, handoff: httpx
         )
     job = (await handoff.get("/v1/policy/simulations/sim_lost")).json()
     assert job["status"] == "failed" and "interrupted" in job["error"]
+
+
+async def test_the_recent_simulations_newest_first(lab: Lab) -> None:
+    """GET /v1/policy/simulations on the qualifier (what the console's policy page lists): simulations
+    only, newest first, at most `limit`, a lost one read as failed as when polled."""
+    now = datetime.now(UTC)
+    rows = [
+        ("sim_old", "simulation", "done", now - timedelta(hours=3), now),
+        ("sim_lost", "simulation", "running", now - timedelta(hours=2), now - timedelta(hours=2)),
+        ("sug_other", "suggestion", "done", now - timedelta(hours=1), now),
+        ("sim_new", "simulation", "queued", now - timedelta(minutes=1), now),
+    ]
+    params = {"candidate_version": "c", "baseline_version": "b", "candidate": "version: c"}
+    async with lab.app.state.qualifier.database.sessions() as session, session.begin():
+        for job_id, kind, status, created, beat in rows:
+            await session.execute(
+                insert(jobs).values(
+                    job_id=job_id,
+                    kind=kind,
+                    status=status,
+                    params=params,
+                    requested_by="someone",
+                    created_at=created,
+                    heartbeat_at=beat,
+                )
+            )
+    listed = (await lab.client.get("/v1/policy/simulations")).json()["simulations"]
+    assert [(s["simulation_id"], s["status"]) for s in listed] == [
+        ("sim_new", "queued"),
+        ("sim_lost", "failed"),
+        ("sim_old", "done"),
+    ]
+    assert "interrupted" in listed[1]["error"] and listed[0]["candidate_version"] == "c"
+    two = (await lab.client.get("/v1/policy/simulations", params={"limit": 2})).json()["simulations"]
+    assert [s["simulation_id"] for s in two] == ["sim_new", "sim_lost"]
+    for limit in ("0", "51", "x"):
+        refused = await lab.client.get("/v1/policy/simulations", params={"limit": limit})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"].endswith("limit"), limit
+    no_scope = await lab.client.get(
+        "/v1/policy/simulations", headers={"Authorization": f"Bearer {API_KEY_NONE}"}
+    )
+    assert no_scope.status_code == 403

@@ -111,3 +111,22 @@ def test_mql_matches_the_send_of_its_qualifying_event() -> None:
     assert ledger.sent_at({**mql, "qualified_at": None}, seen=101.5) == 101.0
     ledger.mqls["m1"] = mql
     assert ledger.latencies({"m1": 101.25}) == [0.25]
+
+
+def test_the_qualifier_bench_preloads_what_ingest_produces() -> None:
+    from bench.qualifier import audience, envelope_of
+    from services.common.envelope import parse_envelope
+    from services.ingest.envelopes import SOURCE
+    from services.qualifier.handlers import EVENT_TYPES
+
+    received_at = datetime(2026, 1, 5, 9, 30, 0, 123456, tzinfo=UTC)
+    messages = audience(60, seed=5)
+    for message in messages:
+        key, value = envelope_of(message, received_at)
+        envelope = parse_envelope(value, expected_types=EVENT_TYPES)  # what the qualifier accepts
+        assert envelope.id == message["messageId"] and envelope.source == SOURCE
+        assert key == (message.get("userId") or message["anonymousId"]).encode() == envelope.key()
+        assert envelope.data["receivedAt"] == "2026-01-05T09:30:00.123Z"
+        assert envelope.time == datetime.fromisoformat(message["timestamp"])
+    assert {m["type"] for m in messages} >= {"track", "identify"}
+    assert "receivedAt" not in messages[0]  # the generator's messages are left as they were

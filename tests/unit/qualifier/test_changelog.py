@@ -9,8 +9,9 @@ from pathlib import Path
 
 import jsonschema
 
+from services.common.envelope import parse_envelope
 from services.common.policy import Policy
-from services.qualifier.changelog import Changelog
+from services.qualifier.changelog import UPDATED_TYPE, Changelog
 from services.qualifier.stitching import DecisionRecord, Entry, Ledger, activity_from_message, lead_id_for
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -52,8 +53,13 @@ def fold(policy: Policy, entries: list[Entry], batches: list[list[Entry]]) -> li
             ledger.fold(e)
             log.observe(ledger)
         published.update(log.published)
-        out.extend(e.model_dump(mode="json") for e in log.envelopes)
+        out.extend(written(log))
     return out
+
+
+def written(log: Changelog) -> list[dict]:
+    """The lead.updated envelopes as the batch hands them to the outbox (`Update.payload`), read back."""
+    return [parse_envelope(u.payload()).model_dump(mode="json") for u in log.updates]
 
 
 def test_the_rule_publishes_stage_changes_at_once_and_holds_other_changes_back(policy: Policy) -> None:
@@ -92,12 +98,14 @@ def test_anonymous_leads_publish_nothing(policy: Policy) -> None:
 
 
 def test_the_stored_payload_is_the_envelope_byte_for_byte(policy: Policy) -> None:
-    """The outbox gets `envelope_bytes` (no model per update): the same document as the model's."""
+    """The outbox gets `envelope_bytes` (no model per update): a valid lead.updated envelope, keyed by
+    the lead, whose id is the update's own (redelivery de-duplicates on it)."""
     ledger, log = Ledger(policy), Changelog(policy)
     for e in script():
         ledger.fold(e)
         log.observe(ledger)
     assert len(log.updates) == 4
-    for update, envelope in zip(log.updates, log.envelopes, strict=True):
-        assert update.payload() == envelope.to_bytes()
-        assert update.id == envelope.id and envelope.subject == LEAD
+    for update in log.updates:
+        envelope = parse_envelope(update.payload(), expected_types=frozenset({UPDATED_TYPE}))
+        assert update.id == envelope.id and envelope.subject == update.lead_id == LEAD
+        assert envelope.data == update.data and envelope.time == update.at

@@ -18,7 +18,7 @@ from services.qualifier.demo import generate_audience
 from services.qualifier.eventlog import from_row
 from services.qualifier.stitching import Entry, Ledger
 from tests.unit.common.policy.conftest import T0
-from tests.unit.qualifier.test_changelog import LEAD, entry, minutes, script
+from tests.unit.qualifier.test_changelog import LEAD, entry, minutes, script, written
 
 DAY = 24 * 60
 
@@ -36,7 +36,7 @@ def run(policy: Policy, entries: list[Entry], looks: list[float]) -> list[dict]:
         log.observe(ledger)
     for at in pending:
         sweep(ledger, log, minutes(at))
-    return [env.model_dump(mode="json") for env in log.envelopes]
+    return written(log)
 
 
 def sweep(ledger: Ledger, log: Changelog, until) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +112,7 @@ def test_a_state_dated_past_the_look_moves_the_due_time_there(policy: Policy) ->
     assert log.published[LEAD].due == minutes(10)  # e3's change held back until then
     ledger.fold(entry(7, 30, "page", properties={"path": "/blog/c"}))  # dated 30, looked at 20
     log.look(ledger.states[LEAD], minutes(20))
-    assert len(log.envelopes) == 1 and log.published[LEAD].due == minutes(30)
+    assert len(log.updates) == 1 and log.published[LEAD].due == minutes(30)
 
 
 def _searched(state: LeadState, policy: Policy, since: datetime) -> datetime | None:

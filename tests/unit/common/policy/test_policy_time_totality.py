@@ -1,6 +1,6 @@
-"""Every time computation of the policy core and of the SLA is total: over any times (the whole range
-ingest lets through, and beyond it up to Python's first and last instants) nothing raises, and every
-score stays a finite number that survives a JSON round trip of the state."""
+"""Every time computation of the policy core is total: over any times (the whole range ingest lets
+through, and beyond it up to Python's first and last instants) nothing raises, and every score stays a
+finite number that survives a JSON round trip of the state. (The SLA's: tests/unit/handoff/.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from services.common.policy import LeadState, Policy, apply_decision, evaluate, explain, merge_states, qualify
 from services.common.policy.scoring import score_at, score_components
 from services.common.policy.timemath import shifted
-from services.handoff.sla import due_at, qualified_window, sla_state
 from tests.unit.common.policy.conftest import attended, downloaded, fold, identify
 
 FIRST, LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
@@ -54,14 +53,6 @@ def test_the_fold_rules_and_explanations_never_raise_on_any_times(
     _finite(state, policy, at)
     other = fold(policy, [attended(decided, user_id=None, anonymous_id="a2")], LeadState.new("lead-2"))
     _finite(merge_states(state, other, policy), policy, at)
-
-
-@given(qualified_at=times | st.sampled_from([FIRST, LAST]), now=times, hours=st.floats(0, 24 * 365))
-def test_the_sla_is_total(qualified_at: datetime, now: datetime, hours: float) -> None:
-    due = due_at(qualified_at, hours)
-    assert sla_state(due, at=now, due_soon_hours=hours / 2) in ("ok", "due_soon", "breached")
-    assert due_at(qualified_at.replace(tzinfo=None), hours) == due  # asyncpg reads ±infinity naive
-    qualified_window("due_soon", now=now, decision_hours=hours, due_soon_hours=hours / 2)
 
 
 @given(at=st.datetimes(), days=st.floats(-1e6, 1e6))
