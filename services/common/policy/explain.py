@@ -83,6 +83,12 @@ def missing_languages(policy: Policy, languages: tuple[str, ...]) -> list[str]:
     for rule in policy.rules:
         words.append((f"rule '{rule.name}' description", rule.description))
         words += [(f"rule '{rule.name}' next check {i + 1}", c) for i, c in enumerate(rule.next_checks)]
+    words += [(f"role {r.name} label", r.label) for r in policy.accounts.roles]
+    for arule in policy.accounts.rules:
+        words.append((f"account rule '{arule.name}' description", arule.description))
+        words += [
+            (f"account rule '{arule.name}' next check {i + 1}", c) for i, c in enumerate(arule.next_checks)
+        ]
     for where, text in words:
         if not isinstance(text, Label):
             if len(languages) > 1:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import time as LocalTime
 from typing import Any
 
+from .account_loader import load_accounts
+from .account_model import NO_ACCOUNTS
 from .business_hours import WEEKDAYS, BusinessHours
 from .checks import Checker
 from .limits import MAX_PATTERNS
@@ -30,7 +32,10 @@ from .patterns import compile_problem, pattern_problem
 from .rule_loader import load_rules
 from .yaml_reader import parse_yaml
 
-_TOP = {"version", "description", "scoring", "topics", "assets", "fit", "rules", "reasons", "sla", "recycle"}
+_TOP = {
+    "version", "description", "scoring", "topics", "assets", "fit", "rules", "reasons", "sla", "recycle",
+    "accounts", "account_rules",
+}  # fmt: skip
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -57,8 +62,11 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
     sla = _sla(c, top.get("sla", {}))
     recycle = _recycle(c, top.get("recycle", {}))
     rules: tuple[MqlRule, ...] = ()
+    accounts = NO_ACCOUNTS
     if scoring and topics is not None and fit:
-        rules = load_rules(c, top.get("rules"), topics=topics, assets=assets, fit=fit, scoring=scoring)
+        vocabulary = {"topics": topics, "assets": assets, "fit": fit, "scoring": scoring}
+        rules = load_rules(c, top.get("rules"), **vocabulary)
+        accounts = load_accounts(c, top.get("accounts"), top.get("account_rules"), **vocabulary)
     if (
         issues
         or version is None
@@ -82,6 +90,7 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
         not_sql_reasons=not_sql,
         sla=sla,
         recycle=recycle,
+        accounts=accounts,
     )
     _compile_matchers(c, policy)
     if issues:
@@ -104,6 +113,7 @@ def _compile_matchers(c: Checker, policy: Policy) -> None:
         ("scoring.page_points", lambda: policy.notable_page),
         ("assets", lambda: policy.asset_path_matchers),
         ("scoring.page_points", lambda: policy.scoring.page_point_matchers),
+        *((f"accounts.roles.{r.name}.titles", lambda r=r: r.title_matches) for r in policy.accounts.roles),
     ]
     for path, compile_now in steps:
         if (problem := compile_problem(compile_now)) is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from .account_model import NO_ACCOUNTS, AccountPolicy
 from .business_hours import BusinessHours
 from .patterns import Matcher, glob_matcher, title_matcher
 
@@ -247,6 +248,7 @@ class Policy:
     not_sql_reasons: tuple[ReasonCode, ...]
     sla: Sla = field(default_factory=Sla)
     recycle: Recycle = field(default_factory=Recycle)
+    accounts: AccountPolicy = NO_ACCOUNTS  # buying-group roles and account rules (MQA)
 
     @cached_property
     def asset_path_matchers(self) -> tuple[tuple[Matcher, str], ...]:
