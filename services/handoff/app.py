@@ -17,14 +17,14 @@ from services.common.retention import Retention
 from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 
-from .api import audit, decisions, inbox, reports, simulations, webhooks
+from .api import account_mqa, audit, decisions, inbox, reports, simulations, webhooks
 from .api.limits import BodyLimit
 from .api.unavailable import install_unavailable_handler
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
 from .key_usage import KeyUsage
-from .mql import validate_mql
+from .mqa import validate_qualified
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
 from .state import HandoffState
@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             dead_letter_topic=settings.topic_dead_letter,
             expected_types={settings.topic_mql: MQL_TYPES},
             max_records=settings.consumer_batch_max,
-            data_validators={settings.topic_mql: validate_mql},
+            data_validators={settings.topic_mql: validate_qualified},
         ),
         processed=processed,
         handler=project,
@@ -122,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
         cursors=codec_for_keys(settings.api_keys),
         key_usage=KeyUsage(service.database.sessions),
     )
-    for module in (inbox, decisions, reports, simulations, webhooks, audit):
+    for module in (inbox, decisions, account_mqa, reports, simulations, webhooks, audit):
         app.include_router(module.router)
     mount_console(app, settings, policy_file.policy)  # the web console at /console
     return app

@@ -20,9 +20,11 @@ from services.common.metrics import DUPLICATES
 from services.common.outbox import Outbox
 from services.common.policy import Policy
 
+from .account_store import fold_accounts, split_account_decisions
+from .buying_groups import BuyingGroups
 from .cache import LeadCache
 from .changelog import Changelog
-from .decisions import DECISION_TYPE
+from .decisions import ACCOUNT_DECISION_TYPE, DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
 from .stitching import Fired
@@ -32,7 +34,7 @@ from .tables import mqls
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
-DECISION_TYPES = frozenset({DECISION_TYPE})
+DECISION_TYPES = frozenset({DECISION_TYPE, ACCOUNT_DECISION_TYPE})
 # where a transaction's time goes: which of reading, de-duplicating, loading, folding, saving to look at
 PHASE_SECONDS = Histogram(
     "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier transaction", ["phase"]
@@ -62,6 +64,7 @@ class Qualify:
         fresh = [d for d in unique if d.envelope.id not in known]
         if len(fresh) < len(batch):
             DUPLICATES.labels("qualifier").inc(len(batch) - len(fresh))
+        fresh, decided = split_account_decisions(fresh)
         deduped = time.perf_counter()
         entries = applied_order([from_envelope(d.envelope) for d in fresh])
         partition_of = {d.envelope.id: d.partition for d in fresh if d.topic == self.topic_events}
@@ -70,12 +73,15 @@ class Qualify:
         ledger = loaded.ledger
         changes = await Changelog.load(session, self.policy, list(ledger.states))
         fetched = time.perf_counter()
+        groups = BuyingGroups(self.policy)
         for entry in entries:
             ledger.fold(entry.entry)
             changes.observe(ledger)
+            groups.observe(ledger)
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(session, ledger.fired)
+        await fold_accounts(session, self.policy, groups, decided, self.outbox, self.topic_mql)
         await changes.save(session, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (

@@ -16,6 +16,7 @@ from .checks import Checker
 from .condition_loader import ConditionReader
 from .model import STANDARD_KINDS, Fit, Scoring
 from .patterns import pattern_problem
+from .reason_loader import read_reasons
 from .rule_loader import named_rules
 
 NO_BREADTH_OR_ROLES = (
@@ -32,7 +33,9 @@ _WHEN = {"engaged", "breadth", "roles", "shared_topic", "attributes", "score"}
 
 
 def load_accounts(c: Checker, raw: Any, raw_rules: Any, **vocabulary: Any) -> AccountPolicy:
-    m = c.mapping(raw if raw is not None else {}, "accounts", allowed={"roles", "free_mail_domains"})
+    m = c.mapping(
+        raw if raw is not None else {}, "accounts", allowed={"roles", "free_mail_domains", "reasons"}
+    )
     roles = _roles(c, m.get("roles"), vocabulary["fit"]) if m and "roles" in m else ()
     domains: list[str] = []
     if m and "free_mail_domains" in m:
@@ -43,7 +46,14 @@ def load_accounts(c: Checker, raw: Any, raw_rules: Any, **vocabulary: Any) -> Ac
             else:
                 c.error(f"accounts.free_mail_domains[{i}]", f"{d!r} is not a domain such as example.co.jp")
     rules = _rules(c, raw_rules, roles, **vocabulary) if raw_rules is not None else ()
-    return AccountPolicy(roles=roles, free_mail_domains=tuple(domains), rules=rules)
+    sql, not_sql = read_reasons(c, m["reasons"], "accounts.reasons") if m and "reasons" in m else ((), ())
+    return AccountPolicy(
+        roles=roles,
+        free_mail_domains=tuple(domains),
+        rules=rules,
+        sql_reasons=sql or (),
+        not_sql_reasons=not_sql,
+    )
 
 
 def _roles(c: Checker, raw: Any, fit: Fit) -> tuple[Role, ...]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from .conditions_model import Attributes, ReasonCode
 from .patterns import Matcher, title_matcher
-
-if TYPE_CHECKING:  # model.py holds the Policy, which holds an AccountPolicy
-    from .model import Attributes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +70,9 @@ class AccountPolicy:
     roles: tuple[Role, ...] = ()
     free_mail_domains: tuple[str, ...] = ()  # added to the shipped list (free_mail.py)
     rules: tuple[AccountRule, ...] = ()
+    # reason codes for decisions on MQAs; empty: the MQL reason codes serve (Policy.account_reason_codes)
+    sql_reasons: tuple[ReasonCode, ...] = ()
+    not_sql_reasons: tuple[ReasonCode, ...] = ()
 
     def rule(self, name: str) -> AccountRule:
         for rule in self.rules:

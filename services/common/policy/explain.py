@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .buying_group import membership
 from .conditions import check_score
 from .episode import rule_checks
 from .lead import LeadState
@@ -66,6 +67,8 @@ def explain(
         "next_checks_texts": [_texts(c) for c in rule.next_checks],
         "attributes": dict(state.attributes),
         "identities": state.identities(),
+        # the account (buying group) the lead belongs to, so sales sees one company, not three people
+        "account_id": home.account_id if (home := membership(state, policy)) is not None else None,
         "policy_version": policy.version,
         "episode": episode if episode is not None else state.episode,
     }

@@ -21,7 +21,6 @@ from .model import (
     MqlRule,
     Policy,
     PolicyError,
-    ReasonCode,
     Recycle,
     Scoring,
     SizeBand,
@@ -29,6 +28,7 @@ from .model import (
     TitleLevel,
 )
 from .patterns import compile_problem, pattern_problem
+from .reason_loader import read_reasons
 from .rule_loader import load_rules
 from .yaml_reader import parse_yaml
 
@@ -58,7 +58,7 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
     topics = _topics(c, top.get("topics"))
     assets, asset_paths = _assets(c, top.get("assets", {}), topics)
     fit = _fit(c, top.get("fit"))
-    sql, not_sql = _reasons(c, top.get("reasons"))
+    sql, not_sql = read_reasons(c, top.get("reasons"))
     sla = _sla(c, top.get("sla", {}))
     recycle = _recycle(c, top.get("recycle", {}))
     rules: tuple[MqlRule, ...] = ()
@@ -250,34 +250,6 @@ def _fit(c: Checker, raw: Any) -> Fit | None:
         title_levels=tuple(levels),
         company_size_bands=tuple(bands),
     )
-
-
-def _reasons(c: Checker, raw: Any) -> tuple[tuple[ReasonCode, ...] | None, tuple[ReasonCode, ...]]:
-    m = c.mapping(raw, "reasons", allowed={"sql", "not_sql"}, required={"sql", "not_sql"})
-    if m is None:
-        return None, ()
-    seen: set[str] = set()
-    out = []
-    for group in ("sql", "not_sql"):
-        codes = []
-        items = m.get(group)
-        if not isinstance(items, list) or not items:
-            c.error(f"reasons.{group}", "must be a non-empty list of {code, label}")
-        for i, item in enumerate(items or []):
-            path = f"reasons.{group}[{i}]"
-            e = c.mapping(item, path, allowed={"code", "label"}, required={"code", "label"})
-            if e is None or "code" not in e or "label" not in e:
-                continue
-            code, label = c.text(e["code"], f"{path}.code"), c.label(e["label"], f"{path}.label")
-            if code and not _CODE.match(code):
-                c.error(f"{path}.code", f"reason code {code!r} must be lower_snake_case")
-            elif code in seen:
-                c.error(f"{path}.code", f"reason code {code!r} is listed twice")
-            elif code and label:
-                seen.add(code)
-                codes.append(ReasonCode(code=code, label=label))
-        out.append(tuple(codes))
-    return out[0], out[1]
 
 
 def _sla(c: Checker, raw: Any) -> Sla | None:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from .account_model import NO_ACCOUNTS, AccountPolicy
 from .business_hours import BusinessHours
+from .conditions_model import Attributes, ReasonCode
 from .patterns import Matcher, glob_matcher, title_matcher
 
 # Activity kinds the core knows without the policy naming them.
@@ -196,16 +197,6 @@ Behaviour = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class Attributes:
-    """Every listed condition must hold; None means not part of this rule."""
-
-    industry_in: tuple[str, ...] | None = None
-    industry_is_target: bool = False  # written `industry_in: target` in YAML
-    title_level_at_least: str | None = None
-    company_size_in: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class MqlRule:
     name: str
     description: str
@@ -213,12 +204,6 @@ class MqlRule:
     attributes: Attributes
     score_min: float | None = None
     next_checks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReasonCode:
-    code: str
-    label: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,6 +266,13 @@ class Policy:
         if outcome in ("rejected", "recycled"):
             return self.not_sql_reasons
         return ()
+
+    def account_reason_codes(self, outcome: str) -> tuple[ReasonCode, ...]:
+        """Valid reason codes for a decision on an MQA: the accounts' own, else the MQL ones."""
+        own = self.accounts.sql_reasons if outcome == "sql" else self.accounts.not_sql_reasons
+        if outcome not in OUTCOMES:
+            return ()
+        return own or self.reason_codes(outcome)
 
 
 def _page_globs(b: Behaviour) -> list[str]:

@@ -68,3 +68,14 @@ def test_a_policy_without_accounts_still_loads():
     bare = HEAD.partition("\n# Accounts (companies)")[0]
     policy = load_policy(bare)
     assert policy.accounts.rules == () and policy.accounts.roles == ()
+
+
+def test_account_reason_codes_are_the_accounts_own_else_the_mql_ones(policy):
+    assert next(r.code for r in policy.account_reason_codes("sql")) == "buying_group_confirmed"
+    assert "recycle_missing_roles" in [r.code for r in policy.account_reason_codes("recycled")]
+    assert policy.account_reason_codes("maybe") == ()
+    bare = load_policy(HEAD.partition("\n# Accounts (companies)")[0])
+    assert bare.account_reason_codes("sql") == bare.reason_codes("sql")
+    text = DEFAULT_POLICY_TEXT.replace("{code: no_shared_project,", "{code: No-Shared,")
+    (issue,) = issues_of(text).issues
+    assert issue.path == "accounts.reasons.not_sql[0].code" and issue.line == line_of(text, "No-Shared")
