@@ -55,9 +55,10 @@ class BuyingGroups:
         if applied.lead_id is None or not self.enabled:
             return
         at = applied.entry.time
-        for lead_id in sorted(ledger.merged - self.gone):
-            self.gone.add(lead_id)
-            self.seen.append(Seen(lead_id, None, None, at))
+        if len(ledger.merged) != len(self.gone):  # a lead merged away by this entry: it leaves
+            for lead_id in sorted(ledger.merged - self.gone):
+                self.gone.add(lead_id)
+                self.seen.append(Seen(lead_id, None, None, at))
         state = ledger.states[ledger.resolve(applied.lead_id)]
         home = membership(state, self.policy)
         member = member_from_lead(state, self.policy) if home is not None else None

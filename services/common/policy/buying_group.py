@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
+from .account_model import Role
 from .free_mail import email_domain, is_free_mail
 from .lead import Evidence, LeadState, Stage, as_stage
 from .model import Policy
@@ -35,8 +37,16 @@ def membership(state: LeadState, policy: Policy) -> Membership | None:
     group_id = state.attributes.get("group_id")
     if isinstance(group_id, str) and group_id:
         return Membership(account_id=group_id, source="group")
-    domain = email_domain(state.email)
-    if domain is None or is_free_mail(domain, policy.accounts.free_mail_domains):
+    if not state.email:
+        return None
+    return _by_domain(state.email, policy.accounts.free_mail_domains)
+
+
+# The fold asks once per event; people are few and keep their email and title: remembered (bounded).
+@lru_cache(maxsize=65536)
+def _by_domain(email: str, free_mail: tuple[str, ...]) -> Membership | None:
+    domain = email_domain(email)
+    if domain is None or is_free_mail(domain, free_mail):
         return None
     return Membership(account_id=f"domain:{domain}", source="domain")
 
@@ -44,12 +54,17 @@ def membership(state: LeadState, policy: Policy) -> Membership | None:
 def roles_of(attributes: dict[str, Any], policy: Policy) -> tuple[str, ...]:
     """Every buying-group role the member's title level, title or department gives, in policy order."""
     level, title, department = (attributes.get(k) for k in ("title_level", "title", "department"))
+    return _roles(policy.accounts.roles, level, title if isinstance(title, str) else None, department)
+
+
+@lru_cache(maxsize=65536)
+def _roles(roles: tuple[Role, ...], level: Any, title: str | None, department: Any) -> tuple[str, ...]:
     out = []
-    for role in policy.accounts.roles:
+    for role in roles:
         if (
             (level is not None and level in role.title_levels)
             or (department is not None and department in role.departments)
-            or (isinstance(title, str) and role.title_matches is not None and role.title_matches(title))
+            or (title is not None and role.title_matches is not None and role.title_matches(title))
         ):
             out.append(role.name)
     return tuple(out)

@@ -7,7 +7,7 @@ A sub-domain of a listed domain is free mail too (`mail.yahoo.co.jp`, `xx.ezweb.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 
 FREE_MAIL_DOMAINS = frozenset(
     {
@@ -42,8 +42,11 @@ def email_domain(email: str | None) -> str | None:
     return domain
 
 
-def is_free_mail(domain: str, extra: Iterable[str] = ()) -> bool:
+def is_free_mail(domain: str, extra: Collection[str] = ()) -> bool:
     """Whether `domain` or a parent of it is a free-mail/ISP domain (shipped or the policy's own)."""
-    listed = FREE_MAIL_DOMAINS.union(extra)
     parts = domain.split(".")
-    return any(".".join(parts[i:]) in listed for i in range(len(parts) - 1))
+    for i in range(len(parts) - 1):
+        parent = ".".join(parts[i:])
+        if parent in FREE_MAIL_DOMAINS or parent in extra:
+            return True
+    return False
