@@ -1,9 +1,12 @@
-"""Sales decisions from `lead.decisions` (contracts/events/lead.decision.v1.schema.json), as the qualifier
-reads them. An envelope whose data does not match goes to the dead-letter topic with the reason."""
+"""Sales decisions from `lead.decisions` (contracts/events/lead.decision.v1.schema.json, and on MQAs
+account.decision.v1), as the qualifier reads them. An envelope whose data does not match goes to the
+dead-letter topic with the reason."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -12,30 +15,63 @@ from services.common.policy import OUTCOMES
 
 from .stitching import DecisionRecord
 
+Decided = TypeVar("Decided", bound="_Decided")
+
 DECISION_TYPE = "leadstate.lead.decision.v1"
+ACCOUNT_DECISION_TYPE = "leadstate.account.decision.v1"
 
 
-class DecisionData(BaseModel):
-    # the contract allows more fields; only these move the lead's stage
+class _Decided(BaseModel):
+    # the contract allows more fields; only these move the stage
     model_config = ConfigDict(extra="allow", frozen=True)
 
     decision_id: str = Field(min_length=1)
-    lead_id: str = Field(min_length=1)
-    mql_id: str = Field(min_length=1)
     episode: int = Field(ge=1)
     outcome: str
     decided_at: AwareDatetime
 
 
-def parse_decision(envelope: Envelope) -> DecisionRecord:
+class DecisionData(_Decided):
+    lead_id: str = Field(min_length=1)
+    mql_id: str = Field(min_length=1)
+
+
+class AccountDecisionData(_Decided):
+    account_id: str = Field(min_length=1)
+    mqa_id: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class AccountDecided:
+    """A sales decision on an MQA, as the account fold sees it (buying_groups.py)."""
+
+    event_id: str
+    account_id: str
+    outcome: str
+    episode: int
+    at: datetime
+
+
+def _parsed(model: type[Decided], envelope: Envelope) -> Decided:
     """Raises ValueError naming each bad field."""
     try:
-        data = DecisionData.model_validate(envelope.data)
+        data = model.model_validate(envelope.data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors())
         raise ValueError(problems) from None
     if data.outcome not in OUTCOMES:
         raise ValueError(f"outcome: must be one of {', '.join(OUTCOMES)} (got {data.outcome!r})")
+    return data
+
+
+def parse_account_decision(envelope: Envelope) -> AccountDecided:
+    data = _parsed(AccountDecisionData, envelope)
+    at = data.decided_at.astimezone(UTC)
+    return AccountDecided(envelope.id, data.account_id, data.outcome, data.episode, at)
+
+
+def parse_decision(envelope: Envelope) -> DecisionRecord:
+    data = _parsed(DecisionData, envelope)
     return DecisionRecord(
         event_id=envelope.id,
         lead_id=data.lead_id,
@@ -47,4 +83,7 @@ def parse_decision(envelope: Envelope) -> DecisionRecord:
 
 def check_decision(envelope: Envelope) -> None:
     """The consumer's data validator for the decisions topic."""
-    parse_decision(envelope)
+    if envelope.type == ACCOUNT_DECISION_TYPE:
+        parse_account_decision(envelope)
+    else:
+        parse_decision(envelope)

@@ -206,11 +206,12 @@ class Ledger:
 
 
 def activity_from_message(event_id: str, message: dict[str, Any], time: datetime) -> Activity:
-    """`Activity.from_segment`, keeping an alias's `previousId` (a top-level field) for stitching."""
+    """`Activity.from_segment`, keeping an alias's `previousId` (for stitching) and a group call's
+    `groupId` (the account, accounts.py): both are top-level fields, kept in the properties."""
     activity = Activity.from_segment(event_id, message, time)
-    previous = message.get("previousId")
-    if activity.kind == "alias" and previous is not None:
-        activity = replace(activity, properties={**activity.properties, "previousId": str(previous)})
+    for kind, key in (("alias", "previousId"), ("group", "groupId")):
+        if activity.kind == kind and message.get(key) is not None:
+            activity = replace(activity, properties={**activity.properties, key: str(message[key])})
     return activity
 
 
