@@ -61,6 +61,16 @@ async def pending_outbox(db: asyncpg.Connection) -> int:
     )
 
 
+async def unprojected(db: asyncpg.Connection) -> int:
+    """MQLs the qualifier registered that the handoff's inbox does not hold yet (it may lag the outbox)."""
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM qualifier.mqls q"
+            " WHERE NOT EXISTS (SELECT 1 FROM handoff.mqls h WHERE h.mql_id = q.mql_id)"
+        )
+    )
+
+
 async def stored_count(db: asyncpg.Connection, ids: set[str]) -> int:
     return int(await db.fetchval("SELECT count(*) FROM qualifier.events WHERE event_id = ANY($1)", list(ids)))
 

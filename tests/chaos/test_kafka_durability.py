@@ -22,7 +22,7 @@ import pytest
 
 from services.common.embedded import Broker
 from services.common.kafka import ensure_topics
-from tests.chaos.audit import SUMMARY, Audit, audit, pending_outbox, record, stored_count
+from tests.chaos.audit import SUMMARY, Audit, audit, pending_outbox, record, stored_count, unprojected
 from tests.chaos.harness import Stack, Tally, connect, demo_messages, scale, stream_events
 from tests.conftest import WRITE_KEY, Topics
 from tests.support import wait_until
@@ -42,13 +42,18 @@ async def _own_broker(broker_factory: Callable[[], Broker], topics: Topics, env:
 
 
 async def _applied(database_url: str, stack: Stack, env: dict[str, str], tally: Tally) -> Audit:
-    """Wait until every acknowledged event is stored and both outboxes drained; the audit of it all."""
+    """Wait until every acknowledged event is stored, both outboxes drained and the handoff has every MQL
+    (its consumer may rejoin its group after the broker's restart later than the outbox drains)."""
     db = await connect(database_url)
     try:
 
         async def quiet() -> bool:
             stored = await stored_count(db, tally.acknowledged)
-            return stored == len(tally.acknowledged) and await pending_outbox(db) == 0
+            return (
+                stored == len(tally.acknowledged)
+                and await pending_outbox(db) == 0
+                and await unprojected(db) == 0
+            )
 
         await wait_until(quiet, timeout_s=scale(120, 900), what="every acknowledged event applied")
         return await audit(

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.chaos.audit import audit, pending_outbox, record, stored_count
+from tests.chaos.audit import audit, pending_outbox, record, stored_count, unprojected
 from tests.chaos.harness import Stack, Tally, connect, demo_messages, scale, stream_events
 from tests.conftest import WRITE_KEY
 from tests.support import wait_ready, wait_until
@@ -127,4 +127,9 @@ async def _stored_at_least(db, n: int) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def _all_stored(db, acknowledged: set[str]) -> bool:  # type: ignore[no-untyped-def]
-    return await stored_count(db, acknowledged) == len(acknowledged) and await pending_outbox(db) == 0
+    """Every acknowledged event stored, the outboxes drained, every MQL in the handoff's inbox."""
+    return (
+        await stored_count(db, acknowledged) == len(acknowledged)
+        and await pending_outbox(db) == 0
+        and await unprojected(db) == 0
+    )
