@@ -7,8 +7,6 @@ two members qualifying the same account take turns, and the second sees the firs
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,13 +14,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.consumer import Delivered
 from services.common.outbox import Outbox
 from services.common.policy import AccountState, Member, Policy
 from services.common.policy.account_checks import MAX_MEMBERS_EVALUATED
 
-from .buying_groups import Book, BuyingGroups, Seen
-from .decisions import ACCOUNT_DECISION_TYPE, AccountDecided, parse_account_decision
+from .buying_groups import Book, BuyingGroups
 from .mqa import mqa_data, mqa_envelope, mqa_row
 from .tables import account_members, accounts, mqas
 
@@ -34,24 +30,13 @@ _MEMBERS = text(
 )
 
 
-def split_account_decisions(batch: list[Delivered]) -> tuple[list[Delivered], list[AccountDecided]]:
-    """Decisions on MQAs move accounts, not leads: they stay out of the lead fold and its log."""
-    rest = [d for d in batch if d.envelope.type != ACCOUNT_DECISION_TYPE]
-    if len(rest) == len(batch):
-        return batch, []
-    decided = [parse_account_decision(d.envelope) for d in batch if d.envelope.type == ACCOUNT_DECISION_TYPE]
-    return rest, sorted(decided, key=lambda d: (d.at, d.event_id))
-
-
-async def load_book(
-    session: AsyncSession, policy: Policy, groups: BuyingGroups, decided: list[AccountDecided]
-) -> Book:
+async def load_book(session: AsyncSession, policy: Policy, groups: BuyingGroups) -> Book:
     book = Book(policy)
     leads = sorted(groups.lead_ids())
     m = account_members
     homes = await session.execute(select(m.c.lead_id, m.c.account_id).where(m.c.lead_id.in_(leads)))
     book.home = {r.lead_id: r.account_id for r in homes}
-    touched = groups.accounts() | set(book.home.values()) | {d.account_id for d in decided}
+    touched = groups.accounts() | set(book.home.values())
     wanted = sorted(touched)
     if not wanted:
         return book
@@ -139,25 +124,14 @@ def _member_row(book: Book, lead_id: str) -> dict[str, Any]:
 
 
 async def fold_accounts(
-    session: AsyncSession,
-    policy: Policy,
-    groups: BuyingGroups,
-    decided: list[AccountDecided],
-    outbox: Outbox,
-    topic_mql: str,
+    session: AsyncSession, policy: Policy, groups: BuyingGroups, outbox: Outbox, topic_mql: str
 ) -> Book:
-    """The one call the worker makes after its fold: load, apply notes and decisions in event-time
-    order (a decision before a note of the same time), save."""
-    if not groups.seen and not decided:
+    """The one call the worker makes after its fold: load, apply the notes (members seen, decisions on
+    MQAs) in the order the fold took them, which is the log's order, save."""
+    if not groups.seen:
         return Book(policy)
-    book = await load_book(session, policy, groups, decided)
-    timeline: Iterator[tuple[datetime, int, Seen | AccountDecided]] = heapq.merge(
-        ((d.at, 0, d) for d in decided), ((s.at, 1, s) for s in groups.seen), key=lambda t: (t[0], t[1])
-    )
-    for _, _, item in timeline:
-        if isinstance(item, Seen):
-            book.apply(item)
-        else:
-            book.decide(item)
+    book = await load_book(session, policy, groups)
+    for note in groups.seen:
+        book.take(note)
     await save_book(session, book, outbox, topic_mql)
     return book

@@ -1,10 +1,16 @@
 """Accounts folded beside the leads: membership, members' snapshots and MQAs, in event time, no IO.
 
 After each entry the fold applies, `BuyingGroups.observe` notes the lead's account and its snapshot as
-a member (`Seen`); the `Book` then applies those notes in the same order, each evaluated at its entry's
-event time, so the batch boundaries never matter and a replay of the log in the worker's order makes
-the same MQAs. The live worker loads into the book only the accounts a transaction touches
-(`account_store.py`); a replay holds them all.
+a member (`Seen`), or the sales decision on an MQA the entry is (`AccountDecided`); the `Book` then
+applies those notes in the same order, so the batch boundaries never matter and a replay of the log in
+the worker's order makes the same MQAs. The live worker loads into the book only the accounts a
+transaction touches (`account_store.py`); a replay holds them all.
+
+An account is evaluated at its own clock: the latest event time among its members (or the note's, if
+later). Members' events travel on different partitions (and qualifier members), so they arrive in any
+order: evaluated at the event time of whatever arrived last, a reader dated later than the one being
+applied would be outside the window, and a buying group whose last-arriving reader is not its latest
+would never qualify.
 """
 
 from __future__ import annotations
@@ -24,8 +30,7 @@ from services.common.policy import (
     qualify_account,
 )
 
-from .decisions import AccountDecided
-from .stitching import Ledger
+from .stitching import AccountDecided, Ledger
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class BuyingGroups:
     """What one fold did to accounts, in the order it did it."""
 
     policy: Policy
-    seen: list[Seen] = field(default_factory=list)
+    seen: list[Seen | AccountDecided] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)  # leads merged away: they leave their account
 
     @property
@@ -52,6 +57,9 @@ class BuyingGroups:
 
     def observe(self, ledger: Ledger) -> None:
         applied = ledger.applied[-1]
+        if isinstance(applied.entry, AccountDecided):
+            self.seen.append(applied.entry)
+            return
         if applied.lead_id is None or not self.enabled:
             return
         at = applied.entry.time
@@ -65,10 +73,16 @@ class BuyingGroups:
         self.seen.append(Seen(state.lead_id, home, member, at))
 
     def accounts(self) -> set[str]:
-        return {s.membership.account_id for s in self.seen if s.membership is not None}
+        out = set()
+        for s in self.seen:
+            if isinstance(s, AccountDecided):
+                out.add(s.account_id)
+            elif s.membership is not None:
+                out.add(s.membership.account_id)
+        return out
 
     def lead_ids(self) -> set[str]:
-        return {s.lead_id for s in self.seen}
+        return {s.lead_id for s in self.seen if isinstance(s, Seen)}
 
 
 @dataclass
@@ -83,6 +97,13 @@ class Book:
     changed_members: set[str] = field(default_factory=set)
     changed_accounts: set[str] = field(default_factory=set)
     fired: list[Mqa] = field(default_factory=list)
+
+    def take(self, note: Seen | AccountDecided) -> None:
+        """One note of `BuyingGroups.seen`, in order."""
+        if isinstance(note, Seen):
+            self.apply(note)
+        else:
+            self.decide(note)
 
     def apply(self, seen: Seen) -> None:
         lead, before = seen.lead_id, self.home.get(seen.lead_id)
@@ -103,20 +124,27 @@ class Book:
         self.changed_accounts.add(after)
         if before == after and known is not None and not _grew(known, seen.member):
             return  # with time alone, windows close and scores decay: no rule can newly hold
-        qualified, mqa = qualify_account(self.state(after), self.policy, seen.at)
-        if mqa is not None:
-            self.accounts[after] = replace(qualified, members=())
-            self.fired.append(mqa)
+        self._qualify(after, seen.at)
 
     def decide(self, decided: AccountDecided) -> None:
-        """A sales decision on an MQA: closes the episode (one for another episode changes nothing)."""
+        """A sales decision on an MQA: closes the episode (one for another episode changes nothing).
+        Activity dated after a not-SQL decision may have arrived before it: the account is looked at."""
         account = self.accounts.get(decided.account_id)
         if account is None:
             return
-        after = apply_account_decision(account, decided.outcome, decided.at, decided.episode)
+        after = apply_account_decision(account, decided.outcome, decided.time, decided.episode)
         if after != account:
             self.accounts[decided.account_id] = after
             self.changed_accounts.add(decided.account_id)
+            self._qualify(decided.account_id, decided.time)
+
+    def _qualify(self, account_id: str, at: datetime) -> None:
+        state = self.state(account_id)
+        clock = max((m.last_activity_at for m in state.members if m.last_activity_at is not None), default=at)
+        qualified, mqa = qualify_account(state, self.policy, max(at, clock))
+        if mqa is not None:
+            self.accounts[account_id] = replace(qualified, members=())
+            self.fired.append(mqa)
 
     def state(self, account_id: str) -> AccountState:
         """The account with its members (in lead id order: the same tuple live and in a replay)."""

@@ -4,8 +4,7 @@ dead-letter topic with the reason."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -13,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from services.common.envelope import Envelope
 from services.common.policy import OUTCOMES
 
-from .stitching import DecisionRecord
+from .stitching import AccountDecided, DecisionRecord
 
 Decided = TypeVar("Decided", bound="_Decided")
 
@@ -41,17 +40,6 @@ class AccountDecisionData(_Decided):
     mqa_id: str = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class AccountDecided:
-    """A sales decision on an MQA, as the account fold sees it (buying_groups.py)."""
-
-    event_id: str
-    account_id: str
-    outcome: str
-    episode: int
-    at: datetime
-
-
 def _parsed(model: type[Decided], envelope: Envelope) -> Decided:
     """Raises ValueError naming each bad field."""
     try:
@@ -66,8 +54,13 @@ def _parsed(model: type[Decided], envelope: Envelope) -> Decided:
 
 def parse_account_decision(envelope: Envelope) -> AccountDecided:
     data = _parsed(AccountDecisionData, envelope)
-    at = data.decided_at.astimezone(UTC)
-    return AccountDecided(envelope.id, data.account_id, data.outcome, data.episode, at)
+    return AccountDecided(
+        event_id=envelope.id,
+        account_id=data.account_id,
+        outcome=data.outcome,
+        episode=data.episode,
+        time=data.decided_at.astimezone(UTC),
+    )
 
 
 def parse_decision(envelope: Envelope) -> DecisionRecord:

@@ -21,7 +21,7 @@ from services.common.metrics import DUPLICATES
 from services.common.outbox import Outbox
 from services.common.policy import Policy
 
-from .account_store import fold_accounts, split_account_decisions
+from .account_store import fold_accounts
 from .buying_groups import BuyingGroups
 from .cache import LeadCache
 from .changelog import Changelog
@@ -74,7 +74,6 @@ class Qualify:
         fresh = [d for d in unique if d.envelope.id not in known]
         if len(fresh) < len(batch):
             DUPLICATES.labels("qualifier").inc(len(batch) - len(fresh))
-        fresh, decided = split_account_decisions(fresh)
         deduped = time.perf_counter()
         entries = applied_order([from_envelope(d.envelope) for d in fresh])
         partition_of = {d.envelope.id: d.partition for d in fresh if d.topic == self.topic_events}
@@ -92,7 +91,7 @@ class Qualify:
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(db, ledger.fired)
-        await fold_accounts(session, self.policy, groups, decided, self.outbox, self.topic_mql)
+        await fold_accounts(session, self.policy, groups, self.outbox, self.topic_mql)
         await changes.save(db, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (

@@ -7,9 +7,9 @@ register in one transaction (no MQL is re-emitted: the outbox is left alone). Th
 is folded along (changelog.py), with what fell due before each entry, and the worker's sweeps are
 looked at where they happened in the log (`qualifier.sweeps`, sweep.py): the views it would have
 published are compared with `qualifier.lead_changelog`, and written back with the rest. Accounts are
-folded along too (buying_groups.py): the MQAs the log makes are compared with `qualifier.mqas`
-(decisions on MQAs are not in the log: a replay after one differs from the live accounts; `write`
-leaves accounts alone).
+folded along too (buying_groups.py), decisions on MQAs included (they are in the log): the MQAs the
+log makes are compared with `qualifier.mqas` and each account's stage and episode with
+`qualifier.accounts` (`write` leaves accounts alone).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .mqa import mqa_id_for
 from .mql import mql_data, mql_row
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
-from .tables import events, identities, lead_changelog, leads, mqas, mqls, sweeps
+from .tables import accounts, events, identities, lead_changelog, leads, mqas, mqls, sweeps
 
 PAGE = 5000
 
@@ -88,8 +88,8 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
                 result.changelog.observe(ledger)
                 groups.observe(ledger)
                 result.events += 1
-            for seen in groups.seen:
-                book.apply(seen)
+            for note in groups.seen:
+                book.take(note)
             groups.seen.clear()
             ledger.applied.clear()  # the worker stores these; a replay only needs the states
             result.updates += len(result.changelog.updates)
@@ -107,6 +107,7 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
         for mqa_id, account_id in stored
         if mqa_id not in result.mqas
     ]
+    result.differences += await _compare_accounts(conn, book)
     known = {mqa_id for mqa_id, _ in stored}
     result.differences += [
         Difference(account_id, f"the log makes MQA {mqa_id} (episode {episode}, rule {rule}), not registered")
@@ -114,6 +115,21 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
         if mqa_id not in known
     ]
     return result
+
+
+async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Difference]:
+    """Each account's stage and episode (an account never qualified nor decided is "open", 0 on both
+    sides: the worker stores a row for every account a transaction touched)."""
+    untouched = ("open", 0)
+    rebuilt = {k: (a.stage, a.episode) for k, a in book.accounts.items()}
+    stored = {r.account_id: (r.stage, r.episode) for r in await conn.execute(select(accounts))}
+    return [
+        Difference(
+            account_id, f"account {theirs[0]} (episode {theirs[1]}), replay {mine[0]} (episode {mine[1]})"
+        )
+        for account_id in sorted(rebuilt.keys() | stored.keys())
+        if (mine := rebuilt.get(account_id, untouched)) != (theirs := stored.get(account_id, untouched))
+    ]
 
 
 async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:

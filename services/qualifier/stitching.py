@@ -43,7 +43,20 @@ class DecisionRecord:
     time: datetime  # decided_at
 
 
-Entry = Activity | DecisionRecord
+@dataclass(frozen=True, kw_only=True)
+class AccountDecided:
+    """A sales decision on an MQA (account.decision.v1): it moves an account, not a lead. It is in the
+    log like a lead decision (events.lead_id "-"), so a replay closes the episode where the worker did;
+    the account fold applies it (buying_groups.py), the lead fold passes it by."""
+
+    event_id: str
+    account_id: str
+    outcome: str
+    episode: int
+    time: datetime  # decided_at
+
+
+Entry = Activity | DecisionRecord | AccountDecided
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,8 @@ class Ledger:
     def fold(self, entry: Entry) -> None:
         if isinstance(entry, DecisionRecord):
             self._decide(entry)
+        elif isinstance(entry, AccountDecided):
+            self.applied.append(Applied(entry, None))
         else:
             self._act(entry)
 

@@ -11,8 +11,11 @@ import uuid
 import jsonschema
 import pytest
 
+from services.common.db import create_engine
 from services.common.envelope import Envelope, new_envelope
+from services.common.policy_file import read_policy_file
 from services.qualifier.mqa import mqa_id_for
+from services.qualifier.replay import rebuild
 from services.qualifier.stitching import lead_id_for
 from tests.integration.qualifier.conftest import (
     Qualifier,
@@ -160,7 +163,7 @@ async def test_person_mqls_carry_the_account_id(shared_qualifier: Qualifier) -> 
 
 
 async def test_a_decision_on_the_mqa_closes_its_episode_and_new_activity_opens_the_next(
-    shared_qualifier: Qualifier,
+    shared_qualifier: Qualifier, module_env: dict[str, str]
 ) -> None:
     q, tag = shared_qualifier, uuid.uuid4().hex[:6]
     domain = f"delta-{tag}.example"
@@ -198,9 +201,31 @@ async def test_a_decision_on_the_mqa_closes_its_episode_and_new_activity_opens_t
         return row["stage"] == "recycled"
 
     await wait_until(recycled, timeout_s=30, what="the account recycled by the decision")
+    logged = await q.db.fetchrow(
+        "SELECT lead_id, type FROM qualifier.events WHERE event_id = $1", decision.id
+    )
+    assert (logged["lead_id"], logged["type"]) == ("-", "account_decision")  # in the log, for replays
+
+    # the members' events travel on different partitions: the one dated last may well arrive first.
+    # Each is applied in a transaction of its own, latest-dated first, and the group still qualifies.
     again = [download(at(DAY * 3 + i), "wp-mql-sql-guide", user=f"{w}-{tag}") for i, (w, _) in enumerate(who)]
-    await q.publish(again)
+    for read in reversed(again):
+        await q.publish([read])
+        await q.wait_stored([read])
     mqas = await q.on_topic(q.topics.mql, account_id, expect=2)
     assert [m.id for m in mqas] == [mqa_id_for(account_id, 1), mqa_id_for(account_id, 2)]
+    assert mqas[1].data["qualified_at"] == again[-1].time.isoformat()  # the account's latest activity
     breadth = next(r for r in mqas[1].data["reasons"] if r["code"] == "breadth")
     assert {e["event_id"] for e in breadth["evidence"]} == {e.id for e in again}  # only after the decision
+
+    # `leadstate replay` folds the log, the decision included, to the same MQAs and account state
+    policy = read_policy_file(ROOT / "policies/default.yaml").policy
+    engine = create_engine(module_env["LEADSTATE_DATABASE_URL"], pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            replayed = await rebuild(conn, policy)
+    finally:
+        await engine.dispose()
+    assert {m for m, (a, _, _) in replayed.mqas.items() if a == account_id} == {m.id for m in mqas}
+    mine = {account_id} | {lead_id_for(f"user:{w}-{tag}") for w, _ in who}
+    assert [d for d in replayed.differences if d.lead_id in mine] == []

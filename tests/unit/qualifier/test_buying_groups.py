@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.qualifier.buying_groups import Book, BuyingGroups
-from services.qualifier.decisions import AccountDecided
-from services.qualifier.stitching import Ledger, activity_from_message, lead_id_for
+from services.qualifier.stitching import AccountDecided, Entry, Ledger, activity_from_message, lead_id_for
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -41,8 +40,8 @@ def fold(policy, messages, *, batch: int) -> Book:  # type: ignore[no-untyped-de
         for event_id, body, time in messages[start : start + batch]:
             ledger.fold(activity_from_message(event_id, body, time))
             groups.observe(ledger)
-        for seen in groups.seen:
-            book.apply(seen)
+        for note in groups.seen:
+            book.take(note)
     return book
 
 
@@ -71,7 +70,55 @@ def test_a_group_call_moves_the_lead_and_stitching_carries_the_visitors_account(
 def test_a_decision_closes_the_episode_and_a_stale_one_changes_nothing(policy) -> None:  # type: ignore[no-untyped-def]
     book = fold(policy, company(), batch=100)
     account = "domain:acme.example"
-    book.decide(AccountDecided("d0", account, "sql", 7, T0 + timedelta(days=4)))
+    book.decide(decided("d0", account, "sql", 7, days=4))
     assert book.accounts[account].stage == "mqa"
-    book.decide(AccountDecided("d1", account, "recycled", 1, T0 + timedelta(days=4)))
+    book.decide(decided("d1", account, "recycled", 1, days=4))
     assert (book.accounts[account].stage, book.accounts[account].episode) == ("recycled", 1)
+
+
+def decided(event_id: str, account_id: str, outcome: str, episode: int, *, days: float) -> AccountDecided:
+    return AccountDecided(
+        event_id=event_id,
+        account_id=account_id,
+        outcome=outcome,
+        episode=episode,
+        time=T0 + timedelta(days=days),
+    )
+
+
+def test_readers_arriving_latest_first_still_make_the_mqa(policy) -> None:  # type: ignore[no-untyped-def]
+    """Members' events travel on different partitions: the reader dated last may arrive first. The
+    account is evaluated at its own clock (its latest member activity), not at the arriving event's."""
+    messages = company()
+    identifies = [m for m in messages if m[1]["type"] == "identify"]
+    reads = [m for m in messages if m[1]["type"] == "track"]
+    in_order = fold(policy, messages, batch=1)
+    [mqa] = fold(policy, identifies + reads[::-1], batch=1).fired
+    assert mqa == in_order.fired[0] and mqa.at == T0 + timedelta(days=3)
+
+
+def test_a_recycled_account_qualifies_again_on_later_activity_even_if_the_decision_arrives_late(
+    policy,  # type: ignore[no-untyped-def]
+) -> None:
+    """Recycled on day 4 (the decision is an entry of the log); three readers dated days 5-7 make
+    episode 2, whether they arrive after the decision or before it (a decision is then a look)."""
+    props = {"asset_id": "wp-mql-sql-guide"}
+    again = [
+        message("track", 5 + i, 100 + i, userId=u, event="Content Downloaded", properties=props)
+        for i, u in enumerate(["dir", "mgr", "eng"])
+    ]
+    decision = decided("dec", "domain:acme.example", "recycled", 1, days=4)
+    for late in (False, True):
+        ledger, book, groups = Ledger(policy), Book(policy), BuyingGroups(policy)
+        entries: list[Entry] = [activity_from_message(*m) for m in company() + again]
+        entries.insert(len(entries) if late else 6, decision)
+        for entry in entries:
+            ledger.fold(entry)
+            groups.observe(ledger)
+        for note in groups.seen:
+            book.take(note)
+        assert [(m.episode, m.at) for m in book.fired] == [
+            (1, T0 + timedelta(days=3)),
+            (2, T0 + timedelta(days=7)),
+        ], late
+        assert book.accounts["domain:acme.example"].stage == "mqa"
