@@ -29,6 +29,7 @@ from services.common.policy import (
     membership,
     qualify_account,
 )
+from services.common.policy.account_rules import stage_blocks
 
 from .stitching import AccountDecided, Ledger
 
@@ -139,6 +140,8 @@ class Book:
             self._qualify(decided.account_id, decided.time)
 
     def _qualify(self, account_id: str, at: datetime) -> None:
+        if not self.policy.accounts.rules or stage_blocks(self.accounts[account_id], self.policy):
+            return  # an open episode (most notes): no need to gather the members
         state = self.state(account_id)
         clock = max((m.last_activity_at for m in state.members if m.last_activity_at is not None), default=at)
         qualified, mqa = qualify_account(state, self.policy, max(at, clock))

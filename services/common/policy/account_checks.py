@@ -34,16 +34,23 @@ class AccountRuleResult:
 
 
 def check_account_rule(
-    rule: AccountRule, account: AccountState, policy: Policy, at: datetime
+    rule: AccountRule, account: AccountState, policy: Policy, at: datetime, *, until_failed: bool = False
 ) -> AccountRuleResult:
+    """Every check of the rule, with its sentence; `until_failed`: stop at the first that fails (the
+    fold only needs to know whether the rule holds; a matched result is complete either way)."""
     engaged = engaged_members(account, rule.engaged, policy, at)
     checks: list[Check] = []
-    if rule.breadth is not None:
-        checks.append(_breadth(rule.breadth, rule.engaged, engaged))
-    if rule.roles is not None:
-        checks.append(_coverage(rule.roles, engaged, policy))
-    if rule.shared_topic is not None:
-        checks.append(_shared_topic(rule.shared_topic, engaged))
+
+    def failed(check: Check) -> bool:
+        checks.append(check)
+        return until_failed and not check.ok
+
+    if rule.breadth is not None and failed(_breadth(rule.breadth, rule.engaged, engaged)):
+        return AccountRuleResult(rule.name, False, checks, engaged)
+    if rule.roles is not None and failed(_coverage(rule.roles, engaged, policy)):
+        return AccountRuleResult(rule.name, False, checks, engaged)
+    if rule.shared_topic is not None and failed(_shared_topic(rule.shared_topic, engaged)):
+        return AccountRuleResult(rule.name, False, checks, engaged)
     attributes, sources = account.attributes()
     company = LeadState(lead_id=account.account_id, attributes=attributes, attribute_sources=sources)
     checks += check_attributes(rule.attributes, company, policy)

@@ -36,6 +36,12 @@ class AccountEvaluation:
 def blocked_reason(account: AccountState, policy: Policy) -> str | None:
     if not account.members:
         return "the account has no members"
+    return stage_blocks(account, policy)
+
+
+def stage_blocks(account: AccountState, policy: Policy) -> str | None:
+    """Why the account's stage alone keeps it from a new MQA (None: it does not); needs no members,
+    so a caller can ask before gathering them."""
     if account.stage in ("mqa", "sql"):
         return f"MQA episode {account.episode} is open (stage {account.stage}): one MQA per episode"
     if account.stage == "rejected" and not policy.recycle.allow_after_rejected:
@@ -59,10 +65,15 @@ def qualify_account(account: AccountState, policy: Policy, at: datetime) -> tupl
     """Evaluate and, on a match, open the episode: the one call the qualifier needs per change."""
     if not policy.accounts.rules or blocked_reason(account, policy) is not None:
         return account, None
-    mqa = evaluate_account(account, policy, at).mqa
-    if mqa is None:
-        return account, None
-    return replace(account, stage="mqa", episode=mqa.episode, mqa_at=at), mqa
+    # as evaluate_account, but each rule only until a check fails: most changes qualify nothing
+    for rule in policy.accounts.rules:
+        result = check_account_rule(rule, account, policy, at, until_failed=True)
+        if result.matched:
+            episode = account.episode + 1
+            explanation = explain_mqa(account, result, policy, at, episode)
+            mqa = Mqa(account.account_id, result.rule_name, episode, at, policy.version, explanation)
+            return replace(account, stage="mqa", episode=episode, mqa_at=at), mqa
+    return account, None
 
 
 def apply_account_decision(

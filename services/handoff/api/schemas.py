@@ -136,14 +136,14 @@ class FunnelGroup(BaseModel):
     rejected: int
     recycled: int
     open: int
-    mqls: int
+    mqls: int = Field(description="MQLs (with group_by=account_rule: MQAs).")
     median_time_to_decision_s: float | None
     p90_time_to_decision_s: float | None
     sla_breaches: int = Field(description="MQLs decided after the SLA, or still open past it.")
 
 
 class FunnelReport(BaseModel):
-    group_by: Literal["rule", "policy_version", "topic", "reason"]
+    group_by: Literal["rule", "policy_version", "topic", "reason", "account_rule"]
     since: datetime | None
     until: datetime | None
     groups: list[FunnelGroup]

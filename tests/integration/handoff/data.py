@@ -63,7 +63,13 @@ def mql_envelope(lead_id: str, *, id_: str | None = None, **fields: Any) -> Enve
     )
 
 
-def mqa_envelope(account_id: str, *, episode: int = 1, qualified_at: datetime | None = None) -> Envelope:
+def mqa_envelope(
+    account_id: str,
+    *,
+    episode: int = 1,
+    qualified_at: datetime | None = None,
+    rule: str = "buying-group-forming",
+) -> Envelope:
     """An MQA as the qualifier writes it (contracts/events/account.mqa.v1.schema.json)."""
     at = qualified_at or datetime.now(UTC) - timedelta(hours=2)
     members = [
@@ -91,7 +97,7 @@ def mqa_envelope(account_id: str, *, episode: int = 1, qualified_at: datetime | 
             "attributes": {},
         },
         "policy_version": "2026.1",
-        "rule": {"name": "buying-group-forming", "description": "Three people of a target company engaged."},
+        "rule": {"name": rule, "description": "Three people of a target company engaged."},
         "reasons": [
             {
                 "code": "breadth",

@@ -82,3 +82,38 @@ async def test_bad_account_requests_are_problems_not_500s(handoff) -> None:  # t
     assert bad_sla.status_code == 422 and bad_sla.json()["errors"][0]["field"].endswith("sla")
     extra = await handoff.client.post("/v1/accounts/x/decisions", json={**SQL, "score": 99})
     assert extra.status_code == 422
+
+
+async def test_the_funnel_by_account_rule_puts_the_sql_rate_of_mqas_first(handoff) -> None:  # type: ignore[no-untyped-def]
+    plan = [  # account, rule, decision (outcome, reason) or None: open
+        ("crm-f1", "buying-group-forming", ("sql", "problem_confirmed")),
+        ("crm-f2", "buying-group-forming", ("rejected", "no_budget")),
+        ("crm-f3", "buying-group-forming", ("rejected", "no_budget")),
+        ("crm-f4", "buying-group-forming", None),
+        ("crm-f5", "executive-sponsor", ("sql", "project_planned")),
+    ]
+    await publish(handoff.bootstrap, handoff.topics.mql, [mqa_envelope(a, rule=r) for a, r, _ in plan])
+    await publish(handoff.bootstrap, handoff.topics.mql, [mql_envelope("ld-solo", rule="hand-raiser")])
+
+    async def listed() -> bool:
+        return len((await handoff.client.get("/v1/mqas")).json()["items"]) == len(plan)
+
+    await wait_until(listed, timeout_s=30, what="the MQAs in the account inbox")
+    for account, _, decision in plan:
+        if decision:
+            body = {"outcome": decision[0], "reason": decision[1], "decided_by": "rep-2"}
+            answer = await handoff.client.post(f"/v1/accounts/{account}/decisions", json=body)
+            assert answer.status_code == 201, answer.text
+
+    answer = await handoff.client.get("/v1/reports/funnel", params={"group_by": "account_rule"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["group_by"] == "account_rule"
+    first, second = report["groups"]
+    assert next(iter(first)) == "sql_rate"  # the headline comes first
+    assert (first["group"], first["sql_rate"], first["mqls"]) == ("executive-sponsor", 1.0, 1)
+    assert (second["group"], second["sql_rate"]) == ("buying-group-forming", round(1 / 3, 4))
+    assert (second["mqls"], second["decided"], second["rejected"], second["open"]) == (4, 3, 2, 1)
+    assert second["top_not_sql_reasons"] == [{"code": "no_budget", "label": "No budget", "count": 2}]
+    total = report["total"]
+    assert (total["mqls"], total["sqls"], total["sql_rate"]) == (5, 2, 0.5)  # MQAs only, not the MQL
