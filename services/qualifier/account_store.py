@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.outbox import Outbox
 from services.common.policy import AccountState, Member, Policy
 from services.common.policy.account_checks import MAX_MEMBERS_EVALUATED
+from services.common.policy.account_rules import stage_blocks
 
 from .buying_groups import Book, BuyingGroups
 from .mqa import mqa_data, mqa_envelope, mqa_row
+from .stitching import AccountDecided
 from .tables import account_members, accounts, mqas
 
 _MEMBERS = text(
@@ -34,8 +36,11 @@ async def load_book(session: AsyncSession, policy: Policy, groups: BuyingGroups)
     book = Book(policy)
     leads = sorted(groups.lead_ids())
     m = account_members
-    homes = await session.execute(select(m.c.lead_id, m.c.account_id).where(m.c.lead_id.in_(leads)))
-    book.home = {r.lead_id: r.account_id for r in homes}
+    own = await session.execute(
+        select(m.c.lead_id, m.c.account_id, m.c.source, m.c.member).where(m.c.lead_id.in_(leads))
+    )
+    stored = {r.lead_id: (r.account_id, r.source, Member.from_dict(r.member)) for r in own}
+    book.home = {lead: account for lead, (account, _, _) in stored.items()}
     touched = groups.accounts() | set(book.home.values())
     wanted = sorted(touched)
     if not wanted:
@@ -59,10 +64,38 @@ async def load_book(session: AsyncSession, policy: Policy, groups: BuyingGroups)
             mqa_at=r.mqa_at,
             decided_at=r.decided_at,
         )
-    for r in await session.execute(_MEMBERS, {"ids": wanted, "most": MAX_MEMBERS_EVALUATED}):
-        book.members.setdefault(r.account_id, {})[r.lead_id] = Member.from_dict(r.member)
-        book.sources[r.lead_id] = r.source
+    whole = sorted(_needing_all_members(book, groups, stored))
+    book.partial = touched - set(whole)
+    for lead, (account, source, member) in stored.items():
+        if account in book.partial:
+            book.members.setdefault(account, {})[lead] = member
+            book.sources[lead] = source
+    if whole:
+        for r in await session.execute(_MEMBERS, {"ids": whole, "most": MAX_MEMBERS_EVALUATED}):
+            book.members.setdefault(r.account_id, {})[r.lead_id] = Member.from_dict(r.member)
+            book.sources[r.lead_id] = r.source
     return book
+
+
+def _needing_all_members(
+    book: Book, groups: BuyingGroups, stored: dict[str, tuple[str, str, Member]]
+) -> set[str]:
+    """The accounts this transaction may evaluate or whose company attributes may change: open to a
+    new MQA (by their stage), decided on, joined or left, or with a member whose company traits
+    changed. The others (an open episode, most of the traffic) need only this transaction's members,
+    and their rows are left as they are (`Book.partial`)."""
+    out = set()
+    for note in groups.seen:
+        if isinstance(note, AccountDecided):
+            out.add(note.account_id)
+            continue
+        before = stored.get(note.lead_id)
+        after = note.membership.account_id if note.membership is not None else None
+        if before is None or before[0] != after:
+            out.update(a for a in (after, before[0] if before else None) if a is not None)
+        elif note.member is not None and note.member.attribute_sources != before[2].attribute_sources:
+            out.add(after)
+    return out | {a for a, state in book.accounts.items() if stage_blocks(state, book.policy) is None}
 
 
 async def save_book(session: AsyncSession, book: Book, outbox: Outbox, topic_mql: str) -> None:
@@ -82,20 +115,30 @@ async def save_book(session: AsyncSession, book: Book, outbox: Outbox, topic_mql
             rows,
         )
     now = datetime.now(UTC)
-    for account_id in sorted(book.changed_accounts):
-        state = book.state(account_id)
-        attributes, _ = state.attributes()
+    changed = [book.state(k) for k in sorted(book.changed_accounts - book.partial)]
+    if changed:
         await session.execute(
             accounts.update()
-            .where(accounts.c.account_id == account_id)
+            .where(accounts.c.account_id == bindparam("id"))
             .values(
-                stage=state.stage,
-                episode=state.episode,
-                mqa_at=state.mqa_at,
-                decided_at=state.decided_at,
-                attributes=attributes,
+                stage=bindparam("new_stage"),
+                episode=bindparam("new_episode"),
+                mqa_at=bindparam("new_mqa_at"),
+                decided_at=bindparam("new_decided_at"),
+                attributes=bindparam("new_attributes"),
                 updated_at=now,
-            )
+            ),
+            [
+                {
+                    "id": state.account_id,
+                    "new_stage": state.stage,
+                    "new_episode": state.episode,
+                    "new_mqa_at": state.mqa_at,
+                    "new_decided_at": state.decided_at,
+                    "new_attributes": state.attributes()[0],
+                }
+                for state in changed
+            ],
         )
     if not book.fired:
         return

@@ -97,6 +97,9 @@ class Book:
     home: dict[str, str] = field(default_factory=dict)  # lead -> its account
     changed_members: set[str] = field(default_factory=set)
     changed_accounts: set[str] = field(default_factory=set)
+    # accounts loaded with this transaction's members only (account_store.py): their episode is open
+    # and stays so in the transaction, so they are never evaluated, and their rows are not rewritten
+    partial: set[str] = field(default_factory=set)
     fired: list[Mqa] = field(default_factory=list)
 
     def take(self, note: Seen | AccountDecided) -> None:
