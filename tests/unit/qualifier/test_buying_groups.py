@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.qualifier.buying_groups import Book, BuyingGroups
+from services.common.policy import AccountState, Member, Membership
+from services.qualifier.account_store import _needing_all_members
+from services.qualifier.buying_groups import Book, BuyingGroups, Seen
 from services.qualifier.stitching import AccountDecided, Entry, Ledger, activity_from_message, lead_id_for
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -122,3 +124,23 @@ def test_a_recycled_account_qualifies_again_on_later_activity_even_if_the_decisi
             (2, T0 + timedelta(days=7)),
         ], late
         assert book.accounts["domain:acme.example"].stage == "mqa"
+
+
+def test_only_accounts_open_to_an_mqa_or_changed_are_loaded_whole(policy) -> None:  # type: ignore[no-untyped-def]
+    """The live worker's loading rule (account_store.py): an account with an open episode that this
+    transaction neither decides, joins, leaves nor changes the company traits of gets only its own
+    members; evaluating it is never needed (its stage blocks a new MQA)."""
+    when = T0 + timedelta(days=1)
+    book = Book(policy)
+    for account, stage in (("busy", "mqa"), ("sold", "sql"), ("fresh", "open"), ("asked", "mqa")):
+        book.accounts[account] = AccountState(account_id=account, stage=stage, episode=1)
+    same = Member(lead_id="a")
+    stored = {"a": ("busy", "domain", same), "b": ("busy", "domain", Member(lead_id="b"))}
+    stored["c"] = ("sold", "domain", Member(lead_id="c"))
+    groups = BuyingGroups(policy)
+    groups.seen = [
+        Seen("a", Membership(account_id="busy", source="domain"), same, when),  # nothing new
+        Seen("c", Membership(account_id="elsewhere", source="group"), Member(lead_id="c"), when),  # moves
+        decided("d", "asked", "rejected", 1, days=1),
+    ]
+    assert _needing_all_members(book, groups, stored) == {"fresh", "sold", "elsewhere", "asked"}
