@@ -293,4 +293,4 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         """Per process: the share of one core used (1.0 = a core busy all the time)."""
         end, wall = self._now(), time.perf_counter() - self._wall
-        return {n: round((v - self._start.get(n, 0.0)) / wall, 2) for n, v in end.items() if wall > 0}
+        return {n: round((v - self._start.get(n, 0.0)) / wall, 3) for n, v in end.items() if wall > 0}

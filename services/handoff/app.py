@@ -21,13 +21,13 @@ from services.common.runtime import ConsumingService
 from services.common.settings import Settings
 from services.common.unavailable import install_unavailable_handler
 
-from .api import audit, decisions, inbox, reports, simulations, webhooks
+from .api import account_mqa, audit, decisions, inbox, reports, simulations, webhooks
 from .console import BODY_LIMITS as CONSOLE_BODY_LIMITS
 from .console import mount_console
 from .cursor import codec_for_keys
 from .decisions import Decider
 from .key_usage import KeyUsage
-from .mql import validate_mql
+from .mqa import validate_qualified
 from .policy import handoff_policy
 from .projection import MQL_TYPES, project
 from .qualifier_client import QualifierClient
@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
             dead_letter_topic=settings.topic_dead_letter,
             expected_types={settings.topic_mql: MQL_TYPES},
             max_records=settings.consumer_batch_max,
-            data_validators={settings.topic_mql: validate_mql},
+            data_validators={settings.topic_mql: validate_qualified},
         ),
         processed=processed,
         handler=project,
@@ -135,7 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
         key_usage=KeyUsage(service.database.sessions),
         qualifier=qualifier,
     )
-    for module in (inbox, decisions, reports, simulations, webhooks, audit):
+    for module in (inbox, decisions, account_mqa, reports, simulations, webhooks, audit):
         app.include_router(module.router)
     mount_console(app, settings, policy_file.policy)  # the web console at /console
     return app

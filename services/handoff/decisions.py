@@ -1,4 +1,5 @@
-"""`decide`: the one decide flow the API and the console share (reason lookup, note limit, idempotency,
+"""`decide`: the one decide flow the API and the console share, for a lead's MQL and an account's MQA
+(a `Register` says which) (reason lookup, note limit, idempotency,
 the relay woken after a new decision); each of them only translates its outcome. `record_decision`: one
 transaction that locks the lead's open MQL, stores the decision, writes the
 `leadstate.lead.decision.v1` event to the outbox and remembers the Idempotency-Key's answer.
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import Table, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,9 +28,10 @@ from services.common.policy import OUTCOMES, ReasonCode
 
 from .audit import Actor, record
 from .policy import HandoffPolicy
-from .tables import decisions, idempotency_keys, mqls
+from .tables import account_decisions, decisions, idempotency_keys, mqas, mqls
 
 DECISION_TYPE = "leadstate.lead.decision.v1"
+ACCOUNT_DECISION_TYPE = "leadstate.account.decision.v1"
 MAX_NOTE = 4000  # characters; a decision's note is a sentence or two for marketing, not a file
 
 
@@ -66,8 +68,33 @@ class IdempotencyKeyReused(DecisionRefused):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Register:
+    """What is decided on: the open qualifications, where decisions go, their names and event type."""
+
+    opened: Table  # mqls | mqas
+    decided: Table  # decisions | account_decisions
+    subject: str  # lead_id | account_id
+    key: str  # mql_id | mqa_id
+    event_type: str
+    accounts: bool  # reason codes: the accounts' own (policy accounts.reasons) or the MQL ones
+
+
+LEADS = Register(
+    opened=mqls, decided=decisions, subject="lead_id", key="mql_id", event_type=DECISION_TYPE, accounts=False
+)
+ACCOUNTS = Register(
+    opened=mqas,
+    decided=account_decisions,
+    subject="account_id",
+    key="mqa_id",
+    event_type=ACCOUNT_DECISION_TYPE,
+    accounts=True,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DecisionInput:
-    lead_id: str
+    lead_id: str  # or the account's id, deciding on an MQA
     outcome: str
     reason: ReasonCode
     note: str | None
@@ -98,10 +125,11 @@ class IdempotencyKey:
 class Decide:
     """A sales decision as asked for, its reason a code not yet checked against the policy."""
 
-    lead_id: str
+    lead_id: str  # or the account's id, for `register=ACCOUNTS`
     outcome: str
     reason: str
     note: str | None
+    register: Register = LEADS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,15 +157,16 @@ async def decide(
     Idempotency-Key (the API key's id); the same key and request answer the first answer again."""
     if asked.outcome not in OUTCOMES:
         raise UnknownOutcome()
-    reason = decider.policy.reason(asked.outcome, asked.reason)
+    accounts = asked.register.accounts
+    reason = decider.policy.reason(asked.outcome, asked.reason, accounts=accounts)
     if reason is None:
-        raise UnknownReason(decider.policy.reasons_for(asked.outcome))
+        raise UnknownReason(decider.policy.reasons_for(asked.outcome, accounts=accounts))
     if asked.note is not None and len(asked.note) > MAX_NOTE:
         raise NoteTooLong(len(asked.note))
     idempotency = None
     if idempotency_key is not None:
         request = {
-            "lead_id": asked.lead_id,
+            asked.register.subject: asked.lead_id,
             "outcome": asked.outcome,
             "reason": asked.reason,
             "note": asked.note,
@@ -155,6 +184,7 @@ async def decide(
         idempotency=idempotency,
         now=now,
         actor=actor,
+        register=asked.register,
     )
     if not recorded.replayed:
         decider.wake_relay()
@@ -170,12 +200,13 @@ async def record_decision(
     idempotency: IdempotencyKey | None,
     now: datetime,
     actor: Actor | None = None,
+    register: Register = LEADS,
 ) -> Recorded:
     try:
         async with sessions() as session, session.begin():
-            recorded = await _record(session, outbox, topic, decision, idempotency, now)
+            recorded = await _record(session, outbox, topic, decision, idempotency, now, register)
             if actor is not None and not recorded.replayed:
-                detail = {k: recorded.body[k] for k in ("lead_id", "outcome", "reason", "decided_by")}
+                detail = {k: recorded.body[k] for k in (register.subject, "outcome", "reason", "decided_by")}
                 await record(session, actor, "decision.recorded", recorded.body["decision_id"], detail)
             return recorded
     except IntegrityError:
@@ -194,14 +225,16 @@ async def _record(
     decision: DecisionInput,
     idempotency: IdempotencyKey | None,
     now: datetime,
+    register: Register,
 ) -> Recorded:
     if idempotency is not None and (replay := await _replay(session, idempotency)):
         return replay
-    m = mqls.c
+    m = register.opened.c
+    subject, key = m[register.subject], m[register.key]
     mql = (
         await session.execute(
-            select(mqls)
-            .where(m.lead_id == decision.lead_id, m.decision_id.is_(None))
+            select(register.opened)
+            .where(subject == decision.lead_id, m.decision_id.is_(None))
             .order_by(m.episode.desc(), m.qualified_at.desc())
             .limit(1)
             .with_for_update()
@@ -211,15 +244,16 @@ async def _record(
         # After waiting on the lock, a twin with our Idempotency-Key may have decided it: that is a replay.
         if idempotency is not None and (replay := await _replay(session, idempotency)):
             return replay
-        if not await session.scalar(select(exists().where(m.lead_id == decision.lead_id))):
+        if not await session.scalar(select(exists().where(subject == decision.lead_id))):
             raise UnknownLead()
         raise NoOpenMql()
 
     decision_id = str(uuid.uuid4())
+    qualification_id = mql._mapping[register.key]
     data = {
         "decision_id": decision_id,
-        "lead_id": decision.lead_id,
-        "mql_id": mql.mql_id,
+        register.subject: decision.lead_id,
+        register.key: qualification_id,
         "episode": mql.episode,
         "outcome": decision.outcome,
         "reason": {"code": decision.reason.code, "label": decision.reason.label},
@@ -231,10 +265,9 @@ async def _record(
         "time_to_decision_s": max(0.0, (now - mql.qualified_at).total_seconds()),
     }
     await session.execute(
-        insert(decisions).values(
+        insert(register.decided).values(
+            **{register.key: qualification_id, register.subject: decision.lead_id},
             decision_id=decision_id,
-            mql_id=mql.mql_id,
-            lead_id=decision.lead_id,
             episode=mql.episode,
             outcome=decision.outcome,
             reason_code=decision.reason.code,
@@ -246,9 +279,11 @@ async def _record(
             data=data,
         )
     )
-    await session.execute(update(mqls).where(m.mql_id == mql.mql_id).values(decision_id=decision_id))
+    await session.execute(
+        update(register.opened).where(key == qualification_id).values(decision_id=decision_id)
+    )
     envelope = new_envelope(
-        DECISION_TYPE, data, source="handoff", subject=decision.lead_id, time=now, id_=decision_id
+        register.event_type, data, source="handoff", subject=decision.lead_id, time=now, id_=decision_id
     )
     await outbox.add(session, topic, [envelope])
     if idempotency is not None:

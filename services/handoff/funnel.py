@@ -1,5 +1,7 @@
 """The closed-loop report: per rule, policy version, topic or decision reason, how many MQLs sales
-turned into SQLs, and why the others were not. SQL rate and reasons are the headline, not MQL count."""
+turned into SQLs, and why the others were not. SQL rate and reasons are the headline, not MQL count.
+Per account rule, the same over MQAs (account qualifications) and the decisions on them: both registers
+have the same columns, so one set of queries reads either."""
 
 from __future__ import annotations
 
@@ -8,25 +10,40 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, literal, null, select
+from sqlalchemy import ColumnElement, Table, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.policy.timemath import aware
 
 from .sla import SlaClock
-from .tables import decisions, mqls
+from .tables import account_decisions, decisions, mqas, mqls
 
-GroupBy = Literal["rule", "policy_version", "topic", "reason"]
+GroupBy = Literal["rule", "policy_version", "topic", "reason", "account_rule"]
 TOP_REASONS = 5
-
-_d = decisions.c
-_m = mqls.c
 _NO_GROUP: ColumnElement[Any] = null()  # the total: one row over everything
-GROUP_COLUMNS: dict[str, ColumnElement[Any]] = {
-    "rule": _m.rule,
-    "policy_version": _m.policy_version,
-    "topic": _m.topic,
-    "reason": _d.reason_code,
+
+
+@dataclass(frozen=True)
+class _Register:
+    """Qualifications (MQLs or MQAs) and the decisions on them, joined by the qualification's id."""
+
+    qualified: Table
+    decided: Table
+    key: str  # mql_id or mqa_id
+
+    def joined(self, *, outer: bool = True) -> Any:
+        on = self.decided.c[self.key] == self.qualified.c[self.key]
+        return (self.qualified.outerjoin if outer else self.qualified.join)(self.decided, on)
+
+
+_LEADS = _Register(mqls, decisions, "mql_id")
+_ACCOUNTS = _Register(mqas, account_decisions, "mqa_id")
+GROUPS: dict[str, tuple[_Register, ColumnElement[Any]]] = {
+    "rule": (_LEADS, mqls.c.rule),
+    "policy_version": (_LEADS, mqls.c.policy_version),
+    "topic": (_LEADS, mqls.c.topic),
+    "reason": (_LEADS, decisions.c.reason_code),
+    "account_rule": (_ACCOUNTS, mqas.c.rule),
 }
 
 
@@ -40,11 +57,11 @@ async def funnel(
     session: AsyncSession, *, group_by: GroupBy, period: Period, now: datetime, clock: SlaClock
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(one row per group, the total over all groups), each shaped like the API's FunnelGroup."""
-    key = GROUP_COLUMNS[group_by]
-    groups = await _counts(session, key, period, now, clock)
-    total = await _counts(session, _NO_GROUP, period, now, clock)
-    reasons = await _not_sql_reasons(session, key, period)
-    all_reasons = await _not_sql_reasons(session, _NO_GROUP, period)
+    register, key = GROUPS[group_by]
+    groups = await _counts(session, register, key, period, now, clock)
+    total = await _counts(session, register, _NO_GROUP, period, now, clock)
+    reasons = await _not_sql_reasons(session, register, key, period)
+    all_reasons = await _not_sql_reasons(session, register, _NO_GROUP, period)
     rows = [{**g, "top_not_sql_reasons": reasons.get(g["group"], [])} for g in groups]
     rows.sort(key=lambda g: (g["sql_rate"] is None, -(g["sql_rate"] or 0), -g["mqls"], str(g["group"])))
     empty = _shape(None, 0, 0, 0, 0, 0, None, None, 0)
@@ -52,17 +69,24 @@ async def funnel(
     return rows, overall
 
 
-def _in_period(query: Any, period: Period) -> Any:
+def _in_period(query: Any, register: _Register, period: Period) -> Any:
+    qualified_at = register.qualified.c.qualified_at
     if period.since is not None:
-        query = query.where(_m.qualified_at >= period.since)
+        query = query.where(qualified_at >= period.since)
     if period.until is not None:
-        query = query.where(_m.qualified_at < period.until)
+        query = query.where(qualified_at < period.until)
     return query
 
 
 async def _counts(
-    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, clock: SlaClock
+    session: AsyncSession,
+    register: _Register,
+    key: ColumnElement[Any],
+    period: Period,
+    now: datetime,
+    clock: SlaClock,
 ) -> list[dict[str, Any]]:
+    _m, _d = register.qualified.c, register.decided.c
     due = _m.qualified_at + literal(timedelta(hours=clock.decision_hours))
     decided_or_now = func.coalesce(_d.decided_at, literal(now))
     query = select(
@@ -75,13 +99,15 @@ async def _counts(
         func.percentile_cont(0.5).within_group(_d.time_to_decision_s).label("median"),
         func.percentile_cont(0.9).within_group(_d.time_to_decision_s).label("p90"),
         func.count().filter(decided_or_now >= due).label("breaches"),
-    ).select_from(mqls.outerjoin(decisions, _d.mql_id == _m.mql_id))
-    query = _in_period(query, period)
+    ).select_from(register.joined())
+    query = _in_period(query, register, period)
     if key is not _NO_GROUP:
         query = query.group_by(key)
     rows = (await session.execute(query)).all()
     # Working hours are no SQL interval: then the breaches are counted from each MQL's due time here.
-    late = await _late_on_working_clock(session, key, period, now, clock) if clock.business_hours else None
+    late = None
+    if clock.business_hours:
+        late = await _late_on_working_clock(session, register, key, period, now, clock)
     return [
         _shape(r.grp, r.mqls, r.decided, r.sqls, r.rejected, r.recycled, r.median, r.p90, r.breaches)
         if late is None
@@ -91,14 +117,19 @@ async def _counts(
 
 
 async def _late_on_working_clock(
-    session: AsyncSession, key: ColumnElement[Any], period: Period, now: datetime, clock: SlaClock
+    session: AsyncSession,
+    register: _Register,
+    key: ColumnElement[Any],
+    period: Period,
+    now: datetime,
+    clock: SlaClock,
 ) -> dict[Any, int]:
     """SLA breaches per group: decided (or still open at `now`) at or after the MQL's due time."""
-    query = select(key.label("grp"), _m.qualified_at, _d.decided_at).select_from(
-        mqls.outerjoin(decisions, _d.mql_id == _m.mql_id)
-    )
+    query = select(
+        key.label("grp"), register.qualified.c.qualified_at, register.decided.c.decided_at
+    ).select_from(register.joined())
     late: dict[Any, int] = defaultdict(int)
-    for grp, qualified_at, decided_at in (await session.execute(_in_period(query, period))).all():
+    for grp, qualified_at, decided_at in (await session.execute(_in_period(query, register, period))).all():
         late[grp] += (aware(decided_at) if decided_at else now) >= clock.due(qualified_at)
     return late
 
@@ -131,14 +162,15 @@ def _shape(
 
 
 async def _not_sql_reasons(
-    session: AsyncSession, key: ColumnElement[Any], period: Period
+    session: AsyncSession, register: _Register, key: ColumnElement[Any], period: Period
 ) -> dict[str | None, list[dict[str, Any]]]:
+    _d = register.decided.c
     query = (
         select(key.label("grp"), _d.reason_code, _d.reason_label, func.count().label("n"))
-        .select_from(mqls.join(decisions, _d.mql_id == _m.mql_id))
+        .select_from(register.joined(outer=False))
         .where(_d.outcome.in_(("rejected", "recycled")))
     )
-    query = _in_period(query, period)
+    query = _in_period(query, register, period)
     query = query.group_by(*([] if key is _NO_GROUP else [key]), _d.reason_code, _d.reason_label)
     out: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for r in (await session.execute(query)).all():

@@ -1,4 +1,5 @@
-"""Reading the projection: the inbox of open MQLs (keyset-paged) and everything known of one lead."""
+"""Reading the projection: the inbox of open MQLs or of open MQAs (keyset-paged, a `Register` says
+which) and everything known of one lead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Row, and_, any_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .cursor import CursorCodec, Position
+from .decisions import LEADS, Register
 from .policy import HandoffPolicy
 from .sla import SlaState
 from .tables import decisions, mqls
@@ -51,9 +53,10 @@ async def inbox_page(
     cursor: str | None,
     limit: int,
     now: datetime,
+    register: Register = LEADS,
 ) -> tuple[list[Row], str | None]:
-    """One page of open MQLs and the cursor of the next (None on the last); CursorError on a bad one."""
-    scope = query.scope()
+    """One page of open MQLs (or MQAs) and the next cursor (None on the last); CursorError on a bad one."""
+    scope = query.scope() if register is LEADS else f"{register.key}|{query.scope()}"
     after = cursors.decode(cursor, scope) if cursor is not None else None
     after_q, until_q = (None, None)
     if query.sla is not None:
@@ -65,9 +68,14 @@ async def inbox_page(
         qualified_after=after_q,
         qualified_until=until_q,
     )
-    rows = await open_mqls(session, where=where, order=query.order, after=after, limit=limit + 1)
+    rows = await open_mqls(
+        session, where=where, order=query.order, after=after, limit=limit + 1, register=register
+    )
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = cursors.encode(Position(page[-1].qualified_at, page[-1].mql_id), scope) if more else None
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = cursors.encode(Position(last.qualified_at, last._mapping[register.key]), scope)
     return page, next_cursor
 
 
@@ -78,9 +86,11 @@ async def open_mqls(
     order: Order,
     after: Position | None,
     limit: int,
+    register: Register = LEADS,
 ) -> list[Row]:
-    m = mqls.c
-    query = select(mqls).where(m.decision_id.is_(None))
+    m = register.opened.c
+    key = m[register.key]
+    query = select(register.opened).where(m.decision_id.is_(None))
     if where.rule is not None:
         query = query.where(m.rule == where.rule)
     if where.topic is not None:
@@ -96,20 +106,20 @@ async def open_mqls(
             query = query.where(
                 or_(
                     m.qualified_at > after.qualified_at,
-                    and_(m.qualified_at == after.qualified_at, m.mql_id > after.mql_id),
+                    and_(m.qualified_at == after.qualified_at, key > after.mql_id),
                 )
             )
         else:
             query = query.where(
                 or_(
                     m.qualified_at < after.qualified_at,
-                    and_(m.qualified_at == after.qualified_at, m.mql_id < after.mql_id),
+                    and_(m.qualified_at == after.qualified_at, key < after.mql_id),
                 )
             )
     if order == "oldest":
-        query = query.order_by(m.qualified_at, m.mql_id)
+        query = query.order_by(m.qualified_at, key)
     else:
-        query = query.order_by(m.qualified_at.desc(), m.mql_id.desc())
+        query = query.order_by(m.qualified_at.desc(), key.desc())
     return list((await session.execute(query.limit(limit))).all())
 
 

@@ -6,16 +6,23 @@ with the reason, and the projection only ever sees valid ones.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from services.common.envelope import INFINITIES, Envelope
+from services.common.envelope import INFINITIES
 
 MQL_TYPE = "leadstate.lead.mql.v1"
+Parsed = TypeVar("Parsed", bound=BaseModel)
 
 NonEmpty = Field(min_length=1)
 Check = Annotated[str, Field(min_length=1)]
+
+
+def storable(value: AwareDatetime) -> AwareDatetime:
+    if value in INFINITIES:  # asyncpg would store it as ±infinity
+        raise ValueError("the first or last instant Python knows is not a time a qualification was made")
+    return value
 
 
 class _Open(BaseModel):
@@ -63,13 +70,12 @@ class MqlData(_Open):
     interests: list[Interest]
     next_checks: list[Check] = Field(min_length=1)
     qualified_at: AwareDatetime
+    account_id: str | None = Field(None, min_length=1, max_length=256)
 
     @field_validator("qualified_at")
     @classmethod
     def _storable(cls, value: AwareDatetime) -> AwareDatetime:
-        if value in INFINITIES:  # asyncpg would store it as ±infinity
-            raise ValueError("the first or last instant Python knows is not a time an MQL was made")
-        return value
+        return storable(value)
 
     @property
     def top_topic(self) -> str | None:
@@ -79,13 +85,13 @@ class MqlData(_Open):
 
 
 def parse_mql(data: dict[str, Any]) -> MqlData:
+    return parsed(MqlData, data)
+
+
+def parsed(model: type[Parsed], data: dict[str, Any]) -> Parsed:
+    """`model` from event data; a ValueError naming each bad field otherwise."""
     try:
-        return MqlData.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors())
         raise ValueError(problems) from None
-
-
-def validate_mql(envelope: Envelope) -> None:
-    """The consumer's data validator for `lead.mql` (ValueError names each bad field)."""
-    parse_mql(envelope.data)

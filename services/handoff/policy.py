@@ -19,13 +19,18 @@ class HandoffPolicy:
     due_soon_hours: float
     clock: SlaClock  # due times and SLA states: wall-clock or working hours (`sla.business_hours`)
     topics: dict[str, str]  # topic id -> label (a Label per language, or a plain string): chat alerts
+    # for decisions on MQAs: the policy's accounts.reasons, else the same as above
+    account_sql: tuple[ReasonCode, ...] = ()
+    account_not_sql: tuple[ReasonCode, ...] = ()
 
-    def reasons_for(self, outcome: str) -> tuple[ReasonCode, ...]:
-        """SQL codes for `sql`; not-SQL codes for `rejected` and `recycled`."""
+    def reasons_for(self, outcome: str, *, accounts: bool = False) -> tuple[ReasonCode, ...]:
+        """SQL codes for `sql`; not-SQL codes for `rejected` and `recycled` (an MQA's with `accounts`)."""
+        if accounts:
+            return self.account_sql if outcome == "sql" else self.account_not_sql
         return self.sql if outcome == "sql" else self.not_sql
 
-    def reason(self, outcome: str, code: str) -> ReasonCode | None:
-        return next((r for r in self.reasons_for(outcome) if r.code == code), None)
+    def reason(self, outcome: str, code: str, *, accounts: bool = False) -> ReasonCode | None:
+        return next((r for r in self.reasons_for(outcome, accounts=accounts) if r.code == code), None)
 
 
 def handoff_policy(policy: Policy, *, timezone: str = "Asia/Tokyo") -> HandoffPolicy:
@@ -40,4 +45,6 @@ def handoff_policy(policy: Policy, *, timezone: str = "Asia/Tokyo") -> HandoffPo
         due_soon_hours=soon,
         clock=SlaClock(hours, soon, policy.sla.business_hours, ZoneInfo(timezone)),
         topics=dict(policy.topics),
+        account_sql=policy.account_reason_codes("sql"),
+        account_not_sql=policy.account_reason_codes("rejected"),
     )

@@ -25,6 +25,7 @@ mqls = Table(
     Column("topic", Text),  # the top interest
     Column("topics", ARRAY(Text), nullable=False),
     Column("decision_id", Text),  # NULL: open, in the inbox
+    Column("account_id", Text),  # the lead's account (buying group), from the MQL event (h0009)
 )
 
 decisions = Table(
@@ -42,6 +43,40 @@ decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("time_to_decision_s", Float, nullable=False),
     Column("data", JSONB, nullable=False),  # the decision event's data, as published
+)
+
+# Account qualifications (h0009): the MQA inbox and the decisions on MQAs, as `mqls` and `decisions`
+mqas = Table(
+    "mqas",
+    metadata,
+    Column("mqa_id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("account_id", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("qualified_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("projected_at", DateTime(timezone=True)),
+    Column("topics", ARRAY(Text), nullable=False),
+    Column("decision_id", Text),  # NULL: open, in the MQA inbox
+)
+
+account_decisions = Table(
+    "account_decisions",
+    metadata,
+    Column("decision_id", Text, primary_key=True),
+    Column("mqa_id", Text, ForeignKey(mqas.c.mqa_id), nullable=False, unique=True),
+    Column("account_id", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("reason_code", Text, nullable=False),
+    Column("reason_label", Text, nullable=False),
+    Column("note", Text),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("time_to_decision_s", Float, nullable=False),
+    Column("data", JSONB, nullable=False),
 )
 
 idempotency_keys = Table(

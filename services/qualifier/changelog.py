@@ -33,7 +33,7 @@ from services.common.policy import LeadState, Policy
 from services.common.policy.scoring import score_at, value_at
 
 from .decay import MIN_INTERVAL, Published, due_after, look_at, score_band
-from .stitching import DecisionRecord, Entry, Ledger, identity_keys
+from .stitching import AccountDecided, DecisionRecord, Entry, Ledger, identity_keys
 
 UPDATED_TYPE = "leadstate.lead.updated.v1"
 TOP_INTERESTS = 3
@@ -185,6 +185,8 @@ class Changelog:
             return
         if isinstance(entry, DecisionRecord):
             lead_ids = [ledger.resolve(entry.lead_id)]
+        elif isinstance(entry, AccountDecided):
+            return  # moves an account, no lead
         else:
             primary, linked, aliased = identity_keys(entry)
             keys = [k for k in (primary, *linked, *aliased) if k is not None]

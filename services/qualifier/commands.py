@@ -69,7 +69,7 @@ def _policy(path: Path | None, settings: Settings):
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.policy import describe_policy
+    from services.common.policy import describe_account_rules, describe_policy
     from services.common.policy.explain import missing_languages
     from services.common.policy_file import PolicyFileError, read_policy_file
 
@@ -82,6 +82,12 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{path}: valid policy, version {policy.version}, {len(policy.rules)} rules")
     for sentence in describe_policy(policy, args.language):
         print(f"  - {sentence}")
+    accounts = policy.accounts
+    if accounts.rules:
+        roles = ", ".join(str(r.label) for r in accounts.roles) or "none"
+        print(f"  {len(accounts.rules)} account rules (MQA); buying-group roles: {roles}")
+        for sentence in describe_account_rules(policy):
+            print(f"  - {sentence}")
     sql, not_sql = policy.reason_codes("sql"), policy.reason_codes("rejected")
     hours = policy.sla.decision_hours
     print(f"  reason codes: {len(sql)} SQL, {len(not_sql)} not-SQL; decision SLA {hours:g} h")

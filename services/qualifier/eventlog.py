@@ -9,10 +9,11 @@ from typing import Any
 
 from services.common.envelope import Envelope
 
-from .decisions import DECISION_TYPE, parse_decision
-from .stitching import DecisionRecord, Entry, activity_from_message
+from .decisions import ACCOUNT_DECISION_TYPE, DECISION_TYPE, parse_account_decision, parse_decision
+from .stitching import AccountDecided, Activity, DecisionRecord, Entry, activity_from_message
 
 DECISION_KIND = "decision"  # events.type of a sales decision; the others are Segment message types
+ACCOUNT_DECISION_KIND = "account_decision"  # a decision on an MQA (its lead_id is store.NO_LEAD)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class LogEntry:
             "type": self.type,
             "name": self.name,
             "occurred_at": entry.time,
-            "user_id": None if isinstance(entry, DecisionRecord) else entry.user_id,
-            "anonymous_id": None if isinstance(entry, DecisionRecord) else entry.anonymous_id,
+            "user_id": entry.user_id if isinstance(entry, Activity) else None,
+            "anonymous_id": entry.anonymous_id if isinstance(entry, Activity) else None,
             "data": self.data,
         }
 
@@ -48,6 +49,9 @@ def from_envelope(envelope: Envelope) -> LogEntry:
     if envelope.type == DECISION_TYPE:
         decision = parse_decision(envelope)
         return LogEntry(decision, DECISION_KIND, decision.outcome, envelope.data)
+    if envelope.type == ACCOUNT_DECISION_TYPE:
+        decided = parse_account_decision(envelope)
+        return LogEntry(decided, ACCOUNT_DECISION_KIND, decided.outcome, envelope.data)
     # time in UTC, as PostgreSQL gives it back: the stored state must not depend on the sender's offset
     return _activity(envelope.id, envelope.data, envelope.time.astimezone(UTC))
 
@@ -62,6 +66,15 @@ def from_row(event_id: str, type_: str, data: dict[str, Any], occurred_at: datet
             time=occurred_at,
         )
         return LogEntry(decision, DECISION_KIND, decision.outcome, data)
+    if type_ == ACCOUNT_DECISION_KIND:
+        decided = AccountDecided(
+            event_id=event_id,
+            account_id=str(data["account_id"]),
+            outcome=str(data["outcome"]),
+            episode=int(data["episode"]),
+            time=occurred_at,
+        )
+        return LogEntry(decided, ACCOUNT_DECISION_KIND, decided.outcome, data)
     return _activity(event_id, data, occurred_at)
 
 

@@ -21,9 +21,11 @@ from services.common.metrics import DUPLICATES
 from services.common.outbox import Outbox
 from services.common.policy import Policy
 
+from .account_store import fold_accounts
+from .buying_groups import BuyingGroups
 from .cache import LeadCache
 from .changelog import Changelog
-from .decisions import DECISION_TYPE
+from .decisions import ACCOUNT_DECISION_TYPE, DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
 from .stitching import Fired
@@ -32,7 +34,7 @@ from .store import Written, driver_connection, known_events, load_ledger, save_l
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
 )
-DECISION_TYPES = frozenset({DECISION_TYPE})
+DECISION_TYPES = frozenset({DECISION_TYPE, ACCOUNT_DECISION_TYPE})
 MQL_COLUMNS = ("mql_id", "lead_id", "episode", "rule", "policy_version", "qualified_at", "data")
 INSERT_MQLS = """
 INSERT INTO qualifier.mqls (mql_id, lead_id, episode, rule, policy_version, qualified_at, data)
@@ -80,13 +82,16 @@ class Qualify:
         ledger = loaded.ledger
         changes = await Changelog.load(db, self.policy, list(ledger.states))
         fetched = time.perf_counter()
+        groups = BuyingGroups(self.policy)
         for entry in entries:
             changes.catch_up(ledger, entry.entry)
             ledger.fold(entry.entry)
             changes.observe(ledger)
+            groups.observe(ledger)
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(db, ledger.fired)
+        await fold_accounts(session, self.policy, groups, self.outbox, self.topic_mql)
         await changes.save(db, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (

@@ -6,7 +6,10 @@ policy would have done. By default nothing is written; `write` replaces leads, i
 register in one transaction (no MQL is re-emitted: the outbox is left alone). The lead-state changelog
 is folded along (changelog.py), with what fell due before each entry, and the worker's sweeps are
 looked at where they happened in the log (`qualifier.sweeps`, sweep.py): the views it would have
-published are compared with `qualifier.lead_changelog`, and written back with the rest.
+published are compared with `qualifier.lead_changelog`, and written back with the rest. Accounts are
+folded along too (buying_groups.py), decisions on MQAs included (they are in the log): the MQAs the
+log makes are compared with `qualifier.mqas` and each account's stage and episode with
+`qualifier.accounts` (`write` leaves accounts alone).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy
 
+from .buying_groups import Book, BuyingGroups
 from .changelog import Changelog
 from .eventlog import from_row
+from .mqa import mqa_id_for
 from .mql import mql_data, mql_row
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
-from .tables import events, identities, lead_changelog, leads, mqls, sweeps
+from .tables import accounts, events, identities, lead_changelog, leads, mqas, mqls, sweeps
 
 PAGE = 5000
 
@@ -44,6 +49,7 @@ class Rebuilt:
     events: int = 0
     updates: int = 0  # lead.updated events the log makes
     mqls: dict[str, dict[str, Any]] = field(default_factory=dict)  # mql_id -> register row
+    mqas: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # mqa_id -> (account, episode, rule)
     differences: list[Difference] = field(default_factory=list)
 
     @property
@@ -66,6 +72,7 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
         await conn.execution_options(isolation_level="REPEATABLE READ")
     ledger = Ledger(policy)
     result = Rebuilt(ledger, Changelog(policy))
+    groups, book = BuyingGroups(policy), Book(policy)
     logged = select(
         events.c.seq,
         events.c.event_id,
@@ -87,15 +94,50 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
                 result.changelog.catch_up(ledger, entry)
                 ledger.fold(entry)
                 result.changelog.observe(ledger)
+                groups.observe(ledger)
                 result.events += 1
+            for note in groups.seen:
+                book.take(note)
+            groups.seen.clear()
             ledger.applied.clear()  # the worker stores these; a replay only needs the states
             result.updates += len(result.changelog.updates)
             result.changelog.updates.clear()  # counted, not kept: a replay publishes nothing
     for fired in ledger.fired:
         data = mql_data(fired.lead_id, fired.mql)
         result.mqls[data["mql_id"]] = mql_row(data, fired.mql)
+    result.mqas = {
+        mqa_id_for(m.account_id, m.episode): (m.account_id, m.episode, m.rule_name) for m in book.fired
+    }
+    stored = (await conn.execute(select(mqas.c.mqa_id, mqas.c.account_id))).all()
     result.differences = await _compare(conn, result)
+    result.differences += [
+        Difference(account_id, f"MQA {mqa_id} is registered but the log does not make it")
+        for mqa_id, account_id in stored
+        if mqa_id not in result.mqas
+    ]
+    result.differences += await _compare_accounts(conn, book)
+    known = {mqa_id for mqa_id, _ in stored}
+    result.differences += [
+        Difference(account_id, f"the log makes MQA {mqa_id} (episode {episode}, rule {rule}), not registered")
+        for mqa_id, (account_id, episode, rule) in result.mqas.items()
+        if mqa_id not in known
+    ]
     return result
+
+
+async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Difference]:
+    """Each account's stage and episode (an account never qualified nor decided is "open", 0 on both
+    sides: the worker stores a row for every account a transaction touched)."""
+    untouched = ("open", 0)
+    rebuilt = {k: (a.stage, a.episode) for k, a in book.accounts.items()}
+    stored = {r.account_id: (r.stage, r.episode) for r in await conn.execute(select(accounts))}
+    return [
+        Difference(
+            account_id, f"account {theirs[0]} (episode {theirs[1]}), replay {mine[0]} (episode {mine[1]})"
+        )
+        for account_id in sorted(rebuilt.keys() | stored.keys())
+        if (mine := rebuilt.get(account_id, untouched)) != (theirs := stored.get(account_id, untouched))
+    ]
 
 
 async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:

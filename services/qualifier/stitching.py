@@ -43,7 +43,20 @@ class DecisionRecord:
     time: datetime  # decided_at
 
 
-Entry = Activity | DecisionRecord
+@dataclass(frozen=True, kw_only=True)
+class AccountDecided:
+    """A sales decision on an MQA (account.decision.v1): it moves an account, not a lead. It is in the
+    log like a lead decision (events.lead_id "-"), so a replay closes the episode where the worker did;
+    the account fold applies it (buying_groups.py), the lead fold passes it by."""
+
+    event_id: str
+    account_id: str
+    outcome: str
+    episode: int
+    time: datetime  # decided_at
+
+
+Entry = Activity | DecisionRecord | AccountDecided
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,8 @@ class Ledger:
     def fold(self, entry: Entry) -> None:
         if isinstance(entry, DecisionRecord):
             self._decide(entry)
+        elif isinstance(entry, AccountDecided):
+            self.applied.append(Applied(entry, None))
         else:
             self._act(entry)
 
@@ -218,11 +233,12 @@ class Ledger:
 
 
 def activity_from_message(event_id: str, message: dict[str, Any], time: datetime) -> Activity:
-    """`Activity.from_segment`, keeping an alias's `previousId` (a top-level field) for stitching."""
+    """`Activity.from_segment`, keeping an alias's `previousId` (for stitching) and a group call's
+    `groupId` (the account, accounts.py): both are top-level fields, kept in the properties."""
     activity = Activity.from_segment(event_id, message, time)
-    previous = message.get("previousId")
-    if activity.kind == "alias" and previous is not None:
-        activity = replace(activity, properties={**activity.properties, "previousId": str(previous)})
+    for kind, key in (("alias", "previousId"), ("group", "groupId")):
+        if activity.kind == kind and message.get(key) is not None:
+            activity = replace(activity, properties={**activity.properties, key: str(message[key])})
     return activity
 
 

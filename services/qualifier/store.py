@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.policy import LeadState, Policy
+from services.common.policy import Activity, LeadState, Policy
 from services.common.policy.lead import keep_datetime
 
 from .cache import CachedLead, LeadCache, estimated_size
@@ -303,12 +303,12 @@ def _event_columns(ledger: Ledger, entries: list[LogEntry]) -> list[list[Any]]:
         types.append(log_entry.type)
         names.append(log_entry.name)
         times.append(entry.time)
-        if isinstance(entry, DecisionRecord):
-            user_ids.append(None)
-            anonymous_ids.append(None)
-        else:
+        if isinstance(entry, Activity):
             user_ids.append(entry.user_id)
             anonymous_ids.append(entry.anonymous_id)
+        else:
+            user_ids.append(None)
+            anonymous_ids.append(None)
         data.append(orjson.dumps(log_entry.data).decode())
     return columns
 

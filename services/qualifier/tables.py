@@ -114,3 +114,40 @@ jobs = Table(
     Column("error", Text),
     Index("jobs_kind_created", "kind", "created_at"),
 )
+
+# Accounts (buying groups, services/qualifier/buying_groups.py): each account's MQA episode and stage,
+# its members (a lead in at most one account), and one row per MQA ever emitted (q0011).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", Text, primary_key=True),
+    Column("stage", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("mqa_at", DateTime(timezone=True)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("attributes", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+account_members = Table(
+    "account_members",
+    metadata,
+    Column("lead_id", Text, primary_key=True),
+    Column("account_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("member", JSONB, nullable=False),
+    Column("last_activity_at", DateTime(timezone=True)),
+)
+
+mqas = Table(
+    "mqas",
+    metadata,
+    Column("mqa_id", Text, primary_key=True),
+    Column("account_id", Text, nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("qualified_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)

@@ -34,6 +34,7 @@ class Audit:
     mqls_on_topic: int = 0
     mqls_replayed: int = 0
     mql_mismatch: list[str] = field(default_factory=list)
+    mqa_mismatch: list[str] = field(default_factory=list)  # account MQAs (issue 18), the same way
     replay_differences: list[str] = field(default_factory=list)
     redelivered: dict[str, int] = field(default_factory=dict)  # topic -> extra copies
     doubled: list[str] = field(default_factory=list)
@@ -46,6 +47,7 @@ class Audit:
         assert not self.lost_decisions, f"acknowledged decisions lost: {self.lost_decisions[:10]}"
         assert not self.doubled, f"applied more than once: {self.doubled[:10]}"
         assert not self.mql_mismatch, f"lead.mql differs from the replay: {self.mql_mismatch[:10]}"
+        assert not self.mqa_mismatch, f"MQAs on lead.mql differ from the replay: {self.mqa_mismatch[:10]}"
         differences = self.replay_differences
         assert not differences, f"stored state differs from the replay: {differences[:10]}"
 
@@ -106,8 +108,13 @@ async def audit(
     finally:
         await engine.dispose()
     result.replay_differences = [f"{d.lead_id}: {d.what}" for d in replayed.differences]
-    mql_envelopes = [parse_envelope(v) for _, v in await read_all(bootstrap, env["LEADSTATE_TOPIC_MQL"])]
+    on_topic = [parse_envelope(v) for _, v in await read_all(bootstrap, env["LEADSTATE_TOPIC_MQL"])]
+    mql_envelopes = [e for e in on_topic if e.type == "leadstate.lead.mql.v1"]
     mql_ids = [e.data["mql_id"] for e in mql_envelopes]
+    mqa_ids = {e.data["mqa_id"] for e in on_topic if e.type == "leadstate.account.mqa.v1"}
+    projected_mqas = {r["mqa_id"] for r in await db.fetch("SELECT mqa_id FROM handoff.mqas")}
+    seen_mqas = mqa_ids | projected_mqas if broker_restarted else mqa_ids
+    result.mqa_mismatch = sorted(seen_mqas ^ set(replayed.mqas))
     projected = {r["mql_id"] for r in await db.fetch("SELECT mql_id FROM handoff.mqls")}
     result.mqls_on_topic, result.mqls_replayed = len(set(mql_ids) | projected), len(replayed.mqls)
     if broker_restarted:
@@ -115,11 +122,16 @@ async def audit(
         result.mql_mismatch = sorted((set(mql_ids) | projected) ^ set(replayed.mqls))
     else:
         result.mql_mismatch = sorted(set(mql_ids) ^ set(replayed.mqls))
-    result.redelivered["mql"] = _redelivered([e.id for e in mql_envelopes])
+    result.redelivered["mql"] = _redelivered([e.id for e in on_topic])
     result.redelivered["events"] = _redelivered(await _ids(bootstrap, env["LEADSTATE_TOPIC_EVENTS"]))
 
     # each MQL applied once by each consumer
-    for table, column in (("qualifier.mqls", "(lead_id, episode)"), ("handoff.mqls", "mql_id")):
+    for table, column in (
+        ("qualifier.mqls", "(lead_id, episode)"),
+        ("handoff.mqls", "mql_id"),
+        ("qualifier.mqas", "(account_id, episode)"),
+        ("handoff.mqas", "mqa_id"),
+    ):
         doubled = await db.fetch(f"SELECT {column}::text AS k FROM {table} GROUP BY 1 HAVING count(*) > 1")
         result.doubled += [f"{table} {r['k']}" for r in doubled]
     result.mql_mismatch += [f"{m} not in the handoff inbox" for m in sorted(set(mql_ids) - projected)]

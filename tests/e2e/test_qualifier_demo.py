@@ -53,14 +53,17 @@ async def test_demo_audience_becomes_explained_mqls(
 
         await wait_until(all_stored, timeout_s=60, what="the demo audience in the qualifier's log")
         registered = await conn.fetchval("SELECT count(*) FROM qualifier.mqls")
+        accounts = await conn.fetchval("SELECT count(*) FROM qualifier.mqas")
         assert registered > 0
-        mqls = [
+        on_topic = [
             parse_envelope(v)
             for v in await read_topic(
-                env["LEADSTATE_KAFKA_BOOTSTRAP"], env["LEADSTATE_TOPIC_MQL"], expect=registered
+                env["LEADSTATE_KAFKA_BOOTSTRAP"], env["LEADSTATE_TOPIC_MQL"], expect=registered + accounts
             )
         ]
+        mqls = [m for m in on_topic if m.type == "leadstate.lead.mql.v1"]  # beside them: account MQAs
         assert len({m.id for m in mqls}) == len(mqls) == registered
+        assert len({m.id for m in on_topic}) == len(on_topic) == registered + accounts
         for mql in mqls:
             jsonschema.validate(mql.data, MQL_SCHEMA)
             assert all(r["evidence"] for r in mql.data["reasons"][:1]) and mql.data["next_checks"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .buying_group import membership
 from .conditions import check_score
 from .describe import describe_behaviour, describe_policy
 from .episode import rule_checks
@@ -55,6 +56,8 @@ def explain(
         "next_checks_texts": [_texts(c) for c in rule.next_checks],
         "attributes": dict(state.attributes),
         "identities": state.identities(),
+        # the account (buying group) the lead belongs to, so sales sees one company, not three people
+        "account_id": home.account_id if (home := membership(state, policy)) is not None else None,
         "policy_version": policy.version,
         "episode": episode if episode is not None else state.episode,
     }
@@ -72,6 +75,12 @@ def missing_languages(policy: Policy, languages: tuple[str, ...]) -> list[str]:
     for rule in policy.rules:
         words.append((f"rule '{rule.name}' description", rule.description))
         words += [(f"rule '{rule.name}' next check {i + 1}", c) for i, c in enumerate(rule.next_checks)]
+    words += [(f"role {r.name} label", r.label) for r in policy.accounts.roles]
+    for arule in policy.accounts.rules:
+        words.append((f"account rule '{arule.name}' description", arule.description))
+        words += [
+            (f"account rule '{arule.name}' next check {i + 1}", c) for i, c in enumerate(arule.next_checks)
+        ]
     for where, text in words:
         if not isinstance(text, Label):
             if len(languages) > 1:

@@ -21,6 +21,7 @@ MAX_PATTERN_CHARS = 200
 # Collections with a bound of their own (path -> (bound, what one entry is called)).
 COLLECTION_LIMITS = {
     "rules": (MAX_RULES, "rules"),
+    "account_rules": (MAX_RULES, "account rules"),
     "topics": (MAX_TOPICS, "topics"),
     "assets": (MAX_ASSETS, "assets"),
 }

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import time as LocalTime
 from typing import Any
 
+from .account_loader import load_accounts
+from .account_model import NO_ACCOUNTS
 from .business_hours import WEEKDAYS, BusinessHours
 from .checks import Checker
 from .limits import MAX_PATTERNS
@@ -19,7 +21,6 @@ from .model import (
     MqlRule,
     Policy,
     PolicyError,
-    ReasonCode,
     Recycle,
     Scoring,
     SizeBand,
@@ -27,10 +28,14 @@ from .model import (
     TitleLevel,
 )
 from .patterns import compile_problem, pattern_problem
+from .reason_loader import read_reasons
 from .rule_loader import load_rules
 from .yaml_reader import parse_yaml
 
-_TOP = {"version", "description", "scoring", "topics", "assets", "fit", "rules", "reasons", "sla", "recycle"}
+_TOP = {
+    "version", "description", "scoring", "topics", "assets", "fit", "rules", "reasons", "sla", "recycle",
+    "accounts", "account_rules",
+}  # fmt: skip
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -53,12 +58,15 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
     topics = _topics(c, top.get("topics"))
     assets, asset_paths = _assets(c, top.get("assets", {}), topics)
     fit = _fit(c, top.get("fit"))
-    sql, not_sql = _reasons(c, top.get("reasons"))
+    sql, not_sql = read_reasons(c, top.get("reasons"))
     sla = _sla(c, top.get("sla", {}))
     recycle = _recycle(c, top.get("recycle", {}))
     rules: tuple[MqlRule, ...] = ()
+    accounts = NO_ACCOUNTS
     if scoring and topics is not None and fit:
-        rules = load_rules(c, top.get("rules"), topics=topics, assets=assets, fit=fit, scoring=scoring)
+        vocabulary = {"topics": topics, "assets": assets, "fit": fit, "scoring": scoring}
+        rules = load_rules(c, top.get("rules"), **vocabulary)
+        accounts = load_accounts(c, top.get("accounts"), top.get("account_rules"), **vocabulary)
     if (
         issues
         or version is None
@@ -82,6 +90,7 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
         not_sql_reasons=not_sql,
         sla=sla,
         recycle=recycle,
+        accounts=accounts,
     )
     _compile_matchers(c, policy)
     if issues:
@@ -104,6 +113,7 @@ def _compile_matchers(c: Checker, policy: Policy) -> None:
         ("scoring.page_points", lambda: policy.notable_page),
         ("assets", lambda: policy.asset_path_matchers),
         ("scoring.page_points", lambda: policy.scoring.page_point_matchers),
+        *((f"accounts.roles.{r.name}.titles", lambda r=r: r.title_matches) for r in policy.accounts.roles),
     ]
     for path, compile_now in steps:
         if (problem := compile_problem(compile_now)) is not None:
@@ -240,34 +250,6 @@ def _fit(c: Checker, raw: Any) -> Fit | None:
         title_levels=tuple(levels),
         company_size_bands=tuple(bands),
     )
-
-
-def _reasons(c: Checker, raw: Any) -> tuple[tuple[ReasonCode, ...] | None, tuple[ReasonCode, ...]]:
-    m = c.mapping(raw, "reasons", allowed={"sql", "not_sql"}, required={"sql", "not_sql"})
-    if m is None:
-        return None, ()
-    seen: set[str] = set()
-    out = []
-    for group in ("sql", "not_sql"):
-        codes = []
-        items = m.get(group)
-        if not isinstance(items, list) or not items:
-            c.error(f"reasons.{group}", "must be a non-empty list of {code, label}")
-        for i, item in enumerate(items or []):
-            path = f"reasons.{group}[{i}]"
-            e = c.mapping(item, path, allowed={"code", "label"}, required={"code", "label"})
-            if e is None or "code" not in e or "label" not in e:
-                continue
-            code, label = c.text(e["code"], f"{path}.code"), c.label(e["label"], f"{path}.label")
-            if code and not _CODE.match(code):
-                c.error(f"{path}.code", f"reason code {code!r} must be lower_snake_case")
-            elif code in seen:
-                c.error(f"{path}.code", f"reason code {code!r} is listed twice")
-            elif code and label:
-                seen.add(code)
-                codes.append(ReasonCode(code=code, label=label))
-        out.append(tuple(codes))
-    return out[0], out[1]
 
 
 def _sla(c: Checker, raw: Any) -> Sla | None:

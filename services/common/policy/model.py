@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from .account_model import NO_ACCOUNTS, AccountPolicy
 from .business_hours import BusinessHours
+from .conditions_model import Attributes, ReasonCode
 from .patterns import Matcher, glob_matcher, title_matcher
 
 # Activity kinds the core knows without the policy naming them.
@@ -195,16 +197,6 @@ Behaviour = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class Attributes:
-    """Every listed condition must hold; None means not part of this rule."""
-
-    industry_in: tuple[str, ...] | None = None
-    industry_is_target: bool = False  # written `industry_in: target` in YAML
-    title_level_at_least: str | None = None
-    company_size_in: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class MqlRule:
     name: str
     description: str
@@ -215,12 +207,6 @@ class MqlRule:
     # Recency: only behaviour in the last `within_days` days counts for this rule (None: the whole
     # episode). Attributes and the score still use the whole history.
     within_days: float | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReasonCode:
-    code: str
-    label: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,6 +236,7 @@ class Policy:
     not_sql_reasons: tuple[ReasonCode, ...]
     sla: Sla = field(default_factory=Sla)
     recycle: Recycle = field(default_factory=Recycle)
+    accounts: AccountPolicy = NO_ACCOUNTS  # buying-group roles and account rules (MQA)
 
     @cached_property
     def asset_path_matchers(self) -> tuple[tuple[Matcher, str], ...]:
@@ -282,6 +269,13 @@ class Policy:
         if outcome in ("rejected", "recycled"):
             return self.not_sql_reasons
         return ()
+
+    def account_reason_codes(self, outcome: str) -> tuple[ReasonCode, ...]:
+        """Valid reason codes for a decision on an MQA: the accounts' own, else the MQL ones."""
+        own = self.accounts.sql_reasons if outcome == "sql" else self.accounts.not_sql_reasons
+        if outcome not in OUTCOMES:
+            return ()
+        return own or self.reason_codes(outcome)
 
 
 def _page_globs(b: Behaviour) -> list[str]:

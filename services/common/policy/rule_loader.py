@@ -6,7 +6,8 @@ say what the lead read or attended (behaviour) and who the lead is (attributes);
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from .checks import Checker
 from .condition_loader import NO_ATTRIBUTES, ConditionReader
@@ -29,16 +30,21 @@ PAGES_ALONE = (
 )
 
 
-def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
-    if not isinstance(raw, list) or not raw:
-        c.error("rules", "must be a non-empty list of named MQL rules")
-        return ()
-    rules: list[MqlRule] = []
+class NamedRule(NamedTuple):
+    """One entry of a rule list with the parts every rule has; `when` is read by its own loader."""
+
+    path: str
+    name: str | None
+    body: dict[str, Any]
+    description: str | None
+    next_checks: list[str] | None
+
+
+def named_rules(c: Checker, raw: list[Any], section: str, what: str) -> Iterator[NamedRule]:
     names: set[str] = set()
     for i, item in enumerate(raw):
-        path = f"rules[{i}]"
+        path = f"{section}[{i}]"
         name = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
-        r = ConditionReader(c, name, **vocabulary)
         m = c.mapping(
             item,
             path,
@@ -49,10 +55,20 @@ def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
         if m is None:
             continue
         if name in names:
-            r.err(f"{path}.name", "rule name is used twice")
+            c.error(f"{path}.name", f"{what} name is used twice", name)
         names.add(name or "")
         description = c.label(m.get("description"), f"{path}.description", name)
         checks = c.labels(m.get("next_checks"), f"{path}.next_checks", name)
+        yield NamedRule(path, name, m, description, checks)
+
+
+def load_rules(c: Checker, raw: Any, **vocabulary: Any) -> tuple[MqlRule, ...]:
+    if not isinstance(raw, list) or not raw:
+        c.error("rules", "must be a non-empty list of named MQL rules")
+        return ()
+    rules: list[MqlRule] = []
+    for path, name, m, description, checks in named_rules(c, raw, "rules", "rule"):
+        r = ConditionReader(c, name, **vocabulary)
         when = c.mapping(m.get("when"), f"{path}.when", allowed=WHEN_KEYS, rule=name) if "when" in m else None
         if when is None:
             continue

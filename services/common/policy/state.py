@@ -36,7 +36,7 @@ def apply_activity(state: LeadState, activity: Activity, policy: Policy) -> Lead
     anonymous_id = activity.anonymous_id
     if anonymous_id and anonymous_id not in state.anonymous_ids:
         changes["anonymous_ids"] = tuple(sorted((*state.anonymous_ids, anonymous_id)))[:MAX_ANONYMOUS_IDS]
-    if activity.kind in ("identify", "group") and activity.traits:
+    if (activity.kind == "identify" and activity.traits) or activity.kind == "group":
         changes["attributes"], changes["attribute_sources"] = _apply_traits(state, activity, policy)
     counts = dict(state.counts)
     counts[activity.kind] = counts.get(activity.kind, 0) + 1
@@ -168,6 +168,16 @@ def _apply_traits(state: LeadState, activity: Activity, policy: Policy) -> tuple
         employees, band = company_size(size_raw, policy.fit)
         if employees is not None or band is not None:
             found["company_size"] = {"company_size": employees, "company_size_band": band}
+    department = normalise_industry(traits.get("department"))
+    if department:
+        found["department"] = {"department": department}
+    group_id = _title(activity.properties.get("groupId")) if activity.kind == "group" else None
+    if group_id:  # the account the lead belongs to (a later group call moves it: the latest wins)
+        found["group"] = {
+            "group_id": group_id,
+            "group_plan": _title(traits.get("plan")),
+            "group_domain": _title(traits.get("domain") or traits.get("website")),
+        }
     person = _title(traits.get("name")) if activity.kind == "identify" else None
     if not person and (traits.get("first_name") or traits.get("last_name")):
         person = _title(" ".join(str(traits.get(k) or "") for k in ("first_name", "last_name")))

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from services.common.problems import Problem
 
-from ..decisions import Decide, IdempotencyKeyReused, NoOpenMql, UnknownLead, UnknownReason, decide
+from ..decisions import (
+    ACCOUNTS,
+    Decide,
+    IdempotencyKeyReused,
+    NoOpenMql,
+    Recorded,
+    UnknownLead,
+    UnknownReason,
+    decide,
+)
 from ..state import handoff_state
-from .deps import DecisionWriter, MqlReader, PolicyDep
-from .schemas import AUTH_PROBLEMS, Decision, DecisionRequest, LeadId, Reason, ReasonCodes, problems
+from .deps import Caller, DecisionWriter, MqlReader, PolicyDep
+from .schemas import (
+    AUTH_PROBLEMS,
+    Decision,
+    DecisionRequest,
+    IdempotencyKeyHeader,
+    LeadId,
+    Reason,
+    ReasonCodes,
+    problems,
+)
 
 router = APIRouter(prefix="/v1", tags=["decisions"], responses=problems(AUTH_PROBLEMS))
 
@@ -52,18 +69,28 @@ async def post_decision(
     body: DecisionRequest,
     caller: DecisionWriter,
     request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=255,
-            description="Retry safely: the same key and body return the first answer and record nothing new.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Decision:
     asked = Decide(lead_id=lead_id, outcome=body.outcome, reason=body.reason, note=body.note)
+    recorded = await decide_or_problem(request, asked, body, caller, idempotency_key)
+    headers = {"Location": f"/v1/leads/{lead_id}"}
+    if recorded.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(  # type: ignore[return-value]
+        Decision.model_validate(recorded.body).model_dump(mode="json"),
+        status_code=recorded.status,
+        headers=headers,
+    )
+
+
+async def decide_or_problem(
+    request: Request, asked: Decide, body: DecisionRequest, caller: Caller, idempotency_key: str | None
+) -> Recorded:
+    """The decide flow for the API: each refusal as the problem document a client reads."""
+    kind, whom = ("MQA", "account") if asked.register is ACCOUNTS else ("MQL", "lead")
+    whom = f"{whom} {asked.lead_id!r}"
     try:
-        recorded = await decide(
+        return await decide(
             handoff_state(request).decider,
             asked,
             decided_by=body.decided_by,
@@ -82,17 +109,9 @@ async def post_decision(
             422, message, errors=[{"field": "reason", "message": message}], valid_codes=valid
         ) from None
     except UnknownLead:
-        raise Problem(404, f"no MQL was received for lead {lead_id!r}") from None
+        raise Problem(404, f"no {kind} was received for {whom}") from None
     except NoOpenMql:
-        raise Problem(409, f"lead {lead_id!r} has no open MQL: its latest MQL is already decided") from None
+        raise Problem(409, f"{whom} has no open {kind}: its latest {kind} is already decided") from None
     except IdempotencyKeyReused:
         message = "this Idempotency-Key was used with a different request; use a new key"
         raise Problem(422, message, errors=[{"field": "Idempotency-Key", "message": message}]) from None
-    headers = {"Location": f"/v1/leads/{lead_id}"}
-    if recorded.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(  # type: ignore[return-value]
-        Decision.model_validate(recorded.body).model_dump(mode="json"),
-        status_code=recorded.status,
-        headers=headers,
-    )

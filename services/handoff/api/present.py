@@ -18,8 +18,6 @@ def mql_fields(
     row: Row, policy: HandoffPolicy, *, now: datetime, decided_at: datetime | None
 ) -> dict[str, Any]:
     data = row.data
-    qualified_at = aware(row.qualified_at)
-    due = policy.clock.due(qualified_at)
     return {
         "lead_id": row.lead_id,
         "mql_id": row.mql_id,
@@ -33,6 +31,17 @@ def mql_fields(
         "identities": data["identities"],
         "score": data["score"],
         "policy_version": row.policy_version,
+        **sla_fields(row, policy, now=now, decided_at=decided_at),
+    }
+
+
+def sla_fields(
+    row: Row, policy: HandoffPolicy, *, now: datetime, decided_at: datetime | None
+) -> dict[str, Any]:
+    """When a qualification (MQL or MQA) was made, its age and where it stands against the SLA."""
+    qualified_at = aware(row.qualified_at)
+    due = policy.clock.due(qualified_at)
+    return {
         "qualified_at": qualified_at,
         "age_s": max(0.0, ((decided_at or now) - qualified_at).total_seconds()),
         "sla_due_at": due,

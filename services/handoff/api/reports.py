@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from services.common.problems import Problem
 
-from ..funnel import Period, funnel
+from ..funnel import GroupBy, Period, funnel
 from .deps import PolicyDep, ReportReader, SessionDep
 from .schemas import AUTH_PROBLEMS, FunnelGroup, FunnelReport, problems
 
@@ -22,14 +22,15 @@ first: they are the headline. MQL count is not the KPI: a rule that produces man
 rejects is a rule to change. Also: decided, rejected, recycled and open counts, median and p90 time to
 decision, and SLA breaches (decided after the SLA, or still open past it). `since`/`until` bound the
 MQLs' `qualified_at` (until is exclusive). With `group_by=reason`, MQLs not decided yet form the group
-`null`. Groups are ordered by SQL rate, highest first.
+`null`. With `group_by=account_rule`, the same over account qualifications: MQAs per account rule and
+the decisions on them (`mqls` then counts MQAs). Groups are ordered by SQL rate, highest first.
 """
 
 
 @router.get(
     "/funnel",
     operation_id="funnelReport",
-    summary="SQL rate and not-SQL reasons per rule, policy version, topic or reason",
+    summary="SQL rate and not-SQL reasons per rule, policy version, topic, reason or account rule",
     description=DESCRIPTION,
     responses=problems({422: "A bad parameter, or until not later than since"}),
 )
@@ -37,7 +38,7 @@ async def funnel_report(
     _: ReportReader,
     session: SessionDep,
     policy: PolicyDep,
-    group_by: Literal["rule", "policy_version", "topic", "reason"] = "rule",
+    group_by: GroupBy = "rule",
     since: Annotated[AwareDatetime | None, Query(description="MQLs qualified at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="MQLs qualified before")] = None,
 ) -> FunnelReport:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import Header, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.problems import AUTH_PROBLEMS, ProblemDocument, problems
@@ -15,6 +15,14 @@ from ..decisions import MAX_NOTE
 from ..sla import SlaState
 
 # Lead ids come from the qualifier (user ids, emails, generated ids): any printable text, bounded.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        description="Retry safely: the same key and body return the first answer and record nothing new.",
+    ),
+]
 LeadId = Annotated[
     str,
     Path(
@@ -78,10 +86,10 @@ class DecisionRequest(BaseModel):
     decided_by: str = Field(min_length=1, max_length=200, description="Who decided (a sales rep's id).")
 
 
-class Decision(BaseModel):
+class DecisionFields(BaseModel):
+    """What every decision says (on an MQL: `Decision`; on an MQA: `AccountDecision`)."""
+
     decision_id: str
-    lead_id: str
-    mql_id: str
     episode: int
     outcome: Outcome
     reason: Reason
@@ -91,6 +99,11 @@ class Decision(BaseModel):
     policy_version: str
     rule: str
     time_to_decision_s: float
+
+
+class Decision(DecisionFields):
+    lead_id: str
+    mql_id: str
 
 
 class LeadMql(MqlItem):
@@ -123,14 +136,14 @@ class FunnelGroup(BaseModel):
     rejected: int
     recycled: int
     open: int
-    mqls: int
+    mqls: int = Field(description="MQLs (with group_by=account_rule: MQAs).")
     median_time_to_decision_s: float | None
     p90_time_to_decision_s: float | None
     sla_breaches: int = Field(description="MQLs decided after the SLA, or still open past it.")
 
 
 class FunnelReport(BaseModel):
-    group_by: Literal["rule", "policy_version", "topic", "reason"]
+    group_by: Literal["rule", "policy_version", "topic", "reason", "account_rule"]
     since: datetime | None
     until: datetime | None
     groups: list[FunnelGroup]

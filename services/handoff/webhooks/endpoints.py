@@ -18,6 +18,8 @@ EVENT_TYPES = {
     "lead.mql": "leadstate.lead.mql.v1",
     "lead.decision": "leadstate.lead.decision.v1",
     "lead.updated": "leadstate.lead.updated.v1",  # lead.state: services/qualifier/changelog.py
+    "account.mqa": "leadstate.account.mqa.v1",  # on lead.mql beside the MQLs (issue 18)
+    "account.decision": "leadstate.account.decision.v1",  # on lead.decisions beside the lead decisions
 }
 FORMATS = ("standard", "slack")
 

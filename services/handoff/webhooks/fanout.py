@@ -1,6 +1,6 @@
-"""The dispatcher's consumer side: each lead.mql, lead.decision and lead.updated event becomes one
-delivery row per subscribed endpoint, in the batch's transaction (the batch consumer commits the offsets
-after it)."""
+"""The dispatcher's consumer side: each lead.mql, lead.decision and lead.updated event (and, for
+accounts, each account.mqa and account.decision) becomes one delivery row per subscribed endpoint, in
+the batch's transaction (the batch consumer commits the offsets after it)."""
 
 from __future__ import annotations
 

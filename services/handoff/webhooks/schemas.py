@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from .endpoints import signing_secrets, state
 
-EventName = Literal["lead.mql", "lead.decision", "lead.updated"]
+EventName = Literal["lead.mql", "lead.decision", "lead.updated", "account.mqa", "account.decision"]
 Format = Literal["standard", "slack"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 

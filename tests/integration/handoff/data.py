@@ -61,3 +61,69 @@ def mql_envelope(lead_id: str, *, id_: str | None = None, **fields: Any) -> Enve
         time=datetime.fromisoformat(data["qualified_at"]),
         id_=id_ or str(uuid.uuid4()),
     )
+
+
+def mqa_envelope(
+    account_id: str,
+    *,
+    episode: int = 1,
+    qualified_at: datetime | None = None,
+    rule: str = "buying-group-forming",
+) -> Envelope:
+    """An MQA as the qualifier writes it (contracts/events/account.mqa.v1.schema.json)."""
+    at = qualified_at or datetime.now(UTC) - timedelta(hours=2)
+    members = [
+        {"lead_id": "ld-dir", "who": "Aiko (Director of Operations)", "roles": ["decision_maker"]},
+        {"lead_id": "ld-mgr", "who": "Ben (Marketing Manager)", "roles": ["champion"]},
+        {"lead_id": "ld-eng", "who": "Chie (Marketing Specialist)", "roles": ["user"]},
+    ]
+    evidence = [
+        {
+            "event_id": f"ev-{m['lead_id']}",
+            "kind": "content_download",
+            "topic": "lead-management",
+            "time": at.isoformat(),
+        }
+        for m in members
+    ]
+    data = {
+        "mqa_id": f"mqa-{account_id}-{episode}",
+        "account_id": account_id,
+        "episode": episode,
+        "account": {
+            "account_id": account_id,
+            "name": "Acme Works",
+            "domain": "acme.example",
+            "attributes": {},
+        },
+        "policy_version": "2026.1",
+        "rule": {"name": rule, "description": "Three people of a target company engaged."},
+        "reasons": [
+            {
+                "code": "breadth",
+                "params": {"count": 3},
+                "text": "3 people engaged within 30 days",
+                "evidence": evidence,
+            },
+            {
+                "code": "shared_topic",
+                "params": {"topic": "lead-management"},
+                "text": "2 on lead-management",
+                "evidence": evidence[:2],
+            },
+        ],
+        "buying_group": {
+            "present": [
+                {"role": m["roles"][0], "label": m["roles"][0], "members": [m["lead_id"]]} for m in members
+            ],
+            "missing": [{"role": "budget_holder", "label": "budget holder"}],
+            "text": "buying group: decision maker ✓, budget holder not yet seen, champion ✓, user ✓",
+        },
+        "members": [{**m, "engaged": True, "stage": "known", "episode": 0} for m in members],
+        "next_checks": ["Ask the champion to introduce the budget holder."],
+        "score": {"value": 28.4},
+        "qualified_at": at.isoformat(),
+    }
+    return new_envelope(
+        "leadstate.account.mqa.v1", data, source="qualifier", subject=account_id, time=at, id_=data["mqa_id"]
+    )

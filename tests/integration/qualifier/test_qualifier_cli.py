@@ -58,6 +58,14 @@ def test_policy_check_prints_each_rule_as_a_sentence(tmp_path: Path) -> None:
     assert (
         "ルール「seminar-attendee」：既知のリードが次の条件をすべて満たすとMQLになります。" in japanese.stdout
     )
+    assert (
+        "1 account rules (MQA); buying-group roles: decision maker, budget holder, champion, user"
+        in done.stdout
+    )
+    assert (
+        "Account rule 'buying-group-forming' makes an account an MQA when at least 3 of its people"
+        in done.stdout
+    )
 
 
 def test_policy_check_reports_texts_missing_a_language_the_deployment_uses(tmp_path: Path) -> None:

@@ -64,11 +64,18 @@ async def test_two_instances_agree_with_replay(
             await wait_until(all_stored, timeout_s=60, what="the whole audience in the event log")
             registered = await db.fetchval("SELECT count(*) FROM qualifier.mqls")
             assert registered > 5  # the demo audience has hot leads
-            emitted = await read_envelopes(kafka_bootstrap, topics.mql, expect=registered, timeout_s=30)
+            accounts = await db.fetchval("SELECT count(*) FROM qualifier.mqas")
+            on_topic = await read_envelopes(
+                kafka_bootstrap, topics.mql, expect=registered + accounts, timeout_s=30
+            )
             assert await db.fetchval("SELECT count(*) FROM qualifier.sweeps") > 0  # the sweep looked
     finally:
         await db.close()
 
+    # lead.mql carries the person MQLs and the account MQAs (its people work at a few companies)
+    emitted = [e for e in on_topic if e.type == "leadstate.lead.mql.v1"]
+    mqas = Counter(e.id for e in on_topic if e.type == "leadstate.account.mqa.v1")
+    assert len(mqas) == accounts and max(mqas.values(), default=1) == 1, "an MQA was emitted twice"
     ids = Counter(e.id for e in emitted)
     assert len(ids) == registered and max(ids.values()) == 1, "an MQL was emitted twice"
     for envelope in emitted:
@@ -88,6 +95,7 @@ async def test_two_instances_agree_with_replay(
     assert result.differences == []  # the last lead.updated view of every lead too
     assert result.updates == updates > 0  # the log makes the lead.updated events the group made
     assert set(result.mqls) == set(ids)
+    assert set(result.mqas) == set(mqas) and len(mqas) > 0  # replay makes the MQAs the group made
     assert {k: (r["rule"], r["episode"]) for k, r in result.mqls.items()} == {
         e.id: (e.data["rule"]["name"], e.data["episode"]) for e in emitted
     }

@@ -53,7 +53,10 @@ def test_score_only_rule_is_refused_with_the_seeds_reason_and_line():
     [issue] = error.issues
     assert issue.rule == "score-only"
     assert "a score is one input; it cannot replace a sales judgement" in issue.message
-    assert issue.line == [i for i, ln in enumerate(text.splitlines(), 1) if ln == "    when:"][-1]
+    rule_line = line_of(text, "name: score-only")
+    assert issue.line == next(
+        i for i, ln in enumerate(text.splitlines(), 1) if ln == "    when:" and i > rule_line
+    )
     assert f"policies/x.yaml:{issue.line}: rules[4] 'score-only': when:" in str(error)
 
 
