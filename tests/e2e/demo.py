@@ -13,9 +13,11 @@ from tests.support import ROOT, wait_until
 
 
 def post_demo(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
-    """`leadstate demo --leads 120 --seed 7 [options]`: the synthetic audience through the ingest API."""
+    """`leadstate demo --leads 120 --seed 7 [options]`: the synthetic audience through the ingest API;
+    without companies (buying groups) unless the options ask for them: these tests are about leads."""
+    companies = () if "--companies" in options else ("--companies", "0")
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--leads", "120", "--seed", "7", *options],
+        [sys.executable, "-m", "services.cli", "demo", "--leads", "120", "--seed", "7", *companies, *options],
         env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
