@@ -19,7 +19,7 @@ from ..rows import show_each
 from ..tables import mqls
 
 ACCOUNT_CARDS = 25  # open MQAs on the inbox's first page; more: narrow with the filters
-MAX_GROUPED = 200  # open person MQLs grouped under the page's account cards
+MAX_GROUPED = 200  # open person MQLs grouped under the page's account cards (beyond: cards of their own)
 
 
 @dataclass

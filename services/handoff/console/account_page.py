@@ -90,7 +90,6 @@ async def account_page(request: Request, account_id: AccountId, user: MqlReaderU
     merged.sort(key=lambda row: row[0].time, reverse=True)
     context = {
         "account": account,
-        "open_mqa": next((m for m in account.mqas if m.decision is None), None),
         "timeline": merged[:MAX_MERGED],
         "timeline_more": len(merged) > MAX_MERGED,
         "charts": charts,
