@@ -3,6 +3,9 @@ and company-domain emails, a mix of roles) and the default account rule against 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -11,6 +14,7 @@ from services.qualifier.demo import generate_audience
 from services.qualifier.demo_accounts import generate_companies_with_truth, generate_demo
 from services.qualifier.stitching import Ledger
 from tests.history import log_entry
+from tests.support import ROOT
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -60,3 +64,16 @@ def test_the_default_account_rule_finds_the_quiet_buying_groups_and_only_them(po
         assert {a for a, k in truth.items() if k == "loud_single"} <= set(mql_accounts)
         roles = {r for account in qualified for m in book.state(account).members for r in m.roles}
         assert roles == {"decision_maker", "champion", "user", "budget_holder"}
+
+
+def test_leadstate_demo_refuses_companies_out_of_bounds_before_posting() -> None:
+    for companies in ("-1", "10001"):
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", "demo", "--leads", "5", "--companies", companies],
+            env={**os.environ, "LEADSTATE_WRITE_KEYS": "wk_test"},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2 and "--companies must be between 0 and 10000" in done.stderr, done.stderr
