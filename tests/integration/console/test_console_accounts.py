@@ -122,6 +122,9 @@ async def test_the_account_page_merges_its_peoples_timelines_from_the_qualifier(
 
             await wait_until(account_card, timeout_s=60, what="the buying group's MQA in the inbox")
             page = await browser.get(f"/console/accounts/{quote(group, safe='')}")
+            japanese = await browser.get(
+                f"/console/accounts/{quote(group, safe='')}", headers={"Accept-Language": "ja"}
+            )
     assert page.status_code == 200, page.text
     html = page.text
     assert "Timeline unavailable" not in html
@@ -137,6 +140,10 @@ async def test_the_account_page_merges_its_peoples_timelines_from_the_qualifier(
     # every event of every person (the anonymous ones stitched in), merged in one table
     assert html.count('<tr class="kind-') == sum(1 for m in messages if m["anonymousId"] in devices)
     assert "Episode 1" in html and "buying-group-forming" in html and "decision maker" in html
+    # in Japanese: the catalog's words, the policy's role labels, the reasons rendered from their codes
+    ja = japanese.text
+    assert "担当者ごとのスコアの推移" in ja and "決裁者" in ja and "接触した人の中に決裁者" in ja
+    assert "日以内に" in ja and "名が接触" in ja
 
 
 async def test_the_account_page_answers_without_the_qualifier(console_with: ConsoleWith) -> None:
