@@ -107,6 +107,7 @@ async def inbox(
     full = console_state(request).policy
     context = {
         "cards": inbox_items([r for r in rows if r.lead_id not in accounts.grouped], state.policy, now),
+        "account_of": {r.lead_id: r.account_id for r in rows if r.account_id},  # a link to its company
         "account_cards": accounts.cards if not cursor else [],
         "more_accounts": accounts.more and not cursor,
         "account_reasons": (state.policy.account_sql, state.policy.account_not_sql),

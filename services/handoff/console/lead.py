@@ -54,6 +54,7 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
     )
     context = {
         "lead": lead,
+        "account_id": history[0][0].account_id,  # the newest MQL's account: a link to its company
         "timeline": list(reversed(timeline)),
         "chart": chart,
         "policy_version": policy_version or policy.version,

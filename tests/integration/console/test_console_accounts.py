@@ -61,6 +61,9 @@ async def test_the_account_card_groups_its_people_and_is_decided_from_the_inbox(
         after = (await browser.get(answer.headers["location"])).text
         assert "Decision recorded for account" in after and "account-card" not in after
         assert 'data-lead="/console/leads/ld-dir"' in after  # no open MQA: the person is a card again
+        assert after.count(f'class="account-link" href="{ACME_PATH}"') == 1  # ld-dir's, not ld-alone's
+        lead_page = (await browser.get("/console/leads/ld-dir")).text
+        assert f'class="account-link" href="{ACME_PATH}"' in lead_page
         again = await browser.post(f"{ACME_PATH}/decision", data={**decision, "form_id": "f-2"})
         assert again.status_code == 409 and "has no open MQA any more" in again.text
         unknown = await browser.post("/console/accounts/nobody/decision", data={**decision, "form_id": "f-3"})
