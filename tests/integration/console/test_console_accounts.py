@@ -162,6 +162,9 @@ async def test_the_account_page_answers_without_the_qualifier(console_with: Cons
             await wait_until(shown, timeout_s=30, what="the account page")
             page = await browser.get(ACME_PATH)
             missing = await browser.get("/console/accounts/nobody")
+            hostile = [await browser.get(f"/console/accounts/{bad}") for bad in ("a%01b", "x" * 300)]
     assert "Timeline unavailable" in page.text and "cannot connect to the qualifier" in page.text
     assert "Episode 1" in page.text and "Acme Works" in page.text and csrf_of(page.text)
     assert missing.status_code == 404 and "nobody" in missing.text
+    assert [a.status_code for a in hostile] == [422, 422]  # a control character, too long: a page, no 500
+    assert all("text/html" in a.headers["content-type"] for a in hostile)
