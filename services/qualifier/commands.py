@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_replay, needs=(DATABASE,))
     p = sub.add_parser("demo", help="post a synthetic B2B audience through the ingest API")
     p.add_argument("--leads", type=int, default=200, help="how many leads (default 200)")
+    p.add_argument(
+        "--companies",
+        type=int,
+        help="companies of several people (buying groups, look-alikes) besides the leads (default leads/10)",
+    )
     p.add_argument("--ingest-url", help="default http://127.0.0.1:$LEADSTATE_INGEST_PORT")
     p.add_argument("--write-key", help="default: first of LEADSTATE_WRITE_KEYS, else the dev key file")
     p.add_argument("--seed", type=int, help="same seed, same audience (default: a new one each run)")
@@ -132,5 +137,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.leads < 1:
         print("leadstate: --leads must be at least 1", file=sys.stderr)
+        return 2
+    if args.companies is not None and not 0 <= args.companies <= 10_000:
+        print("leadstate: --companies must be between 0 and 10000", file=sys.stderr)
         return 2
     return post_demo(args, settings)

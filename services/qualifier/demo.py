@@ -145,7 +145,8 @@ class _Lead:
     ) -> None:
         self.rng, self.seed, self.index, self.start, self.japanese = rng, seed, index, start, japanese
         self.anonymous_id = f"anon-{seed}-{rng.getrandbits(48):012x}"
-        self.user_id = f"user-{seed}-{index:06d}"
+        self.key = f"{index:06d}"  # in user and message ids; company members have their own (demo_accounts)
+        self.user_id = f"user-{seed}-{self.key}"
         self.identified = False
         self.clock = rng.uniform(0, days * 86400 * 0.8)
         self.end = days * 86400.0
@@ -284,7 +285,7 @@ class _Lead:
         self.clock = min(self.clock + self.rng.uniform(*gap), self.end)
         when = self.start + timedelta(seconds=round(self.clock, 3))
         message = {
-            "messageId": f"demo-{self.seed}-{self.index:06d}-{len(self.rows):03d}",
+            "messageId": f"demo-{self.seed}-{self.key}-{len(self.rows):03d}",
             "anonymousId": self.anonymous_id,
             "timestamp": when.isoformat(),
             "context": {"library": {"name": "leadstate-demo"}},

@@ -13,7 +13,7 @@ import httpx
 
 from services.common.settings import Settings
 
-from .demo import generate_audience
+from .demo_accounts import generate_demo
 
 BATCH = 100
 
@@ -42,8 +42,10 @@ def post_demo(args: argparse.Namespace, settings: Settings) -> int:
     url = (args.ingest_url or f"http://127.0.0.1:{settings.ingest_port}").rstrip("/")
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
     now = datetime.now(UTC)
-    messages = generate_audience(
-        args.leads, seed=seed, start=now - timedelta(days=args.days), days=args.days, language=args.language
+    companies = args.leads // 10 if args.companies is None else args.companies
+    start = now - timedelta(days=args.days)
+    messages = generate_demo(
+        args.leads, companies, seed=seed, start=start, days=args.days, language=args.language
     )
     started = time.monotonic()
     try:
@@ -55,12 +57,13 @@ def post_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"leadstate: {exc}", file=sys.stderr)
         return 1
     print(
-        f"posted {posted} events of {args.leads} synthetic leads (seed {seed}) to {url}/v1/batch "
+        f"posted {posted} events of {args.leads} synthetic leads and {companies} companies (seed {seed}) "
+        f"to {url}/v1/batch "
         f"in {time.monotonic() - started:.1f} s"
     )
     print(
         f"MQLs appear in the sales inbox: GET http://127.0.0.1:{settings.handoff_port}/v1/mqls; "
-        "explain one with `leadstate policy explain LEAD_ID`"
+        "explain one with `leadstate policy explain LEAD_ID`; buying groups (MQAs): GET /v1/mqas"
     )
     return 0
 

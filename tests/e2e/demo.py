@@ -7,6 +7,9 @@ import os
 import re
 import subprocess
 import sys
+from urllib.parse import quote
+
+import httpx
 
 from services.common.db import connect
 from tests.support import ROOT, wait_until
@@ -46,3 +49,17 @@ async def demo_in_the_inbox(env: dict[str, str], *options: str) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM handoff.mqls WHERE decision_id IS NULL"))
     finally:
         await conn.close()
+
+
+async def grouped_leads(handoff: str, key: str) -> set[str]:
+    """Leads whose open MQL the inbox shows inside an account card (their company has an open MQA), not
+    as a card of their own."""
+    async with httpx.AsyncClient(base_url=handoff, headers={"Authorization": f"Bearer {key}"}) as api:
+        accounts = [
+            i["account_id"] for i in (await api.get("/v1/mqas", params={"limit": 200})).json()["items"]
+        ]
+        grouped = set()
+        for account in accounts:
+            found = (await api.get(f"/v1/accounts/{quote(account, safe='')}")).json()
+            grouped |= {m["lead_id"] for m in found["person_mqls"] if m["decision"] is None}
+    return grouped

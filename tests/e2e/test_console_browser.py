@@ -6,44 +6,31 @@ directory in LEADSTATE_SCREENSHOTS (`LEADSTATE_SCREENSHOTS=docs/screenshots` ref
 from __future__ import annotations
 
 import json
-import os
-import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import API_KEY_ALL, API_KEY_READ
-from tests.e2e.browser import chromium_binary, chromium_page
-from tests.e2e.demo import demo_in_the_inbox
-from tests.support import ServiceProcess, free_port, wait_ready
+from tests.conftest import API_KEY_ALL
+from tests.e2e.browser import chromium_page
+from tests.e2e.console_stack import console_stack
+from tests.e2e.demo import demo_in_the_inbox, grouped_leads
 
 pytestmark = pytest.mark.e2e
 NOT_SQL = ("student_or_job_seeker", "Student or job seeker")  # used only by the browser below
+LEAD_CARD = '[data-card][data-lead^="/console/leads/"]'  # account cards (open MQAs) come first
 EARLIER = [("sql", "problem_confirmed"), ("sql", "evaluation_started"), ("recycled", "recycle_timing_later")]
 
 
 async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
-    shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
-    ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
-    env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
-    # the lead page's timeline comes from the qualifier's API, as `leadstate dev` wires it
-    env["LEADSTATE_QUALIFIER_URL"] = f"http://127.0.0.1:{ports['qualifier']}"
-    env["LEADSTATE_QUALIFIER_API_KEY"] = API_KEY_READ
-    services = [ServiceProcess(name, env, tmp_path).start() for name in ports]
-    handoff = f"http://127.0.0.1:{ports['handoff']}"
-    auth = {"Authorization": f"Bearer {API_KEY_ALL}"}
-    try:
-        for port in ports.values():
-            await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)
+    async with console_stack(env, tmp_path) as stack:
+        handoff, shots = stack.handoff, stack.shots
+        auth = {"Authorization": f"Bearer {API_KEY_ALL}"}
         # "Oldest first" is only checkable once the qualifier is done (MQLs still arriving may be older
         # than those already in).
-        made = await demo_in_the_inbox(env)
+        made = await demo_in_the_inbox(stack.env)
         async with httpx.AsyncClient(base_url=handoff, headers=auth, timeout=10) as api:
             items = (await api.get("/v1/mqls", params={"limit": 200})).json()["items"]
             assert len(items) == made, (len(items), made)
@@ -55,9 +42,11 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
                     json={"outcome": outcome, "reason": reason, "decided_by": "ken@sales"},
                 )
                 assert decided.status_code == 201, decided.text
-        oldest = items[0]
+        # the first card of its own: a lead whose company is an open MQA is inside the account's card
+        grouped = await grouped_leads(handoff, API_KEY_ALL)
+        oldest = next(i for i in items if i["lead_id"] not in grouped)
 
-        async with chromium_page(binary, tmp_path / "chromium-profile") as page:
+        async with chromium_page(stack.chromium, tmp_path / "chromium-profile") as page:
             landed = await page.goto(f"{handoff}/console/inbox")
             assert "/console/login?next=" in landed
             await page.screenshot(shots / "login.png")
@@ -71,9 +60,9 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             # Oldest first: the oldest open MQL is the first card, with who it is and why.
             card_of_oldest = f'[data-card][data-lead="/console/leads/{oldest["lead_id"]}"]'
             assert await page.evaluate(
-                f"document.querySelector('[data-card]').matches({json.dumps(card_of_oldest)})"
+                f"document.querySelector({json.dumps(LEAD_CARD)}).matches({json.dumps(card_of_oldest)})"
             )
-            card = await page.text("[data-card]")
+            card = await page.text(card_of_oldest)
             assert oldest["attributes"]["name"] in card and oldest["reasons"][0]["text"] in card
             await page.screenshot(shots / "inbox.png", max_height=1500)
 
@@ -81,12 +70,14 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             assert NOT_SQL[1] not in await page.text("main")
             await page.goto(f"{handoff}/console/inbox")
             await page.evaluate(
-                "const form = document.querySelector('[data-card] form.decide');"
+                f"const form = document.querySelector({json.dumps(card_of_oldest + ' form.decide')});"
                 "form.querySelector('input[value=rejected]').click();"
                 f"form.querySelector('select[name=reason]').value = {json.dumps(NOT_SQL[0])};"
                 "form.querySelector('textarea[name=note]').value = 'Writing a thesis on MQLs';"
             )
-            after = await page.submit("document.querySelector('[data-card] form.decide button').click()")
+            after = await page.submit(
+                f"document.querySelector({json.dumps(card_of_oldest + ' form.decide button')}).click()"
+            )
             assert "decided=" in after
             inbox = await page.text("main")
             assert "Decision recorded" in inbox
@@ -111,6 +102,3 @@ async def test_sales_rejects_an_mql_in_the_browser_and_marketing_sees_why(
             assert "makes a known lead an MQL when" in policy_page
             assert "leadstate policy simulate" in policy_page and "not available" not in policy_page
             await page.screenshot(shots / "policy.png", max_height=1600)
-    finally:
-        codes = {s.command: s.stop(signal.SIGTERM) for s in services}
-    assert set(codes.values()) == {0}, {s.command: s.log()[-1500:] for s in services}

@@ -157,7 +157,32 @@ def _ja_title(p: Mapping[str, Any], _t: Labels) -> str:
     return f"役職「{p['title']}」は{level}（条件は{required}以上）"
 
 
+# The default policy's buying-group roles (accounts.roles); a policy's own roles keep their names.
+_ROLES_JA = {
+    "decision_maker": "決裁者",
+    "budget_holder": "予算責任者",
+    "champion": "推進者",
+    "user": "利用者",
+}
+
+
+def _ja_breadth(p: Mapping[str, Any], _t: Labels) -> str:
+    people = "、".join(str(person["who"]) for person in p.get("people") or [])
+    return f"{p['within_days']:g}日以内に{p['count']}名が接触" + (f"：{people}" if people else "")
+
+
+def _ja_roles(p: Mapping[str, Any], _t: Labels) -> str:
+    roles = "、".join(f"{_ROLES_JA.get(r, r)}（{len(who)}名）" for r, who in p["roles"].items())
+    return f"接触した人の中に{roles}がいます"
+
+
 _JA: dict[str, Callable[[Mapping[str, Any], Labels], str]] = {
+    "breadth": _ja_breadth,
+    "roles": _ja_roles,
+    "shared_topic": lambda p, t: f"{p['count']}名が「{_topic(p['topic'], t)}」に接触",
+    "account_score": lambda p, t: (
+        f"接触者の合計エンゲージメントスコア {p['value']:g}（条件は{p['min']:g}以上）"
+    ),
     "seminar_attended": lambda p, t: _ja_items("{day}にセミナー「{name}」{about}に参加", p, t),
     "seminar_registered": lambda p, t: _ja_items("{day}にセミナー「{name}」{about}に申し込み", p, t),
     "content_downloaded": lambda p, t: _ja_items("{day}に資料「{name}」{about}をダウンロード", p, t),

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 
 from services.common.problems import Problem
 
-from ..account_mqa import account_history
+from ..account_mqa import AccountHistory, account_history
 from ..decisions import ACCOUNTS, Decide
 from ..policy import HandoffPolicy
 from ..rows import show_each
@@ -91,7 +91,11 @@ async def get_account(account_id: AccountId, _: MqlReader, session: SessionDep, 
     history = await account_history(session, account_id)
     if history.empty:
         raise Problem(404, f"no MQA or MQL was received for account {account_id!r}")
-    now = datetime.now(UTC)
+    return account_view(account_id, history, policy, datetime.now(UTC))
+
+
+def account_view(account_id: str, history: AccountHistory, policy: HandoffPolicy, now: datetime) -> Account:
+    """An account from its (non-empty) history: the API's answer, the console's account page."""
 
     def episode(pair: tuple[Row, Row | None]) -> AccountMqa:
         mqa, decision = pair

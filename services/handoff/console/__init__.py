@@ -1,5 +1,6 @@
-"""The web console at /console: a sales inbox, a lead page, the marketing funnel and the policy in words,
-server-rendered from the same application functions as the API (inbox query, record_decision, funnel)."""
+"""The web console at /console: a sales inbox (account cards above the leads), a lead page, an account
+page, the marketing funnel and the policy in words, server-rendered from the same application functions
+as the API (inbox query, record_decision, funnel)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..accounts import SessionLimits, Throttle
 from ..identity import IdentityProvider
 from ..sso import RoleRules
 from . import (
+    account_page,
     audit_page,
     funnel,
     inbox,
@@ -60,6 +62,7 @@ def mount_console(app: FastAPI, settings: Settings, policy: Policy) -> None:
         preferences,
         inbox,
         lead,
+        account_page,
         funnel,
         policy_page,
         policy_lab,

@@ -29,7 +29,7 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
     state = handoff_state(request)
     policy = console_state(request).policy
     # The timeline is asked for while the handoff reads its own tables: the page waits for the slower one.
-    asked = asyncio.create_task(_timeline(state.qualifier, lead_id))
+    asked = asyncio.create_task(timeline_of(state.qualifier, lead_id))
     try:
         async with state.database.sessions() as session:
             history = await lead_history(session, lead_id)
@@ -65,6 +65,7 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
     topics, reasons = policy.topics, {r.code: r.label for r in (*policy.sql_reasons, *policy.not_sql_reasons)}
     context = {
         "lead": lead,
+        "account_id": history[0][0].account_id,  # the newest MQL's account: a link to its company
         "timeline": [(e, entry_text(e, viewer, topics, reasons)) for e in reversed(timeline)],
         "chart": chart,
         "policy_version": policy_version or policy.version,
@@ -76,7 +77,7 @@ async def lead_page(request: Request, lead_id: str, user: MqlReaderUser) -> Resp
     return render(request, "lead.html", context, user=user)
 
 
-async def _timeline(
+async def timeline_of(
     qualifier: QualifierClient, lead_id: str
 ) -> tuple[list[TimelineEntry], str | None, str | None]:
     """The events, the policy version they were scored under, and why they are missing if they are."""

@@ -4,18 +4,21 @@ broker; a browser-like client that keeps cookies and does not follow redirects."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from services.common.settings import Settings
 from services.handoff.app import create_app
 from services.handoff.tables import decisions, mqls
-from tests.conftest import Topics
+from tests.conftest import API_KEY_READ, Topics
 from tests.integration.handoff.data import POLICY, mql_envelope
 from tests.support import publish, serve_app, wait_until
 
@@ -69,3 +72,21 @@ async def console(settings: Settings, kafka_bootstrap: str, topics: Topics) -> A
     app = create_app(settings.model_copy(update={"policy_path": POLICY}))
     async with serve_app(app) as url:
         yield Console(url, app, kafka_bootstrap, topics)
+
+
+ConsoleWith = Callable[..., AbstractAsyncContextManager[Console]]
+
+
+@pytest.fixture
+def console_with(settings: Settings, kafka_bootstrap: str, topics: Topics) -> ConsoleWith:
+    """The console of a handoff that reads the qualifier's API at `qualifier_url`."""
+
+    @asynccontextmanager
+    async def running(qualifier_url: str, **more: Any) -> AsyncIterator[Console]:
+        key = SecretStr(API_KEY_READ)
+        update = {"policy_path": POLICY, "qualifier_url": qualifier_url, "qualifier_api_key": key, **more}
+        app = create_app(settings.model_copy(update=update))
+        async with serve_app(app) as url:
+            yield Console(url, app, kafka_bootstrap, topics)
+
+    return running

@@ -5,41 +5,16 @@ the page still answers with the episodes and decisions and says the timeline is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from pydantic import SecretStr
-
 from services.common.settings import Settings
-from services.handoff.app import create_app as create_handoff
 from services.qualifier.stitching import lead_id_for
 from services.qualifier.worker import create_app as create_qualifier
 from testbed import free_port
-from tests.conftest import API_KEY_ALL, API_KEY_READ, Topics
-from tests.integration.console.conftest import Console
-from tests.integration.handoff.data import POLICY
+from tests.conftest import API_KEY_ALL, Topics
+from tests.integration.console.conftest import ConsoleWith
 from tests.integration.qualifier.conftest import at, download, identify, seminar_attended
 from tests.support import publish, serve_app, wait_until
-
-ConsoleWith = Callable[..., AbstractAsyncContextManager[Console]]
-
-
-@pytest.fixture
-def console_with(settings: Settings, kafka_bootstrap: str, topics: Topics) -> ConsoleWith:
-    """The console of a handoff that reads the qualifier's API at `qualifier_url`."""
-
-    @asynccontextmanager
-    async def running(qualifier_url: str, **more: Any) -> AsyncIterator[Console]:
-        key = SecretStr(API_KEY_READ)
-        update = {"policy_path": POLICY, "qualifier_url": qualifier_url, "qualifier_api_key": key, **more}
-        app = create_handoff(settings.model_copy(update=update))
-        async with serve_app(app) as url:
-            yield Console(url, app, kafka_bootstrap, topics)
-
-    return running
 
 
 async def test_the_lead_page_shows_the_qualifiers_timeline(
