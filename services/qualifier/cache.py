@@ -92,6 +92,12 @@ class LeadCache:
             if lead_id is not None and (cached := self.leads.get(lead_id)):
                 cached.identities.discard(key)
 
+    def moved(self, versions: dict[str, int]) -> None:
+        """Row versions this member moved without changing the state (the sweep): kept, not evicted."""
+        for lead_id, version in versions.items():
+            if (cached := self.leads.get(lead_id)) is not None:
+                cached.version = version
+
     def drop_partitions(self, partitions: set[int]) -> None:
         """On revoke: the partitions' leads belong to their next owner now."""
         self.forget([k for k, c in self.leads.items() if c.partition in partitions])

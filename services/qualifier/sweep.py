@@ -10,6 +10,13 @@ moved those partitions' stored offsets (the fence of offsets.py: a zombie sweeps
 each look in `qualifier.sweeps` with a `seq` of the event log's sequence: `leadstate replay` looks at
 the same leads at the same points of the log, so it makes the same updates as the worker did, even when
 an event dated before a look arrives after it.
+
+A look that changed a lead's published view moves the lead's row version too, as any write of the lead
+does. Another member's transaction on that lead (a decision arriving on a `lead.decisions` partition it
+owns, a merge across partitions) that read the view before the look committed then fails its version
+check and is applied again from fresh reads, with its log entries after the look: without it, that
+transaction would overwrite the look's view with one made from the older view, in an order the log
+does not have (seen in the scale-out chaos run: replay and live disagreed on a few leads).
 """
 
 from __future__ import annotations
@@ -46,6 +53,12 @@ WHERE c.lead_id IN (
 )
 ORDER BY c.lead_id
 FOR UPDATE OF l, c
+"""
+# the rows are locked by SELECT_DUE; the sweeping member's cache takes the new versions (cache.moved)
+MOVE_VERSIONS = """
+UPDATE qualifier.leads SET version = nextval('qualifier.lead_versions')
+WHERE lead_id = ANY($1::text[])
+RETURNING lead_id, version
 """
 RECORD = """
 INSERT INTO qualifier.sweeps (seq, lead_id, at)
@@ -105,6 +118,10 @@ class Sweep:
                 changes.published[lead_id] = Published(orjson.loads(view), published_at, due_at)
                 changes.look(LeadState.from_dict(orjson.loads(state)), now)
             await changes.save(db, qualify.outbox, qualify.topic_state)
+            moved: dict[str, int] = {}
+            if changes.touched:
+                moved = {r[0]: r[1] for r in await db.fetch(MOVE_VERSIONS, sorted(changes.touched))}
             if rows:
                 await db.execute(RECORD, [r[0] for r in rows], now)
+        qualify.cache.moved(moved)  # committed: this member's own next write of them is not stale
         return len(changes.updates), len(rows) == BATCH

@@ -103,3 +103,33 @@ async def test_a_band_that_drops_with_time_alone_is_published(
     assert result.differences == []  # the replay looked where the sweep did: the same last views
     assert isolation == "repeatable read"
     assert result.updates == sent == 6
+
+
+async def test_a_look_that_changes_a_view_moves_the_leads_row_version(
+    settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
+) -> None:
+    """Another member that read the lead before the look (a decision on its lead.decisions partition, a
+    merge across partitions) must fail its version check and apply again after the look, or it would
+    overwrite the look's view with one made from the older view (the scale-out chaos run saw it). The
+    sweeping member keeps the lead cached with the new version: its own next write is not stale."""
+    by_hand = settings.model_copy(update={"qualifier_sweep_s": 0, "outbox_poll_s": 0.2})
+    async with running_qualifier(by_hand, kafka_bootstrap, topics, database_url) as q:
+        lead_id = lead_id_for("user:u-looked")
+        events = [
+            identify(at(0), user="u-looked"),
+            download(at(1), "guide-crm-integration", user="u-looked"),
+            download(at(2), "whitepaper-data-pipelines", user="u-looked"),
+            seminar_attended(at(3), user="u-looked"),  # hot then; warm by now: due, no sweep ran
+        ]
+        await q.publish(events)
+        await q.wait_stored(events)
+        before = (await q.lead(lead_id))["version"]
+        member = q.app.state.worker._consumer  # the member's own sweep, run once by hand
+        published = await member.sweep.run(member.sessions, member.offsets, member.positions)
+
+        assert published >= 1
+        after = (await q.lead(lead_id))["version"]
+        assert after > before
+        assert member.qualify.cache.lead(lead_id).version == after
+        warm = await q.on_topic(q.topics.state, lead_id, expect=3, timeout_s=60)
+        assert warm[-1].data["score_band"] == "warm"
