@@ -25,7 +25,7 @@ from services.handoff.tables import audit, mqls
 from tests.conftest import Topics
 from tests.integration.console.conftest import csrf_of
 from tests.integration.handoff.data import POLICY, mql_envelope
-from tests.integration.people.oidc_provider import Provider, provider_process, ready
+from tests.integration.people.oidc_provider import Provider, running_provider
 from tests.support import publish, serve_app, wait_until
 
 PASSWORD = "correct horse battery staple"
@@ -125,5 +125,5 @@ async def people(people_app: Callable[..., Any]) -> AsyncIterator[People]:
 @pytest.fixture
 async def provider() -> AsyncIterator[Provider]:
     """A real OpenID Connect provider process (tests/integration/people/oidc_provider.py)."""
-    with provider_process() as started:
-        yield await ready(started)
+    async with running_provider() as started:
+        yield started

@@ -7,11 +7,13 @@ redirect back; and a man in the middle of the token endpoint, for ID tokens nobo
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -41,29 +43,44 @@ class Provider:
             assert answer.status_code == 204, answer.text
 
 
-@contextmanager
-def provider_process(*options: str) -> Iterator[Provider]:
-    port = free_port()
-    command = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield Provider(f"http://127.0.0.1:{port}")
-    finally:
-        stop_process(process)
+@asynccontextmanager
+async def running_provider(*options: str) -> AsyncIterator[Provider]:
+    """The provider's process, answering its discovery document. One that ends before it answers (the
+    free port taken meanwhile by another process) is started again on another port; one that does not
+    answer in time fails the test with what it printed."""
+    printed = ""
+    for _ in range(3):
+        port = free_port()
+        command = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *options]
+        with tempfile.TemporaryFile() as log:
+            process = await asyncio.to_thread(subprocess.Popen, command, stdout=log, stderr=subprocess.STDOUT)
+            provider = Provider(f"http://127.0.0.1:{port}")
+            try:
+                if await _answering(provider, process):
+                    yield provider
+                    return
+            finally:
+                stop_process(process)
+            log.seek(0)
+            printed = log.read()[-2000:].decode(errors="replace")
+    raise AssertionError(f"the OpenID provider ended before it answered, three times: {printed}")
 
 
-async def ready(provider: Provider) -> Provider:
-    async def answers() -> bool:
+async def _answering(provider: Provider, process: subprocess.Popen[bytes]) -> bool:
+    """True once it answers; False if it ended first; an AssertionError after 60 s."""
+
+    async def answers_or_ended() -> bool:
+        if process.poll() is not None:
+            return True
         try:
             async with httpx.AsyncClient() as client:
-                return (
-                    await client.get(f"{provider.url}/.well-known/openid-configuration")
-                ).status_code == 200
+                answer = await client.get(f"{provider.url}/.well-known/openid-configuration")
+                return answer.status_code == 200
         except httpx.HTTPError:
             return False
 
-    await wait_until(answers, timeout_s=30, what=f"the OpenID provider at {provider.url}")
-    return provider
+    await wait_until(answers_or_ended, timeout_s=60, what=f"the OpenID provider at {provider.url}")
+    return process.poll() is None
 
 
 def oidc_settings(issuer: str, **more: object) -> dict[str, object]:
