@@ -25,9 +25,8 @@ from tests.integration.people.oidc_provider import (
     leave_for_provider,
     man_in_the_middle,
     oidc_settings,
-    provider_process,
     query,
-    ready,
+    running_provider,
     sign_on,
     unb64,
     with_param,
@@ -108,8 +107,7 @@ async def test_a_wrong_nonce_and_a_replayed_code_are_refused(people: People) -> 
 
 
 async def test_an_expired_id_token_is_refused(people_app: PeopleFactory) -> None:  # noqa: F811
-    with provider_process("--token-max-age=-3600") as started:  # a provider whose tokens died an hour ago
-        late = await ready(started)
+    async with running_provider("--token-max-age=-3600") as late:  # its tokens died an hour ago
         async with people_app(**oidc_settings(late.url, **ADMIN)) as people:
             await late.person("ann@acme.test", groups=["it-admins"])
             browser = people.browser()
