@@ -91,7 +91,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     if accounts.rules:
         roles = ", ".join(str(r.label) for r in accounts.roles) or "none"
         print(f"  {len(accounts.rules)} account rules (MQA); buying-group roles: {roles}")
-        for sentence in describe_account_rules(policy):
+        for sentence in describe_account_rules(policy, args.language):
             print(f"  - {sentence}")
     sql, not_sql = policy.reason_codes("sql"), policy.reason_codes("rejected")
     hours = policy.sla.decision_hours

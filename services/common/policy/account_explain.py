@@ -10,9 +10,10 @@ from typing import Any
 from .account_checks import AccountRuleResult, Engagement, person
 from .account_model import AccountRule
 from .buying_group import AccountState, Member
-from .describe import _join
+from .describe import _ja_list, _join
 from .explain import _texts
-from .model import Policy
+from .model import Policy, in_language
+from .reasons import BANDS_JA, INDUSTRIES_JA, KINDS_JA
 
 MAX_MEMBERS_LISTED = 50
 
@@ -105,9 +106,44 @@ def _domain(account_id: str, attributes: dict[str, Any]) -> str | None:
     return domain if isinstance(domain, str) else None
 
 
-def describe_account_rules(policy: Policy) -> list[str]:
-    """Each account rule as one English sentence, for review."""
-    return [_sentence(rule, policy) for rule in policy.accounts.rules]
+def describe_account_rules(policy: Policy, language: str = "en") -> list[str]:
+    """Each account rule as one sentence in `language` (`ja`; anything else is English), for review."""
+    sentence = _ja_sentence if language == "ja" else _sentence
+    return [sentence(rule, policy) for rule in policy.accounts.rules]
+
+
+def _ja_sentence(rule: AccountRule, policy: Policy) -> str:
+    e = rule.engaged
+    what = "ページ閲覧以外の行動" if e.kinds is None else "・".join(KINDS_JA.get(k, k) for k in e.kinds)
+    engaged = f"過去{e.within_days:g}日以内に{what}があった" + (
+        f"（スコア{e.score_min:g}以上）" if e.score_min is not None else ""
+    )
+    labels = {r.name: in_language(r.label, "ja") for r in policy.accounts.roles}
+    parts = [f"{engaged}人が{rule.breadth}人以上" if rule.breadth is not None else f"{engaged}人がいる"]
+    if rule.roles is not None:
+        joiner = "または" if rule.roles.mode == "any_of" else "と"
+        parts.append(f"その中に{joiner.join(labels[r] for r in rule.roles.roles)}がいる")
+    if rule.shared_topic is not None:
+        topics = rule.shared_topic.topics
+        where = (
+            "同じテーマ"
+            if topics is None
+            else "・".join(in_language(policy.topics.get(t, t), "ja") for t in topics)
+        )
+        parts.append(f"{rule.shared_topic.min_members}人以上が{where}に関心")
+    a = rule.attributes
+    if a.industry_is_target:
+        parts.append(f"重点業種の企業（{_ja_list(policy.fit.target_industries, INDUSTRIES_JA)}）")
+    elif a.industry_in is not None:
+        parts.append(f"業種が{_ja_list(a.industry_in, INDUSTRIES_JA)}のいずれか")
+    if a.company_size_in:
+        parts.append(f"企業規模が{_ja_list(a.company_size_in, BANDS_JA)}のいずれか")
+    if rule.score_min is not None:
+        parts.append(f"合計エンゲージメントスコア{rule.score_min:g}以上")
+    return (
+        f"アカウントルール「{rule.name}」：企業が次の条件をすべて満たすとMQAになります。"
+        f"{'／'.join(parts)}（営業の確認事項{len(rule.next_checks)}件）。"
+    )
 
 
 def _sentence(rule: AccountRule, policy: Policy) -> str:

@@ -32,7 +32,7 @@ INDUSTRIES_JA = {
     "hospitality": "宿泊・飲食",
     "consulting": "コンサルティング",
 }
-_KINDS_JA = {
+KINDS_JA = {
     "page_view": "ページ閲覧",
     "content_download": "資料ダウンロード",
     "seminar_registered": "セミナー申込",
@@ -135,7 +135,7 @@ def _ja_items(template: str, p: Mapping[str, Any], t: Labels) -> str:
 
 
 def _ja_score(p: Mapping[str, Any], _t: Labels) -> str:
-    return _score(p, "エンゲージメントスコア", "、", "（内訳：{}）", "。条件は{}以上", _KINDS_JA)
+    return _score(p, "エンゲージメントスコア", "、", "（内訳：{}）", "。条件は{}以上", KINDS_JA)
 
 
 def _ja_size(p: Mapping[str, Any], _t: Labels) -> str:

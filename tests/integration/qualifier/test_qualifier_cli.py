@@ -58,6 +58,10 @@ def test_policy_check_prints_each_rule_as_a_sentence(tmp_path: Path) -> None:
     assert (
         "ルール「seminar-attendee」：既知のリードが次の条件をすべて満たすとMQLになります。" in japanese.stdout
     )
+    assert "アカウントルール「buying-group-forming」：企業が次の条件をすべて満たすとMQAになります。" in (
+        japanese.stdout
+    )
+    assert "その中に決裁者または推進者がいる" in japanese.stdout
     assert (
         "1 account rules (MQA); buying-group roles: decision maker, budget holder, champion, user"
         in done.stdout

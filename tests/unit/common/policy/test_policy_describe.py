@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from services.common.policy import describe_policy, load_policy
+from services.common.policy import describe_account_rules, describe_policy, load_policy
 from services.common.policy.model import in_language
 from tests.support import ROOT
 
@@ -71,3 +71,16 @@ def test_every_condition_kind_window_and_topic_reads_in_japanese() -> None:
         "（営業の確認事項1件）。",
     ):
         assert words in sentence, (words, sentence)
+
+
+def test_the_default_account_rule_reads_in_japanese_with_its_roles_and_vocabulary() -> None:
+    (sentence,) = describe_account_rules(default_policy(), "ja")
+    assert sentence == (
+        "アカウントルール「buying-group-forming」：企業が次の条件をすべて満たすとMQAになります。"
+        "過去30日以内にページ閲覧以外の行動があった人が3人以上／その中に決裁者または推進者がいる／"
+        "2人以上が同じテーマに関心／重点業種の企業（製造業、ITサービス、ソフトウェア、金融、物流）／"
+        "企業規模が中小、中堅、大企業のいずれか（営業の確認事項3件）。"
+    )
+    assert not ASCII_WORDS.search(sentence)
+    (english,) = describe_account_rules(default_policy())
+    assert english.startswith("Account rule 'buying-group-forming' makes an account an MQA when at least 3")
