@@ -49,21 +49,25 @@ async def wait_until(
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last value: {last!r})")
 
 
+def _server(app: FastAPI, port: int) -> uvicorn.Server:
+    """uvicorn as the services run it (services/common/runtime.py), on 127.0.0.1:port."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+    return uvicorn.Server(config)
+
+
 @asynccontextmanager
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     """Run the app on a real socket with its lifespan, in this event loop; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            proxy_headers=False,
-            timeout_keep_alive=KEEP_ALIVE_S,
-        )
-    )
+    server = _server(app, port)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -80,17 +84,7 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
 def serve_in_thread(app: FastAPI) -> Iterator[str]:
     """The app on a thread of its own, ready: a synchronous test (hypothesis, schemathesis) drives it."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            proxy_headers=False,
-            timeout_keep_alive=KEEP_ALIVE_S,
-        )
-    )
+    server = _server(app, port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
