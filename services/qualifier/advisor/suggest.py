@@ -76,6 +76,7 @@ def advise(
             f"fewest not-SQL MQLs sent while keeping at least {RECALL_TARGET:.0%} of past SQLs; shown only "
             f"on at least {min_decisions} decided MQLs and a 95% Wilson interval above the baseline's"
         ),
+        "recall_target": RECALL_TARGET,
         "min_decisions": min_decisions,
         "history": {"events": folded.events, "leads": folded.leads, "decided_mqls": len(decisions)},
         "sql_rate": overall,
@@ -150,9 +151,9 @@ def _judge(
     row = next((r for r in report["rules"] if r["rule"] == c.rule), None)
     base_rule = next((r for r in per_rule if r["rule"] == c.rule), None)
     if row is not None and row["candidate"] is not None and base_rule is not None:
-        candidate_rate, base, scope = row["candidate"], base_rule, f"rule '{c.rule}'"
+        candidate_rate, base, scope = row["candidate"], base_rule, "rule"
     else:
-        candidate_rate, base, scope = report["sql_rate"]["candidate"], overall, "the whole policy"
+        candidate_rate, base, scope = report["sql_rate"]["candidate"], overall, "policy"
     recall = report["sql_recall"]
     rejections = report["rejections"]
     sample = candidate_rate["decided"]
@@ -166,9 +167,11 @@ def _judge(
     out = {
         "rule": c.rule,
         "kind": c.kind,
-        "change": c.change,
+        "change": c.change.words,
+        "edit": {"code": c.change.code, "params": c.change.params},  # the change as data, for other languages
         "version": c.version,
-        "scope": scope,
+        "scope": f"rule '{c.rule}'" if scope == "rule" else "the whole policy",
+        "scope_code": scope,  # whose SQL rate: the edited rule's, or the whole policy's (a retired rule)
         "sample": sample,
         "sql_rate": candidate_rate,
         "baseline_sql_rate": {k: base[k] for k in ("decided", "sqls", "rate", "low", "high")},

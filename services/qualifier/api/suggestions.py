@@ -23,6 +23,7 @@ from services.common.policy.limits import MAX_RULES
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
 from ..advisor.advisor import rules_to_edit
+from ..advisor.candidates import CHANGE_WORDS
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
 from .deps import ReportReader, SessionDep
@@ -50,6 +51,47 @@ class SuggestionsRequest(BaseModel):
     )
 
 
+class SuggestedEdit(BaseModel):
+    """A suggestion's change as data, for consumers that word it in another language."""
+
+    code: str = Field(description="one of: " + ", ".join(CHANGE_WORDS))
+    params: dict[str, Any] = Field(
+        description="the policy's own names (level, industries, sizes, behaviour, second, topic) and "
+        "numbers (min, was, days)"
+    )
+
+
+class Suggestion(BaseModel):
+    """One backtested edit (more fields as `leadstate policy suggest --format json` prints them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rule: str
+    kind: str
+    change: str = Field(description="the edit in English words")
+    edit: SuggestedEdit | None = Field(default=None, description="absent on advice made before 2026-12")
+    scope: str = Field(description="whose SQL rate is compared, in English")
+    scope_code: Literal["rule", "policy"] | None = Field(
+        default=None, description="the edited rule's SQL rate, or the whole policy's (a retired rule)"
+    )
+    sentence: str = Field(description="the suggestion as one English sentence")
+    sql_rate: dict[str, Any]
+    baseline_sql_rate: dict[str, Any]
+    sql_recall: dict[str, Any]
+    not_sql_avoided: dict[str, Any]
+    patch: str
+
+
+class Advice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    baseline_version: str
+    objective: str = Field(description="in English; `recall_target` and `min_decisions` are its numbers")
+    recall_target: float | None = None
+    min_decisions: int
+    suggestions: list[Suggestion]
+
+
 class Suggestions(BaseModel):
     suggestions_id: str
     status: Literal["queued", "running", "done", "failed"]
@@ -61,7 +103,7 @@ class Suggestions(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
-    advice: dict[str, Any] | None = None  # see `leadstate policy suggest --format json`
+    advice: Advice | None = None  # see `leadstate policy suggest --format json`
 
 
 DESCRIPTION = """\
