@@ -13,11 +13,11 @@ from .pages import sentence
 
 WORDS = {
     # accounts.py
-    "not_an_email": N_("%(email)s is not an email address."),
-    "unknown_role": N_("There is no role %(role)s; roles: %(roles)s."),
+    "not_an_email": N_("'%(email)s' is not an email address."),
+    "unknown_role": N_("Unknown role '%(role)s'; roles: %(roles)s."),
     "already_has_account": N_("%(email)s already has an account."),
-    "no_active_account": N_("There is no active account for %(email)s."),
-    "no_account": N_("There is no account for %(email)s."),
+    "no_active_account": N_("No active account for '%(email)s'."),
+    "no_account": N_("No account for '%(email)s'."),
     "password_length": N_("The password needs %(least)s to %(most)s characters."),
     "link_expired": N_("This link is not valid: it was used already or expired; ask an admin for a new one."),
     "locked_address": N_(
@@ -29,7 +29,7 @@ WORDS = {
     ),
     # sso.py: the person's claims against the allowed domains and the role rules
     "no_email_claim": N_(
-        "Your identity provider did not tell leadstate your email address (the email claim). Ask your "
+        "Your identity provider did not tell leadstate your email address (the `email` claim). Ask your "
         "administrator to release it to leadstate."
     ),
     "email_not_verified": N_("Your identity provider says %(email)s is not verified."),
@@ -42,7 +42,7 @@ WORDS = {
     ),
     "no_role": N_("%(email)s has no role in leadstate. Ask a leadstate admin to give you a role."),
     "no_role_claim": N_(
-        "%(email)s has no role in leadstate (claim %(claim)s). Ask a leadstate admin to give you a role."
+        "%(email)s has no role in leadstate (claim `%(claim)s`). Ask a leadstate admin to give you a role."
     ),
     # identity.py: the provider's answer
     "code_refused": N_("The identity provider refused the sign-in code (%(error)s)."),
