@@ -138,6 +138,10 @@ class ProblemDocument(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, str]] | None = Field(None, description="Each bad field: `field` and `message`.")
+    code: str | None = Field(
+        None, description="Where a refusal is worded by other readers too: what it says, as a code."
+    )
+    params: dict[str, Any] | None = Field(None, description="The values `code` is worded with.")
 
 
 def problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:

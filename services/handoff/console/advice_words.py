@@ -66,6 +66,38 @@ OBJECTIVE = N_(
 )
 
 
+# Why the qualifier refused to advise (its 409's `code` and `params`).
+THIN_HISTORY = {
+    "empty_log": N_("the event log is empty: no history to learn from yet"),
+    "no_decisions": N_("no sales decisions recorded: nothing to learn from"),
+    "too_few_decisions": N_(
+        "only %(decided)s decided MQLs in the history, fewer than the minimum of %(least)s: wait for more "
+        "sales decisions or lower the minimum"
+    ),
+    "no_rule_with_enough_decisions": N_(
+        "no rule has %(least)s decided MQLs to judge an edit on (%(decided)s)"
+    ),
+}
+
+
+def refusal_text(problem: Mapping[str, Any], viewer: Viewer) -> str:
+    """The qualifier's refusal to advise in the viewer's language; its English `detail` for a code this
+    console does not know."""
+    code, params = problem.get("code"), problem.get("params")
+    if code not in THIN_HISTORY or not isinstance(params, Mapping):
+        return str(problem.get("detail") or "")
+    said = dict(params)
+    if isinstance(said.get("decided"), Mapping):
+        each = N_("%(rule)s %(count)s")
+        said["decided"] = ("、" if viewer.language == "ja" else ", ").join(
+            viewer.gettext(each, rule=r, count=n) for r, n in said["decided"].items()
+        )
+    try:
+        return viewer.gettext(THIN_HISTORY[code], **said)
+    except (KeyError, TypeError, ValueError):
+        return str(problem.get("detail") or "")
+
+
 def suggestion_text(s: Mapping[str, Any], viewer: Viewer, policy: Policy) -> str:
     """One suggestion as a sentence in the viewer's language; its English `sentence` when it cannot be."""
     try:

@@ -20,7 +20,7 @@ from services.common.policy.explain import describe_policy
 from ..audit import Actor, record
 from ..qualifier_client import QualifierUnavailable
 from ..state import handoff_state
-from .advice_words import objective_text, suggestion_text
+from .advice_words import objective_text, refusal_text, suggestion_text
 from .i18n import N_
 from .pages import (
     PageError,
@@ -81,8 +81,12 @@ async def ask_for_suggestions(
         raise PageError(503, N_("Suggestions"), message, why=str(exc)) from None
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 202:  # 409: the history cannot support advice; it says what is missing
-        detail = body.get("detail") or f"the qualifier answered {answer.status}"
-        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), f"{detail}.")
+        viewer = viewer_for(request)
+        detail = refusal_text(body, viewer) or viewer.gettext(
+            N_("the qualifier answered %(status)s"), status=answer.status
+        )
+        end = "。" if viewer.language == "ja" else "."
+        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), detail + end)
     job_id = str(body.get("suggestions_id"))
     async with handoff_state(request).database.sessions() as session, session.begin():
         detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}

@@ -31,7 +31,15 @@ SHARED_MIN = 0.6  # an attribute value shared by at least this share of sales-so
 
 
 class NotEnoughHistory(ValueError):
-    """The history cannot support advice; the message says what is missing."""
+    """The history cannot support advice; the message says what is missing in English, `code` and
+    `params` say it as data (the API's 409 carries them, for a reader in another language)."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses to and from the lab's worker processes
+        return (type(self), (str(self), self.code), {"params": self.params})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,11 +104,20 @@ def check_history(decisions: Sequence[object], min_decisions: int, window: Windo
             if window.since or window.until
             else ""
         )
-        raise NotEnoughHistory(f"no sales decisions recorded{where}: nothing to learn from")
+        since, until = (t.isoformat() if t else None for t in (window.since, window.until))
+        raise NotEnoughHistory(
+            f"no sales decisions recorded{where}: nothing to learn from",
+            "no_decisions",
+            since=since,
+            until=until,
+        )
     if len(decisions) < min_decisions:
         raise NotEnoughHistory(
             f"only {len(decisions)} decided MQLs in the history, fewer than the minimum of {min_decisions} "
-            "(--min-decisions): wait for more sales decisions or lower the minimum"
+            "(--min-decisions): wait for more sales decisions or lower the minimum",
+            "too_few_decisions",
+            decided=len(decisions),
+            least=min_decisions,
         )
 
 

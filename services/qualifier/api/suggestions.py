@@ -126,7 +126,9 @@ sentence and the exact patch; nothing is applied.
     response_model=Suggestions,
     responses=problems(
         {
-            409: "The history cannot support advice (empty, no decisions in the window, too few)",
+            409: "The history cannot support advice (empty, no decisions in the window, too few); `code`: "
+            "empty_log, no_decisions {since, until}, too_few_decisions {decided, least}, "
+            "no_rule_with_enough_decisions {least, decided: {rule: count}}",
             422: "The request is invalid (an unknown rule, `until` not after `since`, …)",
         }
     ),
@@ -147,7 +149,7 @@ async def post_suggestions(
         )
         raise Problem(422, message, errors=[{"field": "rules", "message": message}])
     if await history_is_empty(session):
-        _refuse("the event log is empty: no history to learn from yet")
+        _refuse(NotEnoughHistory("the event log is empty: no history to learn from yet", "empty_log"))
     window = Window(since=asked.since, until=asked.until)
     try:
         rules_to_edit(
@@ -158,7 +160,7 @@ async def post_suggestions(
             window=window,
         )
     except NotEnoughHistory as exc:
-        _refuse(str(exc))
+        _refuse(exc)
     options = asked.model_dump(mode="json") | {"policy_name": state.policy_file.source}
     params = {"baseline_version": policy.version, **options}
     return await accepted(
@@ -184,8 +186,10 @@ async def get_suggestions(suggestions_id: SuggestionsId, _: ReportReader, sessio
     return _present(await stored_job(session, KIND, suggestions_id, what="suggestions"))
 
 
-def _refuse(message: str) -> None:
-    raise Problem(409, message, errors=[{"field": "history", "message": message}])
+def _refuse(refused: NotEnoughHistory) -> None:
+    message = str(refused)
+    errors = [{"field": "history", "message": message}]
+    raise Problem(409, message, errors=errors, code=refused.code, params=refused.params)
 
 
 def _present(job: dict[str, Any] | None) -> Suggestions:

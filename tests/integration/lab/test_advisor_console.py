@@ -92,6 +92,13 @@ async def test_the_policy_page_asks_the_advisor_and_shows_its_suggestions(
             "/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "999999"}
         )
         assert thin.status_code == 409 and "fewer than the minimum of 999999" in thin.text
+        thin_ja = await browser.post(
+            "/console/policy/suggestions",
+            data={"csrf": csrf, "min_decisions": "999999"},
+            headers={"Accept-Language": "ja"},
+        )
+        assert thin_ja.status_code == 409 and "最小件数の999999件に届いていません" in thin_ja.text
+        assert "fewer than" not in thin_ja.text
         bad = await browser.post("/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "lots"})
         assert bad.status_code == 422 and "whole number" in bad.text
         forged = await browser.post("/console/policy/suggestions", data={"csrf": "x", "min_decisions": "10"})
