@@ -82,11 +82,11 @@ async def ask_for_suggestions(
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 202:  # 409: the history cannot support advice; it says what is missing
         viewer = viewer_for(request)
-        detail = refusal_text(body, viewer) or viewer.gettext(
+        why = refusal_text(body, viewer) or viewer.gettext(
             N_("the qualifier answered %(status)s"), status=answer.status
         )
         end = "。" if viewer.language == "ja" else "."
-        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), detail + end)
+        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), why + end)
     job_id = str(body.get("suggestions_id"))
     async with handoff_state(request).database.sessions() as session, session.begin():
         detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}
