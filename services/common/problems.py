@@ -143,6 +143,10 @@ class ProblemDocument(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldProblem] | None = Field(None, description="Each bad field: `field` and `message`.")
+    code: str | None = Field(
+        None, description="Where a refusal is worded by other readers too: what it says, as a code."
+    )
+    params: dict[str, Any] | None = Field(None, description="The values `code` is worded with.")
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,13 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(Exception):
-    """A refusal a person reads: says what happened and what to do."""
+    """A refusal a person reads: says what happened and what to do. The message is the English (the CLI,
+    the API); `code` and `params` say the same as data, for the console to word in the reader's language
+    (console/refusals.py)."""
+
+    def __init__(self, message: str, code: str = "", **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 class UnknownRole(AccountError):
@@ -65,7 +71,7 @@ def normal_email(email: str) -> str:
     email = email.strip().lower()
     local, at, domain = email.partition("@")
     if not local or not at or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
-        raise AccountError(f"{email[:254]!r} is not an email address")
+        raise AccountError(f"{email[:254]!r} is not an email address", "not_an_email", email=email[:254])
     return email
 
 
@@ -74,10 +80,15 @@ async def add_user(
 ) -> tuple[User, str]:
     """A new account without a password, and the one-time token of its set-password link."""
     if role not in ROLES:
-        raise UnknownRole(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        raise UnknownRole(
+            f"unknown role {role!r}; roles: {', '.join(ROLES)}",
+            "unknown_role",
+            role=role[:40],
+            roles=list(ROLES),
+        )
     email = normal_email(email)
     if await session.scalar(select(users.c.user_id).where(users.c.email == email)):
-        raise AccountError(f"{email} already has an account")
+        raise AccountError(f"{email} already has an account", "already_has_account", email=email)
     token, user_id = secrets.token_urlsafe(32), str(uuid.uuid4())
     row = {
         "user_id": user_id,
@@ -98,7 +109,8 @@ async def new_link(
     """A fresh one-time set-password link (the old password keeps working until it is used)."""
     user = await find_user(session, email)
     if user is None or user.disabled:
-        raise AccountError(f"no active account for {email.strip()[:254]!r}")
+        who = email.strip()[:254]
+        raise AccountError(f"no active account for {who!r}", "no_active_account", email=who)
     token = secrets.token_urlsafe(32)
     await session.execute(
         update(users)
@@ -121,7 +133,8 @@ async def disable_user(session: AsyncSession, email: str, *, now: datetime) -> U
     """Disabled, and every open session of theirs revoked in the same transaction."""
     user = await find_user(session, email)
     if user is None:
-        raise AccountError(f"no account for {email.strip()[:254]!r}")
+        who = email.strip()[:254]
+        raise AccountError(f"no account for {who!r}", "no_account", email=who)
     await session.execute(update(users).where(users.c.user_id == user.user_id).values(disabled_at=now))
     await revoke_sessions(session, user.user_id, now=now)
     return User(user_id=user.user_id, email=user.email, role=user.role, disabled=True)
@@ -130,7 +143,12 @@ async def disable_user(session: AsyncSession, email: str, *, now: datetime) -> U
 async def set_password(session: AsyncSession, token: str, password: str, *, now: datetime) -> User:
     """Consumes a one-time link: the password is set and the link stops working."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise AccountError(f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise AccountError(
+            f"the password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+            "password_length",
+            least=MIN_PASSWORD,
+            most=MAX_PASSWORD,
+        )
     row = (
         await session.execute(
             select(users)
@@ -139,7 +157,7 @@ async def set_password(session: AsyncSession, token: str, password: str, *, now:
         )
     ).first()
     if row is None or row.disabled_at is not None:
-        raise AccountError(EXPIRED_LINK)
+        raise AccountError(EXPIRED_LINK, "link_expired")
     await session.execute(
         update(users)
         .where(users.c.user_id == row.user_id)
@@ -188,15 +206,21 @@ async def authenticate(
     failures = select(func.count()).select_from(login_failures).where(login_failures.c.at > since)
     by_address = await session.scalar(failures.where(login_failures.c.address == address))
     if (by_address or 0) >= throttle.per_address:
+        minutes = _minutes(throttle.window)
         raise LockedOut(
-            "Too many failed logins from your address. Wait "
-            f"{_minutes(throttle.window)} minutes before trying again."
+            f"Too many failed logins from your address. Wait {minutes} minutes before trying again.",
+            "locked_address",
+            minutes=minutes,
         )
     by_account = await session.scalar(failures.where(login_failures.c.email == email))
     if (by_account or 0) >= throttle.per_account:
+        minutes = _minutes(throttle.window)
         raise LockedOut(
             f"This account is locked after {throttle.per_account} failed logins. Wait "
-            f"{_minutes(throttle.window)} minutes, or ask an admin to send you a new set-password link."
+            f"{minutes} minutes, or ask an admin to send you a new set-password link.",
+            "locked_account",
+            failures=throttle.per_account,
+            minutes=minutes,
         )
     row = (await session.execute(select(users).where(users.c.email == email))).first()
     stored = row.password_hash if row is not None and row.disabled_at is None else None

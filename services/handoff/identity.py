@@ -38,7 +38,12 @@ class ProviderUnavailable(Exception):
 
 
 class SignInRefused(Exception):
-    """The provider's answer failed a check: nobody is signed in. The message says which, for the page."""
+    """The provider's answer failed a check: nobody is signed in. The message says which, in English;
+    `code` and `params` say it as data, for the page to word in the reader's language."""
+
+    def __init__(self, message: str, code: str, **params: str) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,13 @@ class IdentityProvider:
         auth = (quote_plus(self.client_id), quote_plus(self._secret)) if self._secret else None
         status, token = await _json("POST", metadata["token_endpoint"], data=form, auth=auth)
         if status != 200:  # e.g. invalid_grant: a code used twice, expired, or issued to another flow
+            error = str(token.get("error"))[:100]
             raise SignInRefused(
-                f"the identity provider refused the sign-in code ({str(token.get('error'))[:100]})"
+                f"the identity provider refused the sign-in code ({error})", "code_refused", error=error
             )
         id_token = token.get("id_token")
         if not isinstance(id_token, str) or len(id_token) > 64 * 1024:
-            raise SignInRefused("the identity provider sent no ID token")
+            raise SignInRefused("the identity provider sent no ID token", "no_id_token")
         return await self._verified(id_token, flow.nonce, str(token.get("access_token") or ""))
 
     async def _verified(self, id_token: str, nonce: str, access_token: str) -> dict[str, Any]:
@@ -120,7 +126,10 @@ class IdentityProvider:
             claims = CodeIDToken(decoded.claims, decoded.header, options, params)
             claims.validate(leeway=LEEWAY_S)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
-            raise SignInRefused(f"the ID token failed its checks ({_what(exc)})") from None
+            why = _what(exc)
+            raise SignInRefused(
+                f"the ID token failed its checks ({why})", "id_token_invalid", why=why
+            ) from None
         return dict(claims)
 
     async def metadata(self) -> dict[str, Any]:

@@ -49,19 +49,27 @@ class RoleRules:
         if not isinstance(raw, str) or not raw:
             raise SignOnRefused(
                 "Your identity provider did not tell leadstate your email address (the `email` claim). "
-                "Ask your administrator to release it to leadstate."
+                "Ask your administrator to release it to leadstate.",
+                "no_email_claim",
             )
         if claims.get("email_verified") is False:
-            raise SignOnRefused(f"Your identity provider says {raw[:254]} is not verified.")
+            raise SignOnRefused(
+                f"Your identity provider says {raw[:254]} is not verified.",
+                "email_not_verified",
+                email=raw[:254],
+            )
         try:
             email = normal_email(raw)
         except AccountError as exc:
-            raise SignOnRefused(f"{exc}.") from None
+            raise SignOnRefused(f"{exc}.", exc.code, **exc.params) from None
         domain = email.rpartition("@")[2]
         if "*" not in self.allowed_domains and domain not in self.allowed_domains:
             raise SignOnRefused(
                 f"{email} may not sign in to this leadstate: only people of "
-                f"{', '.join(self.allowed_domains)} may. Sign in with your work account."
+                f"{', '.join(self.allowed_domains)} may. Sign in with your work account.",
+                "domain_not_allowed",
+                email=email,
+                domains=list(self.allowed_domains),
             )
         return email
 
@@ -86,12 +94,17 @@ async def signed_on(
     email = rules.email(claims)
     known = await find_user(session, email)
     if known is not None and known.disabled:
-        raise SignOnRefused(f"The leadstate account of {email} is disabled. {ASK}")
+        raise SignOnRefused(
+            f"The leadstate account of {email} is disabled. {ASK}", "account_disabled", email=email
+        )
     role = rules.role(claims) if rules.roles else None
     role = role or (known.role if known is not None and not rules.roles else None) or rules.default
     if role is None or role not in ROLES:
         where = f" (claim `{rules.claim}`)" if rules.roles else ""
-        raise SignOnRefused(f"{email} has no role in leadstate{where}. {ASK}")
+        claim = rules.claim if rules.roles else None
+        raise SignOnRefused(
+            f"{email} has no role in leadstate{where}. {ASK}", "no_role", email=email, claim=claim
+        )
     if known is None:
         user_id = str(uuid.uuid4())
         row = {"user_id": user_id, "email": email, "role": role, "created_by": "oidc", "created_at": now}

@@ -87,7 +87,9 @@ async def test_recorded_decisions_give_suggestions_with_their_evidence(
         section = " ".join((await page.text("#suggestions")).split())
         assert f"On {advice['history']['decided_mqls']} decided MQLs" in section
         for shown, suggestion in zip(await _items(page), advice["suggestions"], strict=True):
-            assert suggestion["sentence"] in " ".join(shown["sentence"].split())
+            said = " ".join(shown["sentence"].split())  # the CLI's sentence, each not-SQL reason by its label
+            head, _, rest = suggestion["sentence"].partition(" (")
+            assert head in said and rest.partition(") and kept ")[2] in said, (said, suggestion["sentence"])
             kept = suggestion["sql_recall"]
             assert f"kept {kept['still_qualified']} of {kept['past_sqls']} SQLs" in shown["sentence"]
             avoided = suggestion["not_sql_avoided"]

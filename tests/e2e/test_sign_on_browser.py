@@ -1,7 +1,9 @@
 """Single sign-on in headless Chromium, through a real OpenID Connect provider process and its login page:
 a person of the company signs in, lands in the inbox (the session cookie is SameSite=Strict, the
 provider's redirect is cross-site: the landing page must make the next request same-site), decides on
-an MQL, and the decision is theirs; a person of another domain gets a page that says why."""
+an MQL, and the decision is theirs; a person of another domain gets a page that says why. The same walk
+with a Japanese browser (Accept-Language ja): every page after the provider's is in Japanese, the
+refusal too."""
 
 from __future__ import annotations
 
@@ -89,3 +91,63 @@ async def test_a_person_of_another_domain_is_refused_with_a_clear_page(
     refusal = await page.text("#refusal")
     assert "mallory@rival.test may not sign in to this leadstate: only people of acme.test may" in refusal
     assert "/console/login" in await page.goto(f"{people.url}/console/inbox")  # nobody signed in
+
+
+@pytest.fixture
+async def page_ja(tmp_path: Path) -> AsyncIterator[Page]:
+    """A browser whose every request says `Accept-Language: ja` (the test deployment's default is en)."""
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    async with chromium_page(binary, tmp_path / "profile-ja", language="ja") as opened:
+        yield opened
+
+
+async def test_a_person_signs_on_in_japanese_and_the_pages_after_it_are_japanese(
+    people: People,
+    provider: Provider,  # noqa: F811
+    page_ja: Page,
+) -> None:
+    page = page_ja
+    await people.add_mql("lead-sso-ja")
+    await provider.person("aiko.sato@acme.test", groups=["crm-sales"])
+    await page.goto(f"{people.url}/console/inbox")
+    assert "会社のアカウントでサインイン" in await page.text("main")  # the login page, before the provider
+    await sign_on_in_browser(page, people.url, "aiko.sato@acme.test")
+
+    async def in_the_inbox() -> bool:
+        return str(await page.evaluate("location.pathname")) == "/console/inbox"
+
+    await wait_until(in_the_inbox, timeout_s=30, what="the landing page moving on to the inbox")
+    await wait_until(lambda: page.evaluate("document.readyState === 'complete'"), what="the inbox loaded")
+    assert await page.evaluate("document.documentElement.lang") == "ja"
+    header = await page.text("header")
+    assert "aiko.sato@acme.test" in header and "ログアウト" in header and "インボックス" in header
+    assert "Log out" not in header and "Inbox" not in header
+    await page.evaluate(
+        "const form = document.querySelector('[data-card] form.decide');"
+        "form.querySelector('input[value=sql]').click();"
+        "form.querySelector('select[name=reason]').value = 'problem_confirmed';"
+    )
+    after = await page.submit("document.querySelector('[data-card] form.decide button').click()")
+    main = await page.text("main")
+    assert "decided=" in after and "lead-sso-ja の判定を記録しました" in main, main
+    assert "Decision recorded" not in main
+    await page.goto(f"{people.url}/console/leads/lead-sso-ja")
+    main = await page.text("main")
+    assert "判定者 aiko.sato@acme.test" in main and "by aiko.sato@acme.test" not in main, main
+    [decision] = [r for r in await people.audit() if r.action == "decision.recorded"]
+    assert decision.actor == "aiko.sato@acme.test"
+
+
+async def test_a_person_of_another_domain_is_refused_in_japanese(
+    people: People,
+    provider: Provider,  # noqa: F811
+    page_ja: Page,
+) -> None:
+    await provider.person("mallory@rival.test", groups=["crm-sales"])
+    await sign_on_in_browser(page_ja, people.url, "mallory@rival.test")
+    assert await page_ja.text("h1") == "サインインできませんでした"
+    refusal = await page_ja.text("#refusal")
+    assert "mallory@rival.test ではこの leadstate にサインインできません。" in refusal, refusal
+    assert "サインインできるのは acme.test のアカウントだけです" in refusal and "may not" not in refusal

@@ -53,7 +53,7 @@ async def checked_url(request: Request, url: str) -> str:
 
 
 def check_slack_events(format_: str, events: list[str]) -> None:
-    if format_ == "slack" and set(events) != {"lead.mql"}:
+    if not endpoints.slack_events_fit(format_, events):
         message = 'a slack endpoint takes lead.mql only (events: ["lead.mql"])'
         raise Problem(422, message, errors=[{"field": "events", "message": message}])
 

@@ -20,7 +20,8 @@ from .charts import line_chart
 from .i18n import N_
 from .inbox import OUTCOMES, back_to_inbox, decide_from_form
 from .lead import timeline_of
-from .pages import MqlReaderUser, PageError, UserDep, console_state, redirect, render
+from .pages import MqlReaderUser, PageError, UserDep, console_state, redirect, render, viewer_for
+from .timeline_words import entry_text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MAX_TIMELINES = 12  # members whose timelines an account page asks the qualifier for
@@ -79,14 +80,16 @@ async def account_page(request: Request, account_id: AccountId, user: MqlReaderU
     account = account_view(account_id, history, reasons, datetime.now(UTC))
     people = _people(account.members, [m.lead_id for m in account.person_mqls])
     answers = await asyncio.gather(*(timeline_of(state.qualifier, lead) for lead, _ in people))
+    viewer = viewer_for(request)
+    labels = {r.code: r.label for r in (*policy.sql_reasons, *policy.not_sql_reasons)}
     merged, charts, unavailable = [], [], None
     for (lead, who), (events, _, why) in zip(people, answers, strict=True):
         unavailable = unavailable or why
-        merged += [(e, who, lead) for e in events]
+        merged += [(e, who, lead, entry_text(e, viewer, policy.topics, labels)) for e in events]
         points = [(e.time, e.score) for e in events if e.score is not None]
         if points:
-            title = f"Engagement score of {who} over time"
-            charts.append((who, lead, line_chart(points, title=title, height=140)))
+            title = viewer.gettext(N_("Engagement score of %(lead)s over time"), lead=who)
+            charts.append((who, lead, line_chart(points, title=title, height=140, when=viewer.when)))
     merged.sort(key=lambda row: row[0].time, reverse=True)
     context = {
         "account": account,

@@ -209,5 +209,4 @@ TEMPLATES.env.globals["sla_labels"] = {
     "due_soon": N_("Due soon"),
     "breached": N_("Breached"),
 }
-TEMPLATES.env.filters["human"] = lambda text: str(text).replace("_", " ").capitalize()
 install_filters(TEMPLATES.env)

@@ -25,7 +25,8 @@ from ..audit import Actor, record
 from ..state import handoff_state
 from .i18n import N_
 from .login import LOGIN_COOKIE, _login_csrf_matches, _login_page, _set_cookie, safe_next
-from .pages import PageError, UserDep, check_csrf, console_state, redirect
+from .pages import PageError, UserDep, check_csrf, console_state, redirect, viewer_for
+from .refusals import refusal_text
 from .session import COOKIE, MAX_AGE_S, ConsoleSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -79,7 +80,8 @@ async def password_login(
                 now=datetime.now(UTC),
             )
     except LockedOut as exc:
-        return _login_page(request, {**base, "errors": {"password": str(exc)}, "locked": True}, status=429)
+        errors = {"password": refusal_text(exc, viewer_for(request))}
+        return _login_page(request, {**base, "errors": errors, "locked": True}, status=429)
     if person is None:
         errors = {"password": N_("Wrong email or password.")}
         return _login_page(request, {**base, "errors": errors}, status=401)
@@ -125,7 +127,7 @@ async def set_password_submit(
             person = await set_password(db, token, password, now=datetime.now(UTC))
             await record(db, Actor(name=person.email, address=address), "user.password_set", person.email, {})
     except AccountError as exc:
-        return _set_password_page(request, token, "", {"password": f"{str(exc).capitalize()}."})
+        return _set_password_page(request, token, "", {"password": refusal_text(exc, viewer_for(request))})
     return await sign_in(request, person, "/console/inbox", how="set-password link")
 
 

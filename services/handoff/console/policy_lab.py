@@ -22,8 +22,8 @@ from services.common.policy.limits import MAX_DOCUMENT_BYTES
 from ..audit import Actor, record
 from ..qualifier_client import Answer, QualifierUnavailable
 from ..state import handoff_state
-from .i18n import N_
-from .pages import ConsoleUser, PageError, ReportReaderUser, check_csrf, redirect
+from .i18n import N_, Viewer
+from .pages import ConsoleUser, PageError, ReportReaderUser, check_csrf, redirect, viewer_for
 from .people import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -56,22 +56,50 @@ async def lab_section(request: Request, user: ConsoleUser, selected: str | None)
         if recent.status == 200 and isinstance(recent.body, dict):
             section["recent"] = [s for s in recent.body.get("simulations", []) if isinstance(s, dict)]
         else:
-            section["unavailable"] = f"the qualifier answered {recent.status} for the recent simulations"
+            section["unavailable"] = viewer_for(request).gettext(
+                N_("the qualifier answered %(status)s for the recent simulations"), status=recent.status
+            )
     if selected is not None:
-        section["selected"] = _selected(selected, answers[1] if len(answers) > 1 else None)
+        section["selected"] = _selected(
+            selected, answers[1] if len(answers) > 1 else None, viewer_for(request)
+        )
     return section
 
 
-def _selected(job_id: str, answer: object) -> dict[str, Any]:
+def _selected(job_id: str, answer: object, viewer: Viewer) -> dict[str, Any]:
     if not JOB_ID.match(job_id):
-        return {"simulation_id": job_id, "status": "failed", "error": "not a simulation id"}
+        return {
+            "simulation_id": job_id,
+            "status": "failed",
+            "error": viewer.gettext(N_("not a simulation id")),
+        }
     if not isinstance(answer, Answer):  # unavailable: the section's line says why
         return {"simulation_id": job_id, "status": "unavailable"}
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 200:
-        error = body.get("detail") or f"the qualifier answered {answer.status}"
+        error = body.get("detail") or viewer.gettext(
+            N_("the qualifier answered %(status)s"), status=answer.status
+        )
         return {"simulation_id": job_id, "status": "failed", "error": error}
     return body
+
+
+# Why the lab refused to start (the qualifier's problem `code`); the policy's own problems stay as the
+# loader wrote them (line numbers and YAML paths, for whoever edits the file).
+REFUSALS = {
+    "policy_invalid": N_("the candidate policy is invalid (%(problems)s problems)"),
+    "empty_log": N_("the event log is empty: no history to simulate yet"),
+}
+
+
+def _refusal(body: dict[str, Any], viewer: Viewer) -> str:
+    code, params = body.get("code"), body.get("params")
+    if code in REFUSALS and isinstance(params, dict):
+        try:
+            return viewer.gettext(REFUSALS[code], **params)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return str(body.get("detail") or "")
 
 
 @router.post("/policy/simulations")
@@ -94,7 +122,9 @@ async def run_simulation(
     if answer.status != 202:  # 409 empty history, 422 naming each rule and line: said as the lab said it
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         problems = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors[:20])
-        detail = body.get("detail") or f"the qualifier answered {answer.status}"
+        detail = _refusal(body, viewer_for(request)) or viewer_for(request).gettext(
+            N_("the qualifier answered %(status)s"), status=answer.status
+        )
         status = answer.status if answer.status < 500 else 503
         if problems:
             message = N_("The simulation was not started: %(detail)s. %(problems)s")

@@ -20,6 +20,7 @@ from services.common.policy.explain import describe_policy
 from ..audit import Actor, record
 from ..qualifier_client import QualifierUnavailable
 from ..state import handoff_state
+from .advice_words import objective_text, refusal_text, suggestion_text
 from .i18n import N_
 from .pages import (
     PageError,
@@ -43,11 +44,17 @@ MAX_MIN_DECISIONS = 1_000_000  # as the qualifier's API
 async def policy_page(
     request: Request, user: UserDep, suggestions: str | None = None, simulation: str | None = None
 ) -> Response:
-    policy = console_state(request).policy
+    policy, viewer = console_state(request).policy, viewer_for(request)
+    advice = await _job(request, suggestions) if suggestions else None
+    done = advice.get("advice") if advice and isinstance(advice.get("advice"), dict) else None
     context = {
         "policy": policy,
-        "rules": list(zip(policy.rules, describe_policy(policy, viewer_for(request).language), strict=True)),
-        "advice": await _job(request, suggestions) if suggestions else None,
+        "rules": list(zip(policy.rules, describe_policy(policy, viewer.language), strict=True)),
+        "advice": advice,
+        "objective": objective_text(done, viewer) if done else None,
+        "suggestions": [(s, suggestion_text(s, viewer, policy)) for s in done.get("suggestions") or []]
+        if done
+        else [],
         "can_suggest": user.can("reports:read"),
         "lab": await lab_section(request, user, simulation),
     }
@@ -74,8 +81,12 @@ async def ask_for_suggestions(
         raise PageError(503, N_("Suggestions"), message, why=str(exc)) from None
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 202:  # 409: the history cannot support advice; it says what is missing
-        detail = body.get("detail") or f"the qualifier answered {answer.status}"
-        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), f"{detail}.")
+        viewer = viewer_for(request)
+        why = refusal_text(body, viewer) or viewer.gettext(
+            N_("the qualifier answered %(status)s"), status=answer.status
+        )
+        end = "。" if viewer.language == "ja" else "."
+        raise PageError(answer.status if answer.status < 500 else 503, N_("No suggestions"), why + end)
     job_id = str(body.get("suggestions_id"))
     async with handoff_state(request).database.sessions() as session, session.begin():
         detail = {"baseline_version": body.get("baseline_version"), "min_decisions": int(least)}
@@ -86,12 +97,14 @@ async def ask_for_suggestions(
 
 async def _job(request: Request, job_id: str) -> dict[str, Any]:
     """The advice job as the template shows it: {"id", "status", "error", "advice"}."""
+    say = viewer_for(request).gettext
     if not JOB_ID.match(job_id):
-        return {"id": job_id, "status": "failed", "error": "not an advice job id"}
+        return {"id": job_id, "status": "failed", "error": say(N_("not an advice job id"))}
     try:
         answer = await handoff_state(request).qualifier.get_suggestions(job_id)
     except QualifierUnavailable as exc:
-        return {"id": job_id, "status": "unavailable", "error": f"the advisor is unavailable: {exc}"}
+        why = say(N_("the advisor is unavailable: %(why)s"), why=str(exc))
+        return {"id": job_id, "status": "unavailable", "error": why}
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status != 200:
         return {"id": job_id, "status": "failed", "error": body.get("detail") or f"answer {answer.status}"}

@@ -20,8 +20,9 @@ from ..sso import RoleRules, SignOnRefused, signed_on
 from ..state import handoff_state
 from .i18n import N_
 from .login import HOME, safe_next
-from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render, sentence, viewer_for
+from .pages import SECURITY_HEADERS, PageError, console_state, public_base, render, viewer_for
 from .people import client_address, start_session
+from .refusals import refusal_text
 from .session import FLOW_COOKIE, FLOW_MAX_AGE_S
 
 router = APIRouter(prefix="/console/login/oidc", include_in_schema=False)
@@ -96,7 +97,7 @@ async def callback(
         claims = await provider.claims(code, redirect_uri(request), flow)
     except SignInRefused as exc:
         log.warning("single sign-on refused: %s", exc)
-        return _refused(request, 400, "%(why)s", why=sentence(exc))
+        return _refused(request, 400, "%(why)s", why=refusal_text(exc, viewer_for(request)))
     except ProviderUnavailable as exc:
         log.warning("single sign-on: %s", exc)
         message = N_("The identity provider is unavailable; try again in a moment (%(why)s).")
@@ -120,7 +121,7 @@ async def callback(
                     db, actor, "user.role_changed", person.email, {"role": person.role, "via": "oidc"}
                 )
     if refusal is not None:
-        return _refused(request, 403, "%(why)s", why=str(refusal))
+        return _refused(request, 403, "%(why)s", why=refusal_text(refusal, viewer_for(request)))
     # The session cookie is SameSite=Strict, and this answer ends a navigation that began on the
     # provider's site: a redirect would carry that cross-site origin, and the next page would arrive
     # without the cookie. A page of ours that moves on by itself makes the next request same-site.

@@ -21,10 +21,10 @@ from .pages import (
     current_user,
     public_base,
     render,
-    sentence,
     viewer_for,
 )
 from .people import client_address
+from .refusals import refusal_text
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
 
@@ -72,7 +72,7 @@ async def add(
             await record(db, actor, "user.added", person.email, {"role": person.role, "via": "console"})
     except AccountError as exc:
         form = {"email": email, "role": role}
-        return await _page(request, user, 422, error=sentence(exc), form=form)
+        return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)), form=form)
     link = {
         "email": person.email,
         "url": f"{public_base(request)}/console/set-password?token={token}",
@@ -98,6 +98,6 @@ async def disable(
             person = await disable_user(db, email, now=datetime.now(UTC))
             await record(db, actor, "user.disabled", person.email, {"via": "console"})
     except AccountError as exc:
-        return await _page(request, user, 422, error=sentence(exc))
+        return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)))
     done = N_("%(email)s is disabled; their console sessions have ended.")
     return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))

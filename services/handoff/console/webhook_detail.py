@@ -11,16 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from services.common.problems import Problem
-
-from ..api.webhooks import check_slack_events, checked_url
 from ..audit import record
 from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
 from ..webhooks.schemas import Delivery, Webhook
 from .i18n import N_
 from .pages import ConsoleUser, PageError, check_csrf, redirect, render, viewer_for
-from .webhooks_page import WebhookAdminUser, actor, invalid_form, unknown_endpoint
+from .webhooks_page import WebhookAdminUser, actor, invalid_form, unknown_endpoint, url_refusal
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 50  # deliveries per page
@@ -108,13 +105,8 @@ async def change_endpoint(
             raise unknown_endpoint(webhook_id) from None
     url = url.strip()
     problem = invalid_form(request, url, events, current.format, description)
-    if problem is None:
-        try:
-            check_slack_events(current.format, events)
-            if url != current.url:
-                await checked_url(request, url)
-        except Problem as exc:
-            problem = exc.detail
+    if problem is None and url != current.url:
+        problem = await url_refusal(request, url)
     if problem is not None:
         return await _page(request, user, webhook_id, code=422, error=problem, form=form)
     wanted = {"url": url, "events": events, "description": description.strip() or None}

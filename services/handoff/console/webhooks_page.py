@@ -11,16 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from services.common.problems import Problem
-
-from ..api.webhooks import check_slack_events, checked_url
 from ..audit import Actor, record
 from ..state import handoff_state
 from ..webhooks import deliveries, endpoints
+from ..webhooks.safety import UnsafeUrl, check_url
 from ..webhooks.schemas import Delivery, Webhook
 from ..webhooks.testing import send_test
 from .i18n import N_
 from .pages import ConsoleUser, PageError, check_csrf, redirect, render, require, viewer_for
+from .refusals import refusal_text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 WebhookAdminUser = Annotated[ConsoleUser, Depends(require("webhooks:admin"))]
@@ -84,13 +83,7 @@ async def create_endpoint(
     check_csrf(user, csrf)
     form = {"url": url, "events": events, "format": format, "description": description}
     url = url.strip()
-    problem = invalid_form(request, url, events, format, description)
-    if problem is None:
-        try:
-            check_slack_events(format, events)
-            await checked_url(request, url)
-        except Problem as exc:
-            problem = exc.detail
+    problem = invalid_form(request, url, events, format, description) or await url_refusal(request, url)
     if problem is not None:
         return await _page(request, user, status=422, error=problem, form=form)
     now = datetime.now(UTC)
@@ -116,8 +109,20 @@ def invalid_form(request: Request, url: str, events: list[str], format_: str, de
         return say(N_("events: pick one or more of %(names)s."), names=", ".join(endpoints.EVENT_TYPES))
     if format_ not in endpoints.FORMATS:
         return say(N_("format: one of %(names)s."), names=", ".join(endpoints.FORMATS))
+    if not endpoints.slack_events_fit(format_, events):
+        return say(N_("events: a slack endpoint takes lead.mql only."))
     if len(description) > MAX_DESCRIPTION:
         return say(N_("description: at most %(most)s characters."), most=MAX_DESCRIPTION)
+    return None
+
+
+async def url_refusal(request: Request, url: str) -> str | None:
+    """Why the URL may not receive webhooks (the API's check), in the viewer's language; None when it may."""
+    try:
+        await check_url(url, allow_private=handoff_state(request).settings.webhook_allow_private)
+    except UnsafeUrl as exc:
+        viewer = viewer_for(request)
+        return viewer.gettext(N_("url refused: %(why)s"), why=refusal_text(exc, viewer))
     return None
 
 

@@ -142,6 +142,23 @@ def state(context: Context, name: str) -> str:
     return _named(context, STATES, name, str(name))
 
 
+# A lead's or an account's stage as a badge: MQL, SQL and MQA as they are, the others by name.
+STAGES = {
+    "anonymous": N_("Anonymous"),
+    "known": N_("Known"),
+    "open": N_("Open"),
+    "rejected": N_("Rejected"),
+    "recycled": N_("Recycled (not now)"),
+}
+
+
+@pass_context
+def stage(context: Context, name: str) -> str:
+    if name in ("mql", "sql", "mqa"):
+        return str(name).upper()
+    return _named(context, STAGES, name, str(name).replace("_", " ").capitalize())
+
+
 @pass_context
 def weekdays(context: Context, days: tuple[str, ...]) -> str:
     """Working days the viewer's way: `月〜金` / `Mon–Fri`; `月、水、金` / `Mon, Wed, Fri`."""
@@ -171,5 +188,5 @@ def install_filters(env: Environment) -> None:
     # compiles {% trans %} newstyle (the extension adds this method); each page binds its own callables
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=when, age=age, words=words, reason=reason, kind=kind, industry=industry)
-    env.filters.update(weekdays=weekdays, country=country, state=state)
+    env.filters.update(weekdays=weekdays, country=country, state=state, stage=stage)
     env.globals["given"] = given

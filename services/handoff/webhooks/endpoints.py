@@ -24,6 +24,11 @@ EVENT_TYPES = {
 FORMATS = ("standard", "slack")
 
 
+def slack_events_fit(format_: str, events: list[str]) -> bool:
+    """A slack endpoint takes lead.mql only: its cards are MQL alerts for a channel."""
+    return format_ != "slack" or set(events) == {"lead.mql"}
+
+
 class UnknownEndpoint(LookupError):
     pass
 

@@ -13,13 +13,19 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeUrl(ValueError):
-    """The URL or the address it resolves to is refused; the text says why (safe to show the caller)."""
+    """The URL or the address it resolves to is refused; the text says why in English (safe to show the
+    caller); `code` and `params` say it as data, for the console to word in the reader's language."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -38,19 +44,24 @@ def parse_target(url: str, *, allow_private: bool) -> Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeUrl(f"not a valid URL: {exc}") from None
+        raise UnsafeUrl(f"not a valid URL: {exc}", "invalid_url", why=str(exc)) from None
     allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed:
         raise UnsafeUrl(
             "only https:// URLs are accepted"
-            + ("" if allow_private else " (LEADSTATE_WEBHOOK_ALLOW_PRIVATE=true allows http for development)")
+            + (
+                "" if allow_private else " (LEADSTATE_WEBHOOK_ALLOW_PRIVATE=true allows http for development)"
+            ),
+            "https_only" if allow_private else "https_only_in_production",
         )
     if not parts.hostname:
-        raise UnsafeUrl("the URL has no host")
+        raise UnsafeUrl("the URL has no host", "no_host")
     if parts.username or parts.password:
-        raise UnsafeUrl("credentials in the URL are not accepted; put a token in the path instead")
+        raise UnsafeUrl(
+            "credentials in the URL are not accepted; put a token in the path instead", "credentials"
+        )
     if parts.fragment:
-        raise UnsafeUrl("the URL has a fragment (#...), which is never sent")
+        raise UnsafeUrl("the URL has a fragment (#...), which is never sent", "fragment")
     if not allow_private:
         _refuse_internal_name(parts.hostname)
     path = parts.path or "/"
@@ -71,35 +82,49 @@ def _refuse_internal_name(host: str) -> None:
         pass
     name = host.rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
-        raise UnsafeUrl(f"{host} is a loopback name")
+        raise UnsafeUrl(f"{host} is a loopback name", "loopback_name", host=host)
     if "." not in name:
-        raise UnsafeUrl(f"{host} is a single-label name (internal); use a public domain name")
+        raise UnsafeUrl(
+            f"{host} is a single-label name (internal); use a public domain name", "single_label", host=host
+        )
     if name.endswith(INTERNAL_SUFFIXES):
-        raise UnsafeUrl(f"{host} is an internal name")
+        raise UnsafeUrl(f"{host} is an internal name", "internal_name", host=host)
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise UnsafeUrl(f"{host} is not a valid host name")
+        raise UnsafeUrl(f"{host} is not a valid host name", "invalid_host", host=host)
 
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
-def refusal(address: IPAddress) -> str | None:
-    """Why an address may not be a webhook target, or None if it is a public one."""
+# The kinds of address a webhook may not reach, in the order they are checked, with their English words.
+ADDRESS_KINDS = {
+    "loopback": "loopback",
+    "link_local": "link-local (cloud metadata lives there)",
+    "unspecified": "unspecified",
+    "private": "private",
+    "multicast": "multicast",
+    "reserved": "reserved",
+}
+
+
+def refusal(address: IPAddress) -> tuple[str, str] | None:
+    """Why an address may not be a webhook target (its kind, a key of ADDRESS_KINDS or `not_public`, and
+    the English words), or None if it is a public one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     for kind, flag in (
         ("loopback", address.is_loopback),
-        ("link-local (cloud metadata lives there)", address.is_link_local),
+        ("link_local", address.is_link_local),
         ("unspecified", address.is_unspecified),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
     ):
         if flag:
-            return f"{address} is a {kind} address"
+            return kind, f"{address} is a {ADDRESS_KINDS[kind]} address"
     if not address.is_global:
-        return f"{address} is not a public address"
+        return "not_public", f"{address} is not a public address"
     return None
 
 
@@ -113,18 +138,29 @@ async def resolve_checked(target: Target, *, allow_private: bool) -> list[IPAddr
         try:
             infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise Unresolvable(f"{target.host} does not resolve: {exc.strerror}") from None
+            raise Unresolvable(
+                f"{target.host} does not resolve: {exc.strerror}",
+                "unresolvable",
+                host=target.host,
+                why=str(exc.strerror),
+            ) from None
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     if not allow_private:
         # one refused address refuses the host: a resolver could otherwise be steered to it later
         for address in addresses:
-            reason = refusal(address)
-            if reason is not None:
+            refused = refusal(address)
+            if refused is not None:
+                kind, reason = refused
+                named = str(address) == target.host
                 raise UnsafeUrl(
-                    reason if str(address) == target.host else f"{target.host} resolves to {reason}"
+                    reason if named else f"{target.host} resolves to {reason}",
+                    "address" if named else "resolves_to",
+                    host=target.host,
+                    address=str(address),
+                    kind=kind,
                 )
     if not addresses:
-        raise Unresolvable(f"{target.host} does not resolve")
+        raise Unresolvable(f"{target.host} does not resolve", "unresolvable", host=target.host, why="")
     return addresses
 
 

@@ -54,13 +54,20 @@ def rules_to_edit(
         missing = unknown_rules(policy, rules)
         if missing:
             known = ", ".join(r.name for r in policy.rules)
-            raise NotEnoughHistory(f"unknown rule {', '.join(map(repr, missing))}: the policy has {known}")
+            raise NotEnoughHistory(
+                f"unknown rule {', '.join(map(repr, missing))}: the policy has {known}",
+                "unknown_rule",
+                rules=missing,
+            )
     chosen = [r.name for r in policy.rules if (not rules or r.name in rules)]
     thick = [r for r in chosen if decided[r] >= min_decisions]
     if not thick:
         shown = ", ".join(f"{r} {decided[r]}" for r in chosen)
         raise NotEnoughHistory(
-            f"no rule has {min_decisions} decided MQLs (--min-decisions) to judge an edit on ({shown})"
+            f"no rule has {min_decisions} decided MQLs (--min-decisions) to judge an edit on ({shown})",
+            "no_rule_with_enough_decisions",
+            least=min_decisions,
+            decided={r: decided[r] for r in chosen},
         )
     thick.sort(key=lambda r: -decided[r])
     return thick

@@ -22,19 +22,67 @@ MAX_PER_RULE = 24
 RECENCY_DAYS = (30, 14)  # windows offered to a rule whose behaviour counts for the whole episode
 LEAF_KINDS = tuple(k for k in BEHAVIOURS if k not in ("any_of", "all_of"))
 TOPICAL = ("seminar_attended", "seminar_registered", "downloads_on_one_topic", "content_downloaded")
-SECOND: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("content_downloaded", {"topics": "any"}, "a content download"),
-    ("seminar_registered", {"topics": "any"}, "a seminar registration"),
-    ("seminar_attended", {"topics": "any"}, "a seminar attendance"),
-    ("form_submitted", {}, "a form submission"),
+SECOND: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("content_downloaded", {"topics": "any"}),
+    ("seminar_registered", {"topics": "any"}),
+    ("seminar_attended", {"topics": "any"}),
+    ("form_submitted", {}),
 )
+SECOND_WORDS = {
+    "content_downloaded": "a content download",
+    "seminar_registered": "a seminar registration",
+    "seminar_attended": "a seminar attendance",
+    "form_submitted": "a form submission",
+}
+# An edit in English words, from its code and params: what the CLI, Markdown and the API's `change`
+# say. Consumers that speak another language word the code themselves (the console's catalog).
+CHANGE_WORDS = {
+    "require_title_level": "require title level {level} or above",
+    "accept_title_level": "accept title level {level} or above",
+    "drop_title_level": "drop the title level condition",
+    "require_target_industry": "require a target industry",
+    "restrict_industries": "restrict industries to {industries}",
+    "accept_any_industry": "accept any industry",
+    "require_company_size": "require a company size of {sizes}",
+    "accept_company_size": "accept a company size of {sizes}",
+    "accept_any_company_size": "accept any company size",
+    "require_topic": "require {behaviour} on the topic {topic}",
+    "higher_count": "require {behaviour} at least {min} times (was {was})",
+    "second_behaviour": "also require {second}",
+    "shorten_recency": "count only behaviour of the last {days:g} days{was}",
+    "score_floor": "also require an engagement score of at least {min} (beside its behaviour and attributes)",
+    "retire": "retire the rule",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit as data: `code` (a key of CHANGE_WORDS) and its `params` (names of the policy's own
+    vocabulary: levels, industries, size bands, behaviour kinds, topics; and numbers)."""
+
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def words(self) -> str:
+        p = dict(self.params)
+        for key in ("industries", "sizes"):
+            if key in p:
+                p[key] = ", ".join(p[key])
+        if "behaviour" in p:
+            p["behaviour"] = p["behaviour"].replace("_", " ")
+        if "second" in p:
+            p["second"] = SECOND_WORDS[p["second"]]
+        if self.code == "shorten_recency":
+            p["was"] = "" if p["was"] is None else f" (was {p['was']:g})"
+        return CHANGE_WORDS[self.code].format(**p)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Candidate:
     rule: str
     kind: str  # raise_title, lower_title, restrict_industry, ..., shorten_recency, score_floor, retire
-    change: str  # the edit in words: "require title level director or above"
+    change: Change  # the edit as data; `change.words`: "require title level director or above"
     text: str  # the patched policy file
     policy: Policy
     version: str
@@ -88,7 +136,7 @@ def _explainable(rule: Any) -> bool:
     return rule.behaviour is not None and has_attribute
 
 
-Edit = tuple[str, str, dict[str, Any] | None]
+Edit = tuple[str, Change, dict[str, Any] | None]
 
 
 def _edits(when: dict[str, Any], policy: Policy, rule: str) -> Iterator[Edit]:
@@ -99,7 +147,7 @@ def _edits(when: dict[str, Any], policy: Policy, rule: str) -> Iterator[Edit]:
     yield from _recency(when)
     yield from _score(when, policy)
     if len(policy.rules) > 1:
-        yield "retire", "retire the rule", None
+        yield "retire", Change("retire", {}), None
 
 
 def _with(when: dict[str, Any], section: str, key: str, value: Any) -> dict[str, Any]:
@@ -120,20 +168,20 @@ def _title(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     for level in levels[at + 1 :]:
         yield (
             "raise_title",
-            f"require title level {level} or above",
+            Change("require_title_level", {"level": level}),
             _with(when, "attributes", "title_level_at_least", level),
         )
     if at > 0:
         lower = levels[at - 1]
         yield (
             "lower_title",
-            f"accept title level {lower} or above",
+            Change("accept_title_level", {"level": lower}),
             _with(when, "attributes", "title_level_at_least", lower),
         )
     if at >= 0:
         yield (
             "lower_title",
-            "drop the title level condition",
+            Change("drop_title_level", {}),
             _with(when, "attributes", "title_level_at_least", None),
         )
 
@@ -144,7 +192,7 @@ def _industry(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     if current is None and target:
         yield (
             "restrict_industry",
-            "require a target industry",
+            Change("require_target_industry", {}),
             _with(when, "attributes", "industry_in", "target"),
         )
     elif isinstance(current, list) and target:
@@ -152,11 +200,15 @@ def _industry(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
         if narrowed and narrowed != current:
             yield (
                 "restrict_industry",
-                f"restrict industries to {', '.join(narrowed)}",
+                Change("restrict_industries", {"industries": narrowed}),
                 _with(when, "attributes", "industry_in", narrowed),
             )
     if current is not None:
-        yield "widen_industry", "accept any industry", _with(when, "attributes", "industry_in", None)
+        yield (
+            "widen_industry",
+            Change("accept_any_industry", {}),
+            _with(when, "attributes", "industry_in", None),
+        )
 
 
 def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
@@ -168,7 +220,7 @@ def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
                 kept = bands[k:]
                 yield (
                     "restrict_size",
-                    f"require a company size of {', '.join(kept)}",
+                    Change("require_company_size", {"sizes": kept}),
                     _with(when, "attributes", "company_size_in", kept),
                 )
         return
@@ -176,7 +228,7 @@ def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     if len(kept) > 1:
         yield (
             "restrict_size",
-            f"require a company size of {', '.join(kept[1:])}",
+            Change("require_company_size", {"sizes": kept[1:]}),
             _with(when, "attributes", "company_size_in", kept[1:]),
         )
     smaller = [b for b in bands if b not in current and kept and bands.index(b) < bands.index(kept[0])]
@@ -184,10 +236,14 @@ def _size(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
         wider = [smaller[-1], *kept]
         yield (
             "widen_size",
-            f"accept a company size of {', '.join(wider)}",
+            Change("accept_company_size", {"sizes": wider}),
             _with(when, "attributes", "company_size_in", wider),
         )
-    yield "widen_size", "accept any company size", _with(when, "attributes", "company_size_in", None)
+    yield (
+        "widen_size",
+        Change("accept_any_company_size", {}),
+        _with(when, "attributes", "company_size_in", None),
+    )
 
 
 def _leaf(behaviour: Any) -> tuple[str, dict[str, Any]] | None:
@@ -204,21 +260,20 @@ def _behaviour(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
     if leaf is None:
         return
     kind, args = leaf
-    label = kind.replace("_", " ")
     if kind in TOPICAL and args.get("topics", "any") == "any" and len(policy.topics) <= MAX_TOPICS:
         for topic in policy.topics:
             new = copy.deepcopy(when)
             new["behaviour"] = {kind: {**args, "topics": [topic]}}
-            yield "require_topic", f"require {label} on the topic {topic}", new
+            yield "require_topic", Change("require_topic", {"behaviour": kind, "topic": topic}), new
     n = int(args.get("min", 1))
     new = copy.deepcopy(when)
     new["behaviour"] = {kind: {**args, "min": n + 1}}
-    yield "higher_count", f"require {label} at least {n + 1} times (was {n})", new
-    for other, other_args, words in SECOND:
+    yield "higher_count", Change("higher_count", {"behaviour": kind, "min": n + 1, "was": n}), new
+    for other, other_args in SECOND:
         if other != kind:
             new = copy.deepcopy(when)
             new["behaviour"] = {"all_of": [b, {other: dict(other_args)}]}
-            yield "second_behaviour", f"also require {words}", new
+            yield "second_behaviour", Change("second_behaviour", {"second": other}), new
 
 
 def _recency(when: dict[str, Any]) -> Iterator[Edit]:
@@ -229,8 +284,8 @@ def _recency(when: dict[str, Any]) -> Iterator[Edit]:
         if days >= 1 and (current is None or days < current):
             new = copy.deepcopy(when)
             new["within_days"] = days
-            was = "" if current is None else f" (was {current:g})"
-            yield "shorten_recency", f"count only behaviour of the last {days:g} days{was}", new
+            was = None if current is None else float(current)
+            yield "shorten_recency", Change("shorten_recency", {"days": days, "was": was}), new
 
 
 def _score(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
@@ -243,6 +298,6 @@ def _score(when: dict[str, Any], policy: Policy) -> Iterator[Edit]:
         new["score"] = {"min": floor}
         yield (
             "score_floor",
-            f"also require an engagement score of at least {floor} (beside its behaviour and attributes)",
+            Change("score_floor", {"min": floor}),
             new,
         )

@@ -31,7 +31,15 @@ SHARED_MIN = 0.6  # an attribute value shared by at least this share of sales-so
 
 
 class NotEnoughHistory(ValueError):
-    """The history cannot support advice; the message says what is missing."""
+    """The history cannot support advice; the message says what is missing in English, `code` and
+    `params` say it as data (the API's 409 carries them, for a reader in another language)."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses to and from the lab's worker processes
+        return (type(self), (str(self), self.code), {"params": self.params})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +84,7 @@ def advise(
             f"fewest not-SQL MQLs sent while keeping at least {RECALL_TARGET:.0%} of past SQLs; shown only "
             f"on at least {min_decisions} decided MQLs and a 95% Wilson interval above the baseline's"
         ),
+        "recall_target": RECALL_TARGET,
         "min_decisions": min_decisions,
         "history": {"events": folded.events, "leads": folded.leads, "decided_mqls": len(decisions)},
         "sql_rate": overall,
@@ -95,11 +104,20 @@ def check_history(decisions: Sequence[object], min_decisions: int, window: Windo
             if window.since or window.until
             else ""
         )
-        raise NotEnoughHistory(f"no sales decisions recorded{where}: nothing to learn from")
+        since, until = (t.isoformat() if t else None for t in (window.since, window.until))
+        raise NotEnoughHistory(
+            f"no sales decisions recorded{where}: nothing to learn from",
+            "no_decisions",
+            since=since,
+            until=until,
+        )
     if len(decisions) < min_decisions:
         raise NotEnoughHistory(
             f"only {len(decisions)} decided MQLs in the history, fewer than the minimum of {min_decisions} "
-            "(--min-decisions): wait for more sales decisions or lower the minimum"
+            "(--min-decisions): wait for more sales decisions or lower the minimum",
+            "too_few_decisions",
+            decided=len(decisions),
+            least=min_decisions,
         )
 
 
@@ -150,9 +168,9 @@ def _judge(
     row = next((r for r in report["rules"] if r["rule"] == c.rule), None)
     base_rule = next((r for r in per_rule if r["rule"] == c.rule), None)
     if row is not None and row["candidate"] is not None and base_rule is not None:
-        candidate_rate, base, scope = row["candidate"], base_rule, f"rule '{c.rule}'"
+        candidate_rate, base, scope = row["candidate"], base_rule, "rule"
     else:
-        candidate_rate, base, scope = report["sql_rate"]["candidate"], overall, "the whole policy"
+        candidate_rate, base, scope = report["sql_rate"]["candidate"], overall, "policy"
     recall = report["sql_recall"]
     rejections = report["rejections"]
     sample = candidate_rate["decided"]
@@ -166,9 +184,11 @@ def _judge(
     out = {
         "rule": c.rule,
         "kind": c.kind,
-        "change": c.change,
+        "change": c.change.words,
+        "edit": {"code": c.change.code, "params": c.change.params},  # the change as data, for other languages
         "version": c.version,
-        "scope": scope,
+        "scope": f"rule '{c.rule}'" if scope == "rule" else "the whole policy",
+        "scope_code": scope,  # whose SQL rate: the edited rule's, or the whole policy's (a retired rule)
         "sample": sample,
         "sql_rate": candidate_rate,
         "baseline_sql_rate": {k: base[k] for k in ("decided", "sqls", "rate", "low", "high")},

@@ -71,13 +71,18 @@ async def post_simulation(request: Request, caller: ReportReader, session: Sessi
             for issue in exc.issues
         ]
         raise Problem(
-            422, f"the candidate policy is invalid ({len(errors)} problems)", errors=errors
+            422,
+            f"the candidate policy is invalid ({len(errors)} problems)",
+            errors=errors,
+            code="policy_invalid",
+            params={"problems": len(errors)},
         ) from None
     state = qualifier_state(request)
     baseline = state.policy_file  # read once at start-up: the policy the worker folds with
     if await history_is_empty(session):
         message = "the event log is empty: no history to simulate yet"
-        raise Problem(409, message, errors=[{"field": "history", "message": message}])
+        errors = [{"field": "history", "message": message}]
+        raise Problem(409, message, errors=errors, code="empty_log", params={})
     params = {
         "candidate_version": candidate.version,
         "baseline_version": baseline.policy.version,

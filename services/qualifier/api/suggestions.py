@@ -23,6 +23,7 @@ from services.common.policy.limits import MAX_RULES
 from services.common.problems import AUTH_PROBLEMS, Problem, problems
 
 from ..advisor.advisor import rules_to_edit
+from ..advisor.candidates import CHANGE_WORDS
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
 from .deps import ReportReader, SessionDep
@@ -50,6 +51,47 @@ class SuggestionsRequest(BaseModel):
     )
 
 
+class SuggestedEdit(BaseModel):
+    """A suggestion's change as data, for consumers that word it in another language."""
+
+    code: str = Field(description="one of: " + ", ".join(CHANGE_WORDS))
+    params: dict[str, Any] = Field(
+        description="the policy's own names (level, industries, sizes, behaviour, second, topic) and "
+        "numbers (min, was, days)"
+    )
+
+
+class Suggestion(BaseModel):
+    """One backtested edit (more fields as `leadstate policy suggest --format json` prints them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rule: str
+    kind: str
+    change: str = Field(description="the edit in English words")
+    edit: SuggestedEdit | None = Field(default=None, description="absent on advice made before 2026-12")
+    scope: str = Field(description="whose SQL rate is compared, in English")
+    scope_code: Literal["rule", "policy"] | None = Field(
+        default=None, description="the edited rule's SQL rate, or the whole policy's (a retired rule)"
+    )
+    sentence: str = Field(description="the suggestion as one English sentence")
+    sql_rate: dict[str, Any]
+    baseline_sql_rate: dict[str, Any]
+    sql_recall: dict[str, Any]
+    not_sql_avoided: dict[str, Any]
+    patch: str
+
+
+class Advice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    baseline_version: str
+    objective: str = Field(description="in English; `recall_target` and `min_decisions` are its numbers")
+    recall_target: float | None = None
+    min_decisions: int
+    suggestions: list[Suggestion]
+
+
 class Suggestions(BaseModel):
     suggestions_id: str
     status: Literal["queued", "running", "done", "failed"]
@@ -61,7 +103,7 @@ class Suggestions(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
-    advice: dict[str, Any] | None = None  # see `leadstate policy suggest --format json`
+    advice: Advice | None = None  # see `leadstate policy suggest --format json`
 
 
 DESCRIPTION = """\
@@ -84,7 +126,9 @@ sentence and the exact patch; nothing is applied.
     response_model=Suggestions,
     responses=problems(
         {
-            409: "The history cannot support advice (empty, no decisions in the window, too few)",
+            409: "The history cannot support advice (empty, no decisions in the window, too few); `code`: "
+            "empty_log, no_decisions {since, until}, too_few_decisions {decided, least}, "
+            "no_rule_with_enough_decisions {least, decided: {rule: count}}",
             422: "The request is invalid (an unknown rule, `until` not after `since`, …)",
         }
     ),
@@ -105,7 +149,7 @@ async def post_suggestions(
         )
         raise Problem(422, message, errors=[{"field": "rules", "message": message}])
     if await history_is_empty(session):
-        _refuse("the event log is empty: no history to learn from yet")
+        _refuse(NotEnoughHistory("the event log is empty: no history to learn from yet", "empty_log"))
     window = Window(since=asked.since, until=asked.until)
     try:
         rules_to_edit(
@@ -116,7 +160,7 @@ async def post_suggestions(
             window=window,
         )
     except NotEnoughHistory as exc:
-        _refuse(str(exc))
+        _refuse(exc)
     options = asked.model_dump(mode="json") | {"policy_name": state.policy_file.source}
     params = {"baseline_version": policy.version, **options}
     return await accepted(
@@ -142,8 +186,10 @@ async def get_suggestions(suggestions_id: SuggestionsId, _: ReportReader, sessio
     return _present(await stored_job(session, KIND, suggestions_id, what="suggestions"))
 
 
-def _refuse(message: str) -> None:
-    raise Problem(409, message, errors=[{"field": "history", "message": message}])
+def _refuse(refused: NotEnoughHistory) -> None:
+    message = str(refused)
+    errors = [{"field": "history", "message": message}]
+    raise Problem(409, message, errors=errors, code=refused.code, params=refused.params)
 
 
 def _present(job: dict[str, Any] | None) -> Suggestions:

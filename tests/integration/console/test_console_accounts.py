@@ -5,6 +5,7 @@ the form's token; the account page with its people's timelines from the real qua
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -147,6 +148,14 @@ async def test_the_account_page_merges_its_peoples_timelines_from_the_qualifier(
     ja = japanese.text
     assert "担当者ごとのスコアの推移" in ja and "決裁者" in ja and "接触した人の中に決裁者" in ja
     assert "日以内に" in ja and "名が接触" in ja
+    # the people's timelines, score charts and stages too: worded from their params, on the viewer's clock
+    assert ja.count('<tr class="kind-') == html.count('<tr class="kind-')
+    assert "のエンゲージメントスコアの推移" in ja and re.search(
+        r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d</text>", ja
+    )
+    assert "リードを特定" in ja and ("をダウンロード" in ja or "を閲覧" in ja)
+    for english in ("Engagement score of", "Identified as", "Viewed ", "Downloaded ", ">Known<", ">Open<"):
+        assert english not in ja, english
 
 
 async def test_the_account_page_answers_without_the_qualifier(console_with: ConsoleWith) -> None:

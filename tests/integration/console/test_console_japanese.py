@@ -1,7 +1,8 @@
 """The console's pages in Japanese through the real handoff app, asked with `Accept-Language: ja` (the test
 deployment's default is en): the policy page's rule sentences, working days and holiday country and its
-Suggestions section; the People page; one webhook endpoint's page; the sign-on error page. Each page has
-its Japanese words and none of the English ones it had before it was translated."""
+Suggestions section; the People page and the account rules' refusals on it; one webhook endpoint's page and
+the URL checks' refusals; the sign-on error page. Each page has its Japanese words and none of the English
+ones it had before it was translated."""
 
 from __future__ import annotations
 
@@ -89,14 +90,28 @@ async def test_the_people_page_in_japanese(console: Console) -> None:
             "/console/users", data={"csrf": csrf, "email": "tanaka@example.jp", "role": "sales"}, headers=JA
         )
         page = text_of(added)
-        refused = await browser.post(
-            "/console/users", data={"csrf": csrf, "email": "tanaka@example.jp", "role": "sales"}, headers=JA
+        again = {"csrf": csrf, "email": "tanaka@example.jp", "role": "sales"}
+        refused = await browser.post("/console/users", data=again, headers=JA)
+        refused_en = await browser.post("/console/users", data=again)
+        no_role = await browser.post(
+            "/console/users", data={**again, "email": "sato@example.jp", "role": "boss"}, headers=JA
+        )
+        unknown = await browser.post(
+            "/console/users/disable", data={"csrf": csrf, "email": "nobody@example.jp"}, headers=JA
         )
     assert "ユーザーを追加" in page and "tanaka@example.jp さんがパスワードを設定できます" in page
     assert "<td>営業</td>" in page and "<td>有効</td>" in page and ">無効にする<" in page
     for words in ENGLISH["users"]:
         assert words not in page, words
+    # the account rules' refusals too, worded from their codes; the English page keeps the English
     assert refused.status_code == 422 and "ユーザーを追加" in refused.text
+    assert "tanaka@example.jp さんのアカウントはすでにあります。" in unescape(refused.text)
+    assert "already has an account" not in refused.text
+    assert "nobody@example.jp さんのアカウントはありません。" in unescape(unknown.text)
+    assert "Unknown role" not in unescape(no_role.text) and "ロール「boss」はありません" in unescape(
+        no_role.text
+    )
+    assert "tanaka@example.jp already has an account." in unescape(refused_en.text)
 
 
 async def test_one_webhook_endpoints_page_in_japanese(console: Console) -> None:
@@ -117,6 +132,15 @@ async def test_one_webhook_endpoints_page_in_japanese(console: Console) -> None:
         no_events = await browser.post(
             f"/console/webhooks/{hook}", data={"csrf": csrf, "url": receiver.url}, headers=JA
         )
+        edit = {"csrf": csrf, "url": "https://me:secret@crm.example.com/hook", "events": ["lead.mql"]}
+        bad_url = await browser.post(f"/console/webhooks/{hook}", data=edit, headers=JA)
+        bad_url_en = await browser.post(f"/console/webhooks/{hook}", data=edit)
+        new_bad_url = await browser.post(
+            "/console/webhooks", data={**form, "url": "https://crm.example.com/hook#x"}, headers=JA
+        )
+        slack = await browser.post(
+            "/console/webhooks", data={**form, "format": "slack", "events": ["lead.decision"]}, headers=JA
+        )
     assert "送信履歴" in page and "再送（リプレイ）" in page and "送信先を削除" in page
     assert "まだ送信はありません。" in page and ">有効</span>" in page
     for words in ENGLISH["webhook"]:
@@ -125,6 +149,15 @@ async def test_one_webhook_endpoints_page_in_japanese(console: Console) -> None:
     assert refused.status_code == 422
     assert f"送信先ID（{hook}）を入力してください" in unescape(refused.text)
     assert no_events.status_code == 422 and "から1つ以上選んでください" in unescape(no_events.text)
+    # the URL checks shared with the API, worded from their codes
+    assert bad_url.status_code == 422, bad_url.text
+    assert "url：この送信先は使えません。URLにユーザー名やパスワードは含められません" in unescape(
+        bad_url.text
+    )
+    assert "credentials in the URL" not in bad_url.text
+    assert new_bad_url.status_code == 422 and "（フラグメント）が含まれています" in unescape(new_bad_url.text)
+    assert slack.status_code == 422 and "Slack の送信先に送れるのは lead.mql だけです" in unescape(slack.text)
+    assert "url refused: credentials in the URL are not accepted" in unescape(bad_url_en.text)
 
 
 async def test_the_sign_on_error_page_in_japanese(console: Console) -> None:

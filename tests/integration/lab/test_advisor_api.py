@@ -76,8 +76,10 @@ async def test_bad_requests_and_thin_history_say_what_is_missing(recorded: Recor
     window = await problem({"since": "2030-01-01T00:00:00Z"}, 409)
     assert "no sales decisions recorded with an MQL between" in window["detail"]
     assert window["errors"][0]["field"] == "history"
+    assert window["code"] == "no_decisions" and window["params"]["since"].startswith("2030-01-01T00:00:00")
     few = await problem({"min_decisions": 1_000_000}, 409)
     assert "fewer than the minimum of 1000000" in few["detail"]
+    assert few["code"] == "too_few_decisions" and few["params"]["least"] == 1_000_000  # for other languages
     missing = await api.get("/v1/policy/suggestions/sug_nope")
     assert missing.status_code == 404
     async with httpx.AsyncClient(base_url=lab.url) as anonymous:
@@ -89,3 +91,4 @@ async def test_bad_requests_and_thin_history_say_what_is_missing(recorded: Recor
 async def test_an_empty_history_is_a_conflict_not_an_empty_report(lab: Lab) -> None:
     answer = await lab.client.post("/v1/policy/suggestions")
     assert answer.status_code == 409 and "empty" in answer.json()["detail"]
+    assert answer.json()["code"] == "empty_log"

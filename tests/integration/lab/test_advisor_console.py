@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from services.common.settings import Settings
 from services.handoff.app import create_app as create_handoff
+from services.qualifier.advisor.candidates import CHANGE_WORDS
 from tests.conftest import API_KEY_ALL
 from tests.integration.console.conftest import csrf_of, post_login
 from tests.integration.lab.conftest import LOOSE, Lab, Recorded
@@ -70,8 +71,20 @@ async def test_the_policy_page_asks_the_advisor_and_shows_its_suggestions(
         job = (await lab.client.get(f"/v1/policy/suggestions/{job_id.group(1)}")).json()
         assert job["status"] == "done", job["error"]
         suggestions = job["advice"]["suggestions"]
-        assert suggestions and all(s["sentence"] in page_text for s in suggestions)
+        assert suggestions and all(s["edit"]["code"] in CHANGE_WORDS for s in suggestions)
+        for s in suggestions:  # the CLI's sentence, with each not-SQL reason by its label
+            head, _, rest = s["sentence"].partition(" (")
+            assert head in page_text and rest.partition(") and kept ")[2] in page_text, s["sentence"]
         assert "+++ b/" in page_text and "candidate edits tested" in page_text
+        assert "fewest not-SQL MQLs sent while keeping at least 95% of past SQLs" in page_text
+        # in Japanese: each suggestion worded from its edit's code, the objective too; the patch as it is
+        ja = text_of((await browser.get(location, headers={"Accept-Language": "ja"})).text)
+        assert ja.count("は営業に渡さずに済み") == len(suggestions), ja
+        for s in suggestions:
+            assert f"ルール「{s['rule']}」" in ja
+        assert "過去のSQLの95%以上を残したまま" in ja and "+++ b/" in ja
+        for english in ("would have avoided", "decided MQLs", "Objective", "fewest not-SQL"):
+            assert english not in ja, english
         audit = (await browser.get("/console/audit")).text
         assert "suggestions.started" in audit
 
@@ -79,6 +92,13 @@ async def test_the_policy_page_asks_the_advisor_and_shows_its_suggestions(
             "/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "999999"}
         )
         assert thin.status_code == 409 and "fewer than the minimum of 999999" in thin.text
+        thin_ja = await browser.post(
+            "/console/policy/suggestions",
+            data={"csrf": csrf, "min_decisions": "999999"},
+            headers={"Accept-Language": "ja"},
+        )
+        assert thin_ja.status_code == 409 and "最小件数の999999件に届いていません" in thin_ja.text
+        assert "fewer than" not in thin_ja.text
         bad = await browser.post("/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "lots"})
         assert bad.status_code == 422 and "whole number" in bad.text
         forged = await browser.post("/console/policy/suggestions", data={"csrf": "x", "min_decisions": "10"})

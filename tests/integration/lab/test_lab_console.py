@@ -73,6 +73,18 @@ async def test_an_uploaded_candidate_reaches_the_lab_and_refusals_are_pages(
         assert invalid.status_code == 422 and invalid.headers["content-type"].startswith("text/html")
         said = text_of(invalid.text)
         assert "The simulation was not started" in said and "'hot-score'" in said and "line " in said
+        assert "the candidate policy is invalid (" in said
+        upload = {"candidate_file": ("score_only.yaml", SCORE_ONLY.read_bytes(), "application/yaml")}
+        japanese = await browser.post(
+            RUN, data={"csrf": csrf}, files=upload, headers={"Accept-Language": "ja"}
+        )
+        said = text_of(
+            japanese.text
+        )  # the lab's words in Japanese; the policy's problems as the loader wrote
+        assert (
+            japanese.status_code == 422 and "変更案の基準に誤りがあります（" in said and "'hot-score'" in said
+        )
+        assert "candidate policy is invalid" not in said
         empty = await browser.post(RUN, data={"csrf": csrf, "candidate": "  "}, files={"x": ("", b"")})
         assert empty.status_code == 422 and "Paste a candidate policy" in text_of(empty.text)
         big = {"candidate_file": ("big.yaml", b"#" * (MAX_DOCUMENT_BYTES + 1), "application/yaml")}

@@ -4,14 +4,23 @@ another domain, without a role, or disabled here are refused with a page that sa
 
 from __future__ import annotations
 
+import html
 import re
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from services.handoff.tables import console_sessions, users
 from tests.integration.people.conftest import People, PeopleFactory
-from tests.integration.people.oidc_provider import Provider, oidc_settings, sign_on
+from tests.integration.people.oidc_provider import (
+    Provider,
+    authorize,
+    come_back,
+    leave_for_provider,
+    oidc_settings,
+    sign_on,
+)
 from tests.support import free_port
 
 ROLES = {"crm-sales": "sales", "growth": "marketing", "it-admins": "admin"}
@@ -123,3 +132,63 @@ async def test_a_provider_that_is_down_gets_a_page_not_a_500(people_app: PeopleF
         assert down.status_code == 502 and "The identity provider is unavailable" in down.text
         assert "leadstate_console_oidc" not in down.headers.get("set-cookie", "")
         assert (await browser.get("/console/login")).status_code == 200  # the other forms still work
+
+
+async def test_sign_on_and_its_refusals_in_japanese(people_app: PeopleFactory, provider: Provider) -> None:
+    """Accept-Language ja (the test deployment's default is en): the page after sign-on, the inbox it moves on
+    to and every refusal the sign-on rules and the provider's answer give are in Japanese."""
+
+    def japanese() -> httpx.AsyncClient:
+        browser = people.browser()
+        browser.headers["Accept-Language"] = "ja-JP,ja;q=0.9,en;q=0.5"
+        return browser
+
+    async with people_app(**oidc_settings(provider.url, oidc_roles=ROLES)) as people:
+        await provider.person("aiko@acme.test", groups=["crm-sales"])
+        browser = japanese()
+        landed = await sign_on(browser, "aiko@acme.test")
+        assert landed.status_code == 200, landed.text
+        assert '<html lang="ja">' in landed.text and "<h1>サインインしました</h1>" in landed.text
+        assert "としてサインインしました。" in landed.text and "コンソールへ進む" in landed.text
+        assert "Signed in" not in landed.text and "Continue to the console" not in landed.text
+        inbox = await browser.get("/console/inbox")
+        assert inbox.status_code == 200 and "aiko@acme.test" in inbox.text
+        assert "インボックス" in inbox.text and "ログアウト" in inbox.text and ">Log out<" not in inbox.text
+
+        refusals = {
+            "eve@elsewhere.test": (
+                ["it-admins"],
+                "eve@elsewhere.test ではこの leadstate にサインインできません。"
+                "サインインできるのは acme.test のアカウントだけです。",
+            ),
+            "ken@acme.test": (
+                ["unrelated"],
+                "ken@acme.test さんには leadstate のロールがありません（クレーム `groups`）",
+            ),
+        }
+        for who, (groups, said) in refusals.items():
+            await provider.person(who, groups=groups)
+            refused = await sign_on(japanese(), who)
+            assert refused.status_code == 403 and said in html.unescape(refused.text), refused.text
+            assert "サインインできませんでした" in refused.text and "サインインしていません。" in refused.text
+            assert "may not sign in" not in refused.text and "has no role" not in refused.text
+        await provider.person("mia@acme.test", email_verified=False, groups=["it-admins"])
+        unverified = await sign_on(japanese(), "mia@acme.test")
+        assert "mia@acme.test は確認済みのメールアドレスではありません" in unverified.text
+        await people.add("sam@acme.test", "sales")
+        await people.cli("users", "disable", "sam@acme.test")
+        await provider.person("sam@acme.test", groups=["it-admins"])
+        disabled = await sign_on(japanese(), "sam@acme.test")
+        assert "sam@acme.test さんの leadstate アカウントは無効になっています" in disabled.text
+
+        # the provider's own answer: a code sent twice is refused by the provider (invalid_grant)
+        first = japanese()
+        leg = await authorize(await leave_for_provider(first), "aiko@acme.test")
+        flow = first.cookies.get("leadstate_console_oidc")
+        assert (await come_back(first, leg)).status_code == 200
+        again = japanese()
+        again.cookies.set("leadstate_console_oidc", flow, path="/console/login/oidc")  # type: ignore[arg-type]
+        replayed = await come_back(again, leg)
+        assert replayed.status_code == 400
+        assert "IDプロバイダーがサインインコードを受け付けませんでした（invalid_grant）。" in replayed.text
+        assert "refused the sign-in code" not in replayed.text
