@@ -164,7 +164,8 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    return walk(schema)  # type: ignore[no-any-return]
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
 
 
 def problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
