@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy, load_policy
 
-from ..eventlog import from_row
+from ..eventlog import LogEntry, from_row
 from ..jobs import JobRefused
 from ..stitching import fewer_collections
-from .fold import Folded, PolicyPair
+from .fold import AccountPair, Folded, PolicyPair
 
 BATCH = 2000
 
@@ -52,6 +52,13 @@ LEFT JOIN (
     SELECT l.lead_id, r.root FROM qualifier.leads l JOIN root r ON l.merged_into = r.lead_id
   ) SELECT lead_id, root FROM root
 ) r ON r.lead_id = e.lead_id
+"""
+# Accounts (AccountPair) fold the whole log in the worker's applied order: no grouping, no partitions.
+_IN_ORDER = """
+SELECT NULL, e.event_id, e.type, e.data::text, e.occurred_at
+FROM qualifier.events e
+WHERE true {until}
+ORDER BY e.seq
 """
 _UNTIL = "AND e.occurred_at < $1"
 _PART = "AND mod(abs(hashtext(coalesce(r.root, e.lead_id))::bigint), ${n}) = ${m}"
@@ -101,6 +108,15 @@ async def fold_log(
     async with history_snapshot(database_url, "no history to simulate") as conn:
         folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
         folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
+        baseline, candidate = _policies(baseline_yaml, candidate_yaml)
+        if AccountPair.needed(baseline, candidate):
+            accounts = AccountPair(baseline, candidate)
+            args: list[Any] = [until] if until else []
+            await conn.execute(text(SORT_MEMORY))
+            with fewer_collections():
+                async for _, entry in _entries(conn, _IN_ORDER.format(until=_UNTIL if until else ""), args):
+                    accounts.fold(entry)
+            folded.extend(accounts.finish())
     return folded
 
 
@@ -191,22 +207,28 @@ async def fold_groups(
         args += [parts, part]
     query = _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split)
     await conn.execute(text(SORT_MEMORY))
-    raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
-    assert raw is not None, "the connection is open"
     folder: Any = None
     current = None
-    loads = orjson.loads
     with fewer_collections():
-        cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
-        async for root, event_id, type_, data, occurred_at in cursor:
+        async for root, entry in _entries(conn, query, args):
             if root != current:
                 if folder is not None:
                     total.extend(folder.finish())
                 folder, current = start(), root
-            folder.fold(from_row(event_id, type_, loads(data), occurred_at))
+            folder.fold(entry)
         if folder is not None:
             total.extend(folder.finish())
     return total
+
+
+async def _entries(conn: AsyncConnection, query: str, args: list[Any]) -> AsyncIterator[tuple[Any, LogEntry]]:
+    """The rows of `query` (root, event_id, type, data as text, occurred_at), streamed, as log entries."""
+    raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
+    assert raw is not None, "the connection is open"
+    loads = orjson.loads
+    cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
+    async for root, event_id, type_, data, occurred_at in cursor:
+        yield root, from_row(event_id, type_, loads(data), occurred_at)
 
 
 def _policies(baseline_yaml: str, candidate_yaml: str) -> tuple[Policy, Policy]:
