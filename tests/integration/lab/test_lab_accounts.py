@@ -1,19 +1,31 @@
 """The policy lab covers account rules: on a stored history of three companies' buying groups and sales'
 decisions on their MQAs, a candidate whose account rule needs four engaged people instead of three loses
 exactly the two three-person accounts (one of them a past SQL, the other a rejection), keeps the four-person
-SQL, and says so in the CLI's table, Markdown and JSON; run the other way round, it gains them back."""
+SQL, and says so in the CLI's table, Markdown and JSON, in the qualifier's HTTP report and on the console's
+policy page (which lists the account rules as sentences too); run the other way round, it gains them back."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
 
 from services.common.policy import load_policy
+from services.common.policy.account_explain import describe_account_rules
 from services.qualifier.lab.fold import fold_entries
 from services.qualifier.lab.report import build_report
 from services.qualifier.lab.simulate import simulate
-from tests.integration.lab.conftest import FOCUSED, Recorded, account_of, policy, stricter_accounts
+from tests.integration.lab.conftest import FOCUSED, Lab, Recorded, account_of, policy, stricter_accounts
+from tests.integration.lab.test_advisor_console import logged_in, text_of
+from tests.integration.lab.test_lab_api import YAML
+from tests.integration.lab.test_lab_console import RUN
 from tests.integration.lab.test_lab_simulate import leadstate
+from tests.support import wait_until
+
+JA = {"Accept-Language": "ja"}
 
 ACME, BOLT, CARGO = account_of("acme"), account_of("bolt"), account_of("cargo")
 
@@ -107,3 +119,78 @@ def test_diff_names_the_account_rule_change(tmp_path: Path) -> None:
         "Before: Account rule 'buying-group-forming' makes an account an MQA when at least 3" in done.stdout
     )
     assert "After: Account rule 'buying-group-forming' makes an account an MQA when at least 4" in done.stdout
+
+
+@pytest.fixture
+def lab_policy() -> Path:
+    """The lab's qualifier and its console run the default policy (with its account rule)."""
+    return FOCUSED
+
+
+async def finished_job(client: httpx.AsyncClient, location: str) -> dict[str, Any]:
+    async def done() -> bool:
+        polled = await client.get(location)
+        assert polled.status_code == 200, polled.text
+        return polled.json()["status"] in ("done", "failed")
+
+    await wait_until(done, timeout_s=300, what="the simulation to finish")
+    job: dict[str, Any] = (await client.get(location)).json()
+    assert job["status"] == "done", job["error"]
+    return job
+
+
+async def test_the_http_report_carries_the_account_figures(
+    buying_groups: Recorded, lab: Lab, tmp_path: Path
+) -> None:
+    answer = await lab.client.post(
+        "/v1/policy/simulations", content=stricter(tmp_path).read_bytes(), headers=YAML
+    )
+    assert answer.status_code == 202, answer.text
+    job = await finished_job(lab.client, answer.headers["Location"])
+    cli = json.loads(
+        leadstate(
+            "simulate",
+            str(stricter(tmp_path)),
+            "--baseline",
+            str(FOCUSED),
+            "--format",
+            "json",
+            database_url=buying_groups.database_url,
+        ).stdout
+    )
+    a = job["report"]["accounts"]
+    assert a == cli["accounts"]  # the same numbers as the CLI's
+    assert a["mqas"] == {"baseline": 3, "candidate": 1} and a["accounts_lost"]["count"] == 2
+    assert (a["sql_recall"]["past_sqls"], a["sql_recall"]["still_qualified"]) == (2, 1)
+    assert a["rejections"]["no_longer_sent"] == 1
+    listed = (await lab.client.get("/v1/policy/simulations")).json()["simulations"]
+    assert listed[0]["report"]["accounts"] == a
+
+
+async def test_the_console_shows_account_rules_and_the_simulations_account_figures(
+    buying_groups: Recorded, lab: Lab, lab_console: str, tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=lab_console, follow_redirects=False, timeout=60) as browser:
+        csrf = await logged_in(browser)
+        page = text_of((await browser.get("/console/policy")).text)
+        assert "Account rules (MQA)" in page
+        [sentence] = describe_account_rules(policy(FOCUSED))
+        assert sentence in page
+        japanese = text_of((await browser.get("/console/policy", headers=JA)).text)
+        [sentence_ja] = describe_account_rules(policy(FOCUSED), "ja")
+        assert "アカウントルール（MQA）" in japanese and sentence_ja in japanese
+
+        asked = await browser.post(RUN, data={"csrf": csrf, "candidate": stricter(tmp_path).read_text()})
+        assert asked.status_code == 303, asked.text
+        location = asked.headers["location"]
+        job_id = location.split("simulation=")[1].split("#")[0]
+        await finished_job(lab.client, f"/v1/policy/simulations/{job_id}")
+        page = text_of((await browser.get(location)).text)
+        assert "Accounts (MQAs)" in page
+        assert "Past account SQLs still qualified: 1 of 2." in page
+        assert "Past not-SQL account decisions no longer sent: 1 of 1." in page
+        assert "Accounts gained: 0; accounts lost: 2." in page
+        assert "buying-group-forming 3 1 0 2 1 / 2" in page
+        japanese = text_of((await browser.get(location, headers=JA)).text)
+        assert "過去にSQLとしたアカウントのうち変更案でもMQAになるもの：2件中 1件。" in japanese
+        assert "新たにMQAになるアカウント：0件、MQAでなくなるアカウント：2件。" in japanese
