@@ -41,13 +41,7 @@ def build_report(
         "candidate_version": candidate.version,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
-        "history": {
-            "events": folded.events,
-            "leads": folded.leads,
-            "decided_mqls": len(decisions),
-            "sqls": sum(1 for d in decisions if d.outcome == "sql"),
-            "not_sqls": sum(1 for d in decisions if d.outcome != "sql"),
-        },
+        "history": {"events": folded.events, "leads": folded.leads, **_decided("decided_mqls", decisions)},
         "sql_rate": {s: _rate(matches[s]) for s in SIDES},
         "mqls": {s: len(mqls[s]) for s in SIDES},
         "mql_leads": {s: len(leads[s]) for s in SIDES},
@@ -87,11 +81,7 @@ def _accounts(
         row["past_sqls_kept"] = sum(1 for d in sqls if id(d) in answered)
     labels = {r.code: r.label for p in (baseline, candidate) for r in p.account_reason_codes("rejected")}
     return {
-        "history": {
-            "decided_mqas": len(decisions),
-            "sqls": sum(1 for d in decisions if d.outcome == "sql"),
-            "not_sqls": sum(1 for d in decisions if d.outcome != "sql"),
-        },
+        "history": _decided("decided_mqas", decisions),
         "sql_rate": {s: _rate(matches[s]) for s in SIDES},
         "mqas": {s: len(mqas[s]) for s in SIDES},
         "mqa_accounts": {s: len(accounts[s]) for s in SIDES},
@@ -101,6 +91,11 @@ def _accounts(
         "rejections": _rejections(decisions, answered, labels),
         "rules": rules,
     }
+
+
+def _decided(key: str, decisions: list[RecordedDecision]) -> dict[str, int]:
+    sqls = sum(1 for d in decisions if d.outcome == "sql")
+    return {key: len(decisions), "sqls": sqls, "not_sqls": len(decisions) - sqls}
 
 
 def _labels(*policies: Policy) -> dict[str, Any]:

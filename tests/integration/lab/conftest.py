@@ -51,23 +51,14 @@ def policy(path: Path) -> Policy:
 
 def envelope_of(entry: LogEntry) -> Envelope:
     item = entry.entry
-    if isinstance(item, AccountDecided):
-        return new_envelope(
-            ACCOUNT_DECISION_TYPE,
-            entry.data,
-            source="handoff",
-            subject=item.account_id,
-            time=item.time,
-            id_=item.event_id,
+    if isinstance(item, AccountDecided | DecisionRecord):
+        kind, subject = (
+            (ACCOUNT_DECISION_TYPE, item.account_id)
+            if isinstance(item, AccountDecided)
+            else (DECISION_TYPE, item.lead_id)
         )
-    if isinstance(item, DecisionRecord):
         return new_envelope(
-            DECISION_TYPE,
-            entry.data,
-            source="handoff",
-            subject=item.lead_id,
-            time=item.time,
-            id_=item.event_id,
+            kind, entry.data, source="handoff", subject=subject, time=item.time, id_=item.event_id
         )
     subject = entry.data.get("userId") or entry.data.get("anonymousId")
     return new_envelope(
