@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.common.policy import Policy
+from services.common.policy import Policy, membership
 from services.common.policy.timemath import shifted
 
 from ..buying_groups import AccountFold
@@ -65,6 +65,9 @@ class Folded:
     decisions: list[RecordedDecision] = field(default_factory=list)
     mqas: dict[str, list[SimulatedMql]] = field(default_factory=lambda: {s: [] for s in SIDES})
     account_decisions: list[RecordedDecision] = field(default_factory=list)
+    # final lead id -> every account it was in under either policy (when either has account rules):
+    # which leads the account pass folds together (clusters.py)
+    memberships: dict[str, set[str]] = field(default_factory=dict)
 
     def extend(self, other: Folded) -> None:
         self.events += other.events
@@ -75,6 +78,8 @@ class Folded:
         for side, mqas in other.mqas.items():
             self.mqas.setdefault(side, []).extend(mqas)
         self.account_decisions.extend(other.account_decisions)
+        for lead_id, accounts in other.memberships.items():
+            self.memberships.setdefault(lead_id, set()).update(accounts)
 
 
 class PolicyPair:
@@ -83,6 +88,7 @@ class PolicyPair:
     def __init__(self, baseline: Policy, candidate: Policy) -> None:
         self.ledgers = {"baseline": Ledger(baseline), "candidate": Ledger(candidate)}
         self.folded = Folded()
+        self.accounts = AccountPair.needed(baseline, candidate)
 
     def fold(self, entry: LogEntry) -> None:
         self.folded.events += 1
@@ -92,6 +98,10 @@ class PolicyPair:
             return
         for side, ledger in self.ledgers.items():
             ledger.fold(item)
+            if self.accounts and ledger.applied[-1].lead_id is not None:
+                state = ledger.states[ledger.resolve(ledger.applied[-1].lead_id)]
+                if (home := membership(state, ledger.policy)) is not None:
+                    self.folded.memberships.setdefault(state.lead_id, set()).add(home.account_id)
             ledger.applied.clear()  # the worker stores these; a simulation needs only what fired
             if ledger.fired:
                 self.folded.mqls[side].extend(_simulated(f.lead_id, f.mql) for f in ledger.fired)
@@ -112,6 +122,10 @@ class PolicyPair:
         for side in SIDES:
             out.mqls[side] = [replace(m, lead_id=ledger.resolve(m.lead_id)) for m in out.mqls[side]]
         out.decisions = [replace(d, lead_id=ledger.resolve(d.lead_id)) for d in out.decisions]
+        homes: dict[str, set[str]] = {}
+        for lead_id, accounts in out.memberships.items():
+            homes.setdefault(ledger.resolve(lead_id), set()).update(accounts)
+        out.memberships = homes
         out.leads = sum(1 for k in ledger.states if k not in ledger.merged_into)
         return out
 

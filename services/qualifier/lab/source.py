@@ -28,9 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy, load_policy
 
-from ..eventlog import LogEntry, from_row
+from ..eventlog import ACCOUNT_DECISION_KIND, LogEntry, from_row
 from ..jobs import JobRefused
 from ..stitching import fewer_collections
+from .clusters import Clusters, account_clusters
 from .fold import AccountPair, Folded, PolicyPair
 
 BATCH = 2000
@@ -53,15 +54,25 @@ LEFT JOIN (
   ) SELECT lead_id, root FROM root
 ) r ON r.lead_id = e.lead_id
 """
-# Accounts (AccountPair) fold the whole log in the worker's applied order: no grouping, no partitions.
-_IN_ORDER = """
-SELECT NULL, e.event_id, e.type, e.data::text, e.occurred_at
-FROM qualifier.events e
-WHERE true {until}
-ORDER BY e.seq
-"""
 _UNTIL = "AND e.occurred_at < $1"
 _PART = "AND mod(abs(hashtext(coalesce(r.root, e.lead_id))::bigint), ${n}) = ${m}"
+# The account pass (AccountPair): the rows of each cluster of leads and accounts (clusters.py) in the
+# worker's applied order, decisions on MQAs routed by their account (-1: an account no lead was seen in).
+_BY_CLUSTER = """
+SELECT x.cluster, x.event_id, x.type, x.data, x.occurred_at FROM (
+  SELECT m.cluster, e.seq, e.event_id, e.type, e.data::text AS data, e.occurred_at
+  FROM qualifier.events e
+  {roots}
+  JOIN unnest($1::text[], $2::int[]) AS m(lead_id, cluster) ON m.lead_id = coalesce(r.root, e.lead_id)
+  WHERE e.type <> '{decided}' {until}
+  UNION ALL
+  SELECT coalesce(a.cluster, -1), e.seq, e.event_id, e.type, e.data::text, e.occurred_at
+  FROM qualifier.events e
+  LEFT JOIN unnest($3::text[], $4::int[]) AS a(account_id, cluster) ON a.account_id = e.data->>'account_id'
+  WHERE e.type = '{decided}' {until}
+) x {part}
+ORDER BY 1, x.seq
+"""
 SORT_MEMORY = "SET LOCAL work_mem = '64MB'"  # the ordering by lead sorts in memory more often
 # The first fetch waits for the database to sort the whole share by lead: longer than the
 # connection's command timeout (30 s) on a log of several million rows.
@@ -88,6 +99,55 @@ class PairFolding:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccountFolding:
+    """What each process folds a cluster of leads and accounts with (the account pass)."""
+
+    baseline_yaml: str
+    candidate_yaml: str
+
+    def starter(self) -> Callable[[], Any]:
+        baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
+        return lambda: AccountPair(baseline, candidate)
+
+    def total(self) -> Folded:
+        return Folded()
+
+
+Rows = Callable[[datetime | None, int, int], tuple[str, list[Any]]]  # (until, part, parts) -> query, args
+
+
+def by_lead(until: datetime | None, part: int, parts: int) -> tuple[str, list[Any]]:
+    """Every row, grouped by final lead; with `parts`, the share of `part`."""
+    args: list[Any] = [until] if until else []
+    split = ""
+    if parts > 1:
+        split = _PART.format(n=len(args) + 1, m=len(args) + 2)
+        args += [parts, part]
+    return _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split), args
+
+
+@dataclass(frozen=True)
+class ByCluster:
+    """The rows of leads in an account, grouped by cluster (picklable, for the worker processes)."""
+
+    clusters: Clusters
+
+    def __call__(self, until: datetime | None, part: int, parts: int) -> tuple[str, list[Any]]:
+        c = self.clusters
+        args: list[Any] = [c.leads, c.lead_clusters, c.accounts, c.account_clusters]
+        before = ""
+        if until:
+            args.append(until)
+            before = f"AND e.occurred_at < ${len(args)}"
+        split = ""
+        if parts > 1:
+            args += [parts, part]
+            split = f"WHERE mod(x.cluster + 1, ${len(args) - 1}) = ${len(args)}"
+        query = _BY_CLUSTER.format(roots=_ROOTS, decided=ACCOUNT_DECISION_KIND, until=before, part=split)
+        return query, args
+
+
+@dataclass(frozen=True, kw_only=True)
 class Partition:
     database_url: str
     folding: Any  # picklable, with `starter()` and `total()`: PairFolding, the advisor's FanFolding
@@ -95,6 +155,7 @@ class Partition:
     part: int
     parts: int
     snapshot: str | None
+    rows: Rows = by_lead
 
 
 def default_workers() -> int:
@@ -108,15 +169,14 @@ async def fold_log(
     async with history_snapshot(database_url, "no history to simulate") as conn:
         folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
         folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
-        baseline, candidate = _policies(baseline_yaml, candidate_yaml)
-        if AccountPair.needed(baseline, candidate):
-            accounts = AccountPair(baseline, candidate)
-            args: list[Any] = [until] if until else []
-            await conn.execute(text(SORT_MEMORY))
-            with fewer_collections():
-                async for _, entry in _entries(conn, _IN_ORDER.format(until=_UNTIL if until else ""), args):
-                    accounts.fold(entry)
-            folded.extend(accounts.finish())
+        if AccountPair.needed(*_policies(baseline_yaml, candidate_yaml)):
+            # accounts: a second pass over the leads that were ever in one, cluster by cluster
+            clusters = ByCluster(account_clusters(folded.memberships.items()))
+            folded.memberships = {}
+            accounts = AccountFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
+            folded.extend(
+                await fold_stored(conn, database_url, accounts, until=until, workers=workers, rows=clusters)
+            )
     return folded
 
 
@@ -140,12 +200,19 @@ async def history_snapshot(database_url: str, empty: str) -> AsyncIterator[Async
 
 
 async def fold_stored(
-    conn: AsyncConnection, database_url: str, folding: Any, *, until: datetime | None, workers: int
+    conn: AsyncConnection,
+    database_url: str,
+    folding: Any,
+    *,
+    until: datetime | None,
+    workers: int,
+    rows: Rows = by_lead,
 ) -> Any:
-    """The stored log folded lead group by lead group with `folding`, on `conn`'s snapshot (a repeatable
-    read transaction): by `workers` processes, each on its share of the final leads, results added up."""
+    """The stored log folded group by group (`rows`: by final lead, or by cluster) with `folding`, on
+    `conn`'s snapshot (a repeatable read transaction): by `workers` processes, each on its share of the
+    groups, results added up."""
     if workers <= 1:
-        return await fold_groups(conn, folding.starter(), folding.total(), until)
+        return await fold_groups(conn, folding.starter(), folding.total(), until, rows=rows)
     snapshot = await conn.scalar(text("SELECT pg_export_snapshot()"))
     parts = [
         Partition(
@@ -155,6 +222,7 @@ async def fold_stored(
             part=i,
             parts=workers,
             snapshot=snapshot,
+            rows=rows,
         )
         for i in range(workers)
     ]
@@ -183,7 +251,8 @@ async def _fold_partition(p: Partition) -> Any:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if p.snapshot:
                 await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{p.snapshot}'"))
-            folded = await fold_groups(conn, p.folding.starter(), p.folding.total(), p.until, p.part, p.parts)
+            start, total = p.folding.starter(), p.folding.total()
+            folded = await fold_groups(conn, start, total, p.until, p.part, p.parts, rows=p.rows)
             await conn.rollback()
     finally:
         await engine.dispose()
@@ -197,15 +266,12 @@ async def fold_groups(
     until: datetime | None,
     part: int = 0,
     parts: int = 1,
+    *,
+    rows: Rows = by_lead,
 ) -> Any:
-    """Each final lead's rows folded by a fresh `start()` (anything with `fold` and `finish`), its result
-    added to `total`, the folder dropped before the next lead."""
-    args: list[Any] = [until] if until else []
-    split = ""
-    if parts > 1:
-        split = _PART.format(n=len(args) + 1, m=len(args) + 2)
-        args += [parts, part]
-    query = _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split)
+    """Each group's rows (a final lead's, by default) folded by a fresh `start()` (anything with `fold`
+    and `finish`), its result added to `total`, the folder dropped before the next group."""
+    query, args = rows(until, part, parts)
     await conn.execute(text(SORT_MEMORY))
     folder: Any = None
     current = None

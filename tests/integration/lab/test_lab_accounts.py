@@ -88,7 +88,7 @@ async def test_the_stored_log_folds_accounts_as_one_fold_of_the_whole_history(
     default, four = policy(FOCUSED), stricter_accounts(FOCUSED.read_text())
     candidate = load_policy(four, "four")
     whole = build_report(fold_entries(buying_groups.history.entries, default, candidate), default, candidate)
-    stored = await simulate(buying_groups.database_url, FOCUSED.read_text(), four, workers=1)
+    stored = await simulate(buying_groups.database_url, FOCUSED.read_text(), four, workers=2)
     assert whole["accounts"]["mqas"]["baseline"] == 3 and stored == whole
 
 
