@@ -85,6 +85,8 @@ class Folded:
 class PolicyPair:
     """Folds log entries into a baseline ledger and a candidate ledger."""
 
+    accounts = False  # whether to note each lead's accounts (`Folded.memberships`) for the account pass
+
     def __init__(self, baseline: Policy, candidate: Policy) -> None:
         self.ledgers = {"baseline": Ledger(baseline), "candidate": Ledger(candidate)}
         self.folded = Folded()
