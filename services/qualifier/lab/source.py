@@ -18,7 +18,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -85,29 +85,17 @@ class EmptyHistory(JobRefused):
 
 @dataclass(frozen=True, kw_only=True)
 class PairFolding:
-    """What each process folds a lead group with: both policies as text (parsed once per process)."""
+    """What each process folds a group with: both policies as text (parsed once per process); a lead
+    group with `PolicyPair`, or, for the account pass, a cluster with `AccountPair`."""
 
     baseline_yaml: str
     candidate_yaml: str
+    accounts: bool = False
 
     def starter(self) -> Callable[[], Any]:
         baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
-        return lambda: PolicyPair(baseline, candidate)
-
-    def total(self) -> Folded:
-        return Folded()
-
-
-@dataclass(frozen=True, kw_only=True)
-class AccountFolding:
-    """What each process folds a cluster of leads and accounts with (the account pass)."""
-
-    baseline_yaml: str
-    candidate_yaml: str
-
-    def starter(self) -> Callable[[], Any]:
-        baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
-        return lambda: AccountPair(baseline, candidate)
+        folder = AccountPair if self.accounts else PolicyPair
+        return lambda: folder(baseline, candidate)
 
     def total(self) -> Folded:
         return Folded()
@@ -173,7 +161,7 @@ async def fold_log(
             # accounts: a second pass over the leads that were ever in one, cluster by cluster
             clusters = ByCluster(account_clusters(folded.memberships.items()))
             folded.memberships = {}
-            accounts = AccountFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
+            accounts = replace(folding, accounts=True)
             folded.extend(
                 await fold_stored(conn, database_url, accounts, until=until, workers=workers, rows=clusters)
             )
