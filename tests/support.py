@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from services.common.envelope import Envelope, parse_envelope
 from services.common.kafka import make_producer
+from services.common.runtime import KEEP_ALIVE_S
 from testbed import ServiceProcess, free_port
 
 __all__ = ["ServiceProcess", "free_port"]  # with the helpers below; tests import them from here
@@ -53,7 +54,15 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     """Run the app on a real socket with its lifespan, in this event loop; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -72,7 +81,15 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     """The app on a thread of its own, ready: a synchronous test (hypothesis, schemathesis) drives it."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

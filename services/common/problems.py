@@ -129,20 +129,43 @@ def install_problem_handlers(app: FastAPI, *, validation_status: int = 422) -> N
         return problem_response(500, "internal error; it has been logged", instance=request.url.path)
 
 
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
 class ProblemDocument(BaseModel):
-    """RFC 9457 problem details, the shape of every error this API answers."""
+    """RFC 9457 problem details, the shape of every error the three APIs answer."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str
     instance: str | None = None
-    errors: list[dict[str, str]] | None = Field(None, description="Each bad field: `field` and `message`.")
+    errors: list[FieldProblem] | None = Field(None, description="Each bad field: `field` and `message`.")
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON Schema with its `$defs` written in place (a `#/$defs/…` reference would not
+    resolve inside an OpenAPI document)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)  # type: ignore[no-any-return]
 
 
 def problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for error statuses, each application/problem+json."""
-    content = {"application/problem+json": {"schema": ProblemDocument.model_json_schema()}}
+    content = {"application/problem+json": {"schema": _inlined(ProblemDocument.model_json_schema())}}
     return {status: {"description": text, "content": content} for status, text in descriptions.items()}
 
 

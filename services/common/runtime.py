@@ -196,6 +196,12 @@ def watch_parent(interval_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+# How long an idle keep-alive connection stays open: longer than the idle timeouts of the proxies in
+# front (AWS ALB 60 s, nginx upstream keepalive 60 s), so a proxy or client never sends a request on a
+# connection the service is closing at that moment (uvicorn's 5 s default made such requests fail).
+KEEP_ALIVE_S = 75
+
+
 def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
     ensure_port_free(host, port, what)
     config = uvicorn.Config(
@@ -206,6 +212,7 @@ def serve(app: FastAPI, *, host: str, port: int, what: str) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=15,
+        timeout_keep_alive=KEEP_ALIVE_S,
         server_header=False,
         proxy_headers=False,  # services/common/proxy.py decides whose X-Forwarded-* to believe
     )

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict, models_json_schema
 
-from services.common.problems import PROBLEM_JSON
+from services.common.problems import PROBLEM_JSON, ProblemDocument
 
 from .messages import BATCH_MAX_MESSAGES, IDENTITY_MAX, MESSAGE_ID_MAX
 
@@ -152,22 +152,6 @@ class Success(BaseModel):
     success: Literal[True] = True
 
 
-class FieldProblem(BaseModel):
-    field: str
-    message: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem document."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldProblem] | None = None
-
-
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
     schema = {"schema": _ref(model)}
     return {
@@ -183,7 +167,7 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
 def _problem(description: str, *, retry_after: bool = False) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": description,
-        "content": {PROBLEM_JSON: {"schema": _ref(ProblemDetails)}},
+        "content": {PROBLEM_JSON: {"schema": _ref(ProblemDocument)}},
     }
     if retry_after:
         answer["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
@@ -216,7 +200,7 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        models: list[type[BaseModel]] = [*MODELS.values(), Batch, Success, ProblemDetails]
+        models: list[type[BaseModel]] = [*MODELS.values(), Batch, Success, ProblemDocument]
         _, defs = models_json_schema(
             [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
         )

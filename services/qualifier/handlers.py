@@ -8,6 +8,7 @@ the relay publishes the MQLs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from .decisions import ACCOUNT_DECISION_TYPE, DECISION_TYPE
 from .eventlog import applied_order, from_envelope
 from .mql import mql_data, mql_envelope, mql_row
 from .stitching import Fired
-from .store import Written, driver_connection, known_events, load_ledger, save_ledger
+from .store import YIELD_EVERY, Written, driver_connection, known_events, load_ledger, save_ledger
 
 EVENT_TYPES = frozenset(
     f"leadstate.{kind}.v1" for kind in ("track", "identify", "page", "screen", "group", "alias")
@@ -83,11 +84,13 @@ class Qualify:
         changes = await Changelog.load(db, self.policy, list(ledger.states))
         fetched = time.perf_counter()
         groups = BuyingGroups(self.policy)
-        for entry in entries:
+        for n, entry in enumerate(entries, 1):
             changes.catch_up(ledger, entry.entry)
             ledger.fold(entry.entry)
             changes.observe(ledger)
             groups.observe(ledger)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the consumer's heartbeats run on this loop
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(db, ledger.fired)

@@ -15,6 +15,7 @@ write is one statement over arrays (`unnest`), and json travels as orjson text.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ from .eventlog import LogEntry
 from .stitching import DecisionRecord, Ledger, all_identities
 from .tables import identities, leads
 
+# Records folded (or cached rows parsed) between two turns of the event loop: a transaction of thousands
+# of events on a busy machine would otherwise hold the loop for longer than the consumer's session
+# timeout, its heartbeats would stop, and the member would lose its partitions and start over.
+YIELD_EVERY = 250
 NO_LEAD = "-"  # events.lead_id of an entry that reached no lead (a decision for an unknown lead)
 
 SELECT_IDENTITIES = "SELECT identity, lead_id FROM qualifier.identities WHERE identity = ANY($1::text[])"
@@ -254,8 +259,10 @@ async def load_partitions(db: asyncpg.Connection, cache: LeadCache, partitions: 
     if not partitions or room == 0:
         return 0
     rows = await db.fetch(SELECT_PARTITION_LEADS, partitions, room)
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         _cache_row(cache, row)
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
     ids = [r[0] for r in rows]
     for identity, lead_id in await db.fetch(SELECT_LEAD_IDENTITIES, ids) if ids else []:
         cache.link(identity, lead_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import signal
 import uuid
 from pathlib import Path
@@ -16,6 +18,26 @@ from tests.support import ServiceProcess, free_port, wait_ready, wait_until
 pytestmark = pytest.mark.e2e
 
 
+async def a_connection_idle_for(seconds: float, port: int) -> list[int]:
+    """Two requests on one keep-alive connection, `seconds` apart: the status of each."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    statuses = []
+    try:
+        for pause in (0.0, seconds):
+            await asyncio.sleep(pause)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: leadstate\r\n\r\n")
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            statuses.append(int(head.split(b" ", 2)[1]))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        statuses.append(0)  # the service closed the idle connection
+    finally:
+        writer.close()
+    return statuses
+
+
 async def test_track_reaches_qualifier_tables(env: dict[str, str], database_url: str, tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
@@ -23,6 +45,7 @@ async def test_track_reaches_qualifier_tables(env: dict[str, str], database_url:
     try:
         for port in ports.values():
             await wait_ready(f"http://127.0.0.1:{port}", timeout_s=60)
+        idle = asyncio.create_task(a_connection_idle_for(6.0, ports["handoff"]))
         message_id = str(uuid.uuid4())
         async with httpx.AsyncClient() as client:
             answer = await client.post(
@@ -49,6 +72,8 @@ async def test_track_reaches_qualifier_tables(env: dict[str, str], database_url:
             )
         finally:
             await conn.close()
+        # past uvicorn's default of 5 s: a proxy reusing its idle connection must not find it closing
+        assert await idle == [200, 200]
     finally:
         codes = {s.command: s.stop(signal.SIGTERM) for s in services}
     assert codes == {"ingest": 0, "qualifier": 0, "handoff": 0}, [s.log()[-2000:] for s in services]
