@@ -14,9 +14,9 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
-def _rate(r: dict[str, Any]) -> str:
+def _rate(r: dict[str, Any], what: str = "MQLs") -> str:
     if r["rate"] is None:
-        return "n/a (no decided MQLs)"
+        return f"n/a (no decided {what})"
     return f"{_pct(r['rate'])} [{_pct(r['low'])}, {_pct(r['high'])}] on {r['decided']} decided"
 
 
@@ -113,8 +113,8 @@ def _accounts(a: dict[str, Any], h: str, bullet: str, markdown: bool) -> list[st
     out = [
         f"{h}Accounts (MQAs)",
         f"{bullet}{hist['decided_mqas']} decided MQAs ({hist['sqls']} SQL, {hist['not_sqls']} not SQL)",
-        f"{bullet}SQL rate: baseline {_rate(a['sql_rate']['baseline'])}; "
-        f"candidate {_rate(a['sql_rate']['candidate'])}",
+        f"{bullet}SQL rate: baseline {_rate(a['sql_rate']['baseline'], 'MQAs')}; "
+        f"candidate {_rate(a['sql_rate']['candidate'], 'MQAs')}",
         f"{bullet}MQAs: baseline {a['mqas']['baseline']} on {a['mqa_accounts']['baseline']} accounts; "
         f"candidate {a['mqas']['candidate']} on {a['mqa_accounts']['candidate']} accounts",
         f"{bullet}accounts gained: {_examples(a['accounts_gained'])}",

@@ -16,9 +16,19 @@ import pytest
 from services.common.policy import load_policy
 from services.common.policy.account_explain import describe_account_rules
 from services.qualifier.lab.fold import fold_entries
+from services.qualifier.lab.render import render
 from services.qualifier.lab.report import build_report
 from services.qualifier.lab.simulate import simulate
-from tests.integration.lab.conftest import FOCUSED, Lab, Recorded, account_of, policy, stricter_accounts
+from tests.integration.lab.conftest import (
+    FOCUSED,
+    LOOSE,
+    Lab,
+    Recorded,
+    account_of,
+    buying_groups_history,
+    policy,
+    stricter_accounts,
+)
 from tests.integration.lab.test_advisor_console import logged_in, text_of
 from tests.integration.lab.test_lab_api import YAML
 from tests.integration.lab.test_lab_console import RUN
@@ -194,3 +204,20 @@ async def test_the_console_shows_account_rules_and_the_simulations_account_figur
         japanese = text_of((await browser.get(location, headers=JA)).text)
         assert "過去にSQLとしたアカウントのうち変更案でもMQAになるもの：2件中 1件。" in japanese
         assert "新たにMQAになるアカウント：0件、MQAでなくなるアカウント：2件。" in japanese
+
+
+def test_a_candidate_without_account_rules_loses_every_mqa_and_says_so() -> None:
+    default, loose = policy(FOCUSED), policy(LOOSE)
+    history = buying_groups_history(default)
+    report = build_report(fold_entries(history.entries, default, loose), default, loose)
+    a = report["accounts"]
+    assert a["mqas"] == {"baseline": 3, "candidate": 0}
+    assert a["accounts_lost"]["examples"] == [ACME, BOLT, CARGO]
+    assert (a["sql_recall"]["past_sqls"], a["sql_recall"]["still_qualified"]) == (2, 0)
+    [rule] = a["rules"]
+    assert rule["candidate"] is None and rule["accounts_lost"] == 3
+    table = render(report, "table")
+    assert "SQL rate: baseline 66.7% [20.8%, 93.8%] on 3 decided; candidate n/a (no decided MQAs)" in table
+    assert "buying-group-forming  3              -               0       3     0 of 2" in table
+    # and neither policy with account rules: no account section at all
+    assert build_report(fold_entries(history.entries, loose, loose), loose, loose)["accounts"] is None
