@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .policy.limits import MAX_DOCUMENT_BYTES
 
@@ -26,7 +26,14 @@ class Simulation(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
-    report: dict[str, Any] | None = None  # see `leadstate policy simulate --format json`
+    report: dict[str, Any] | None = Field(
+        default=None,
+        description="Once done, as `leadstate policy simulate --format json` prints it: the lead rules' "
+        "figures (SQL rate with its interval, MQLs, leads gained and lost, SQL recall of past SQLs, not-SQL "
+        "decisions avoided, per rule) and, under `accounts` (null when neither policy has account rules), "
+        "the same for account rules: MQAs per policy, accounts gained and lost, SQL recall of past account "
+        "SQLs, not-SQL account decisions avoided, per account rule.",
+    )
 
 
 class Simulations(BaseModel):
@@ -39,8 +46,9 @@ DESCRIPTION = """\
 The body is the candidate MQL policy as YAML (`application/yaml` or `text/plain`). It is validated
 first: an invalid candidate is a 422 whose `errors` name the rule and line of each problem (a rule on
 score alone is refused, as at start-up). A valid one is simulated in the background against the policy
-the qualifier runs now, over the whole stored event log, joined with the recorded sales decisions: the
-answer is 202 with `Location` to poll. Nothing live changes: no lead state, no topic.
+the qualifier runs now, over the whole stored event log, joined with the recorded sales decisions (on
+MQLs, and on MQAs for the account rules): the answer is 202 with `Location` to poll. Nothing live
+changes: no lead state, no topic.
 """
 SUMMARY = "Simulate a candidate MQL policy on the stored history and past sales decisions"
 POLL_SUMMARY = "A policy simulation's status, and its report once done"

@@ -15,6 +15,7 @@ would never qualify.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -31,7 +32,7 @@ from services.common.policy import (
 )
 from services.common.policy.account_rules import stage_blocks
 
-from .stitching import AccountDecided, Ledger
+from .stitching import AccountDecided, Entry, Ledger
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,40 @@ class Book:
         """The account with its members (in lead id order: the same tuple live and in a replay)."""
         members = self.members.get(account_id, {})
         return replace(self.accounts[account_id], members=tuple(members[k] for k in sorted(members)))
+
+
+@dataclass
+class AccountFold:
+    """Leads and accounts of a whole log, folded entry by entry in the worker's applied order: what a
+    replay (replay.py) and the policy lab (lab/accounts.py) share. An account's members are many leads,
+    so unlike lead state it cannot be folded one lead at a time."""
+
+    ledger: Ledger
+    groups: BuyingGroups
+    book: Book
+
+    @classmethod
+    def under(cls, policy: Policy) -> AccountFold:
+        return cls(Ledger(policy), BuyingGroups(policy), Book(policy))
+
+    def fold(self, entry: Entry) -> None:
+        self.ledger.fold(entry)
+        self.groups.observe(self.ledger)
+
+    def settle(
+        self, adjust: Callable[[AccountDecided], AccountDecided | None] = lambda decided: decided
+    ) -> None:
+        """Apply the notes folded since the last call, in order; `adjust` may rewrite a decision on an
+        MQA (or drop it: None) against the book as it stands then."""
+        for note in self.groups.seen:
+            if isinstance(note, AccountDecided):
+                adjusted = adjust(note)
+                if adjusted is None:
+                    continue
+                note = adjusted
+            self.book.take(note)
+        self.groups.seen.clear()
+        self.ledger.applied.clear()  # the worker stores these; a fold of the log needs only the states
 
 
 def _grew(before: Member, after: Member) -> bool:

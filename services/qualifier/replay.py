@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy
 
-from .buying_groups import Book, BuyingGroups
+from .buying_groups import AccountFold, Book
 from .changelog import Changelog
 from .eventlog import from_row
 from .mqa import mqa_id_for
@@ -70,9 +70,9 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
     the worker off (`lock_for_rewrite`) or answers for its snapshot."""
     if not conn.in_transaction():
         await conn.execution_options(isolation_level="REPEATABLE READ")
-    ledger = Ledger(policy)
+    fold = AccountFold.under(policy)
+    ledger, book = fold.ledger, fold.book
     result = Rebuilt(ledger, Changelog(policy))
-    groups, book = BuyingGroups(policy), Book(policy)
     logged = select(
         events.c.seq,
         events.c.event_id,
@@ -92,14 +92,10 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
                     continue
                 entry = from_row(row.event_id, row.type, row.data, row.occurred_at).entry
                 result.changelog.catch_up(ledger, entry)
-                ledger.fold(entry)
+                fold.fold(entry)
                 result.changelog.observe(ledger)
-                groups.observe(ledger)
                 result.events += 1
-            for note in groups.seen:
-                book.take(note)
-            groups.seen.clear()
-            ledger.applied.clear()  # the worker stores these; a replay only needs the states
+            fold.settle()
             result.updates += len(result.changelog.updates)
             result.changelog.updates.clear()  # counted, not kept: a replay publishes nothing
     for fired in ledger.fired:

@@ -1,5 +1,5 @@
-"""The policy page: the MQL rules in words, the reason codes sales picks from, the SLA, how to try a
-change in the policy lab before adopting it, and the advisor's suggestions.
+"""The policy page: the MQL rules and the account (MQA) rules in words, the reason codes sales picks
+from, the SLA, how to try a change in the policy lab before adopting it, and the advisor's suggestions.
 
 Suggestions come from the qualifier's API (it owns the history; `POST /v1/policy/suggestions`), asked
 with the handoff's own key: a person with `reports:read` starts the advisor from the page, which then
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from services.common.policy.account_explain import describe_account_rules
 from services.common.policy.explain import describe_policy
 
 from ..audit import Actor, record
@@ -50,6 +51,9 @@ async def policy_page(
     context = {
         "policy": policy,
         "rules": list(zip(policy.rules, describe_policy(policy, viewer.language), strict=True)),
+        "account_rules": list(
+            zip(policy.accounts.rules, describe_account_rules(policy, viewer.language), strict=True)
+        ),
         "advice": advice,
         "objective": objective_text(done, viewer) if done else None,
         "suggestions": [(s, suggestion_text(s, viewer, policy)) for s in done.get("suggestions") or []]

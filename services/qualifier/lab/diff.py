@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from services.common.policy import MqlRule, Policy, ReasonCode
+from services.common.policy.account_explain import describe_account_rules
 from services.common.policy.explain import describe_behaviour
 
 
@@ -23,6 +24,10 @@ def describe_changes(old: Policy, new: Policy) -> list[str]:
     out += _scoring(old, new)
     out += _reasons("SQL", old.sql_reasons, new.sql_reasons)
     out += _reasons("not-SQL", old.not_sql_reasons, new.not_sql_reasons)
+    out += _account_rules(old, new)
+    out += _roles(old, new)
+    out += _reasons("MQA SQL", old.accounts.sql_reasons, new.accounts.sql_reasons)
+    out += _reasons("MQA not-SQL", old.accounts.not_sql_reasons, new.accounts.not_sql_reasons)
     if old.sla != new.sla:
         out.append(
             f"Decision SLA: {old.sla.decision_hours:g} h (due soon at {old.sla.due_soon_hours:g} h) -> "
@@ -49,12 +54,40 @@ def _rules(old: Policy, new: Policy) -> list[str]:
             out.append(f"Rule '{rule.name}' removed (it made MQLs of leads that {_behaviour(rule)}).")
     for name in before.keys() & after.keys():
         out += _rule_changes(before[name], after[name])
-    kept_old = [n for n in before if n in after]
-    kept_new = [n for n in after if n in before]
-    if kept_old != kept_new:
-        out.append(
-            f"Rule order (the first match names the MQL): {', '.join(kept_old)} -> {', '.join(kept_new)}."
-        )
+    return out + _order("Rule order (the first match names the MQL)", list(before), list(after))
+
+
+def _order(what: str, before: list[str], after: list[str]) -> list[str]:
+    """The order of the rules both policies keep, if it changed."""
+    kept_old, kept_new = [n for n in before if n in after], [n for n in after if n in before]
+    return [f"{what}: {', '.join(kept_old)} -> {', '.join(kept_new)}."] if kept_old != kept_new else []
+
+
+def _account_rules(old: Policy, new: Policy) -> list[str]:
+    """Account rules (MQA) added, removed or changed, each in its own sentence (describe_account_rules)."""
+    before = {r.name: (r, t) for r, t in zip(old.accounts.rules, describe_account_rules(old), strict=True)}
+    after = {r.name: (r, t) for r, t in zip(new.accounts.rules, describe_account_rules(new), strict=True)}
+    out = [f"Added: {after[name][1]}" for name in after if name not in before]
+    out += [f"Removed: {before[name][1]}" for name in before if name not in after]
+    for name in (n for n in after if n in before):
+        (a, was), (b, now) = before[name], after[name]
+        if was != now:
+            out.append(f"Account rule '{name}' changed. Before: {was} After: {now}")
+        elif a != b:
+            out.append(f"Account rule '{name}': description or next checks for sales reworded.")
+    return out + _order("Account rule order (the first match names the MQA)", list(before), list(after))
+
+
+def _roles(old: Policy, new: Policy) -> list[str]:
+    a = {r.name: r for r in old.accounts.roles}
+    b = {r.name: r for r in new.accounts.roles}
+    out = [f"Buying-group role '{n}' added." for n in b if n not in a]
+    out += [f"Buying-group role '{n}' removed." for n in a if n not in b]
+    out += [
+        f"Buying-group role '{n}': who holds it changed (title levels, titles or departments)."
+        for n in a
+        if n in b and a[n] != b[n]
+    ]
     return out
 
 

@@ -8,6 +8,9 @@ A decision is applied to a simulated lead only when that lead has an open MQL un
 policy at that moment (then it closes that episode, whatever its number); otherwise the simulated lead
 carries on as if sales never looked. The decision itself is kept (`RecordedDecision`) with, per side,
 whether it landed, for the join in `report.py`.
+
+Accounts (MQAs) need every member of an account at once, so they are a second pass over the whole log in
+applied order (`AccountPair`, with replay's own fold); decisions on MQAs land the same way.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.common.policy import Policy
+from services.common.policy import Policy, membership
 from services.common.policy.timemath import shifted
 
+from ..buying_groups import AccountFold
 from ..eventlog import LogEntry
-from ..stitching import DecisionRecord, Ledger
+from ..stitching import AccountDecided, DecisionRecord, Ledger
 
 SIDES = ("baseline", "candidate")
 REASONS_KEPT = 3  # reason sentences kept per simulated MQL, for "why" in the report
@@ -51,12 +55,19 @@ class RecordedDecision:
 
 @dataclass
 class Folded:
-    """What one pass produced: MQLs per side and the recorded decisions, lead ids final (merges resolved)."""
+    """What one pass produced: MQLs per side and the recorded decisions, lead ids final (merges resolved);
+    and, from the pass over accounts (accounts.py), MQAs per side and the decisions on MQAs, as the same
+    types with the account id in `lead_id`."""
 
     events: int = 0
     leads: int = 0
     mqls: dict[str, list[SimulatedMql]] = field(default_factory=lambda: {s: [] for s in SIDES})
     decisions: list[RecordedDecision] = field(default_factory=list)
+    mqas: dict[str, list[SimulatedMql]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    account_decisions: list[RecordedDecision] = field(default_factory=list)
+    # final lead id -> every account it was in under either policy (when either has account rules):
+    # which leads the account pass folds together (clusters.py)
+    memberships: dict[str, set[str]] = field(default_factory=dict)
 
     def extend(self, other: Folded) -> None:
         self.events += other.events
@@ -64,14 +75,22 @@ class Folded:
         for side, mqls in other.mqls.items():
             self.mqls.setdefault(side, []).extend(mqls)
         self.decisions.extend(other.decisions)
+        for side, mqas in other.mqas.items():
+            self.mqas.setdefault(side, []).extend(mqas)
+        self.account_decisions.extend(other.account_decisions)
+        for lead_id, accounts in other.memberships.items():
+            self.memberships.setdefault(lead_id, set()).update(accounts)
 
 
 class PolicyPair:
     """Folds log entries into a baseline ledger and a candidate ledger."""
 
+    accounts = False  # whether to note each lead's accounts (`Folded.memberships`) for the account pass
+
     def __init__(self, baseline: Policy, candidate: Policy) -> None:
         self.ledgers = {"baseline": Ledger(baseline), "candidate": Ledger(candidate)}
         self.folded = Folded()
+        self.accounts = AccountPair.needed(baseline, candidate)
 
     def fold(self, entry: LogEntry) -> None:
         self.folded.events += 1
@@ -81,34 +100,21 @@ class PolicyPair:
             return
         for side, ledger in self.ledgers.items():
             ledger.fold(item)
+            if self.accounts and ledger.applied[-1].lead_id is not None:
+                state = ledger.states[ledger.resolve(ledger.applied[-1].lead_id)]
+                if (home := membership(state, ledger.policy)) is not None:
+                    self.folded.memberships.setdefault(state.lead_id, set()).add(home.account_id)
             ledger.applied.clear()  # the worker stores these; a simulation needs only what fired
             if ledger.fired:
                 self.folded.mqls[side].extend(_simulated(f.lead_id, f.mql) for f in ledger.fired)
                 ledger.fired.clear()
 
     def _decide(self, decision: DecisionRecord, data: dict[str, Any]) -> None:
-        landed = {}
-        for side, ledger in self.ledgers.items():
-            lead_id = ledger.resolve(decision.lead_id)
-            state = ledger.states.get(lead_id)
-            landed[side] = state is not None and state.stage == "mql"
-            if landed[side]:
-                ledger.fold(replace(decision, lead_id=lead_id, episode=state.episode))  # type: ignore[union-attr]
-                ledger.applied.clear()
-        given = data.get("reason")
-        reason: dict[str, Any] = given if isinstance(given, dict) else {}
-        waited = _seconds(data.get("time_to_decision_s"))
+        landed = {side: land_decision(ledger, decision) for side, ledger in self.ledgers.items()}
+        for ledger in self.ledgers.values():
+            ledger.applied.clear()
         self.folded.decisions.append(
-            RecordedDecision(
-                lead_id=decision.lead_id,
-                outcome=decision.outcome,
-                reason_code=str(reason.get("code") or "unknown"),
-                decided_at=decision.time,
-                mql_at=shifted(decision.time, -timedelta(seconds=waited)),
-                rule=_text(data.get("rule")),
-                policy_version=_text(data.get("policy_version")),
-                landed=landed,
-            )
+            recorded(decision.lead_id, decision.outcome, decision.time, data, landed)
         )
 
     def finish(self) -> Folded:
@@ -118,21 +124,116 @@ class PolicyPair:
         for side in SIDES:
             out.mqls[side] = [replace(m, lead_id=ledger.resolve(m.lead_id)) for m in out.mqls[side]]
         out.decisions = [replace(d, lead_id=ledger.resolve(d.lead_id)) for d in out.decisions]
+        homes: dict[str, set[str]] = {}
+        for lead_id, accounts in out.memberships.items():
+            homes.setdefault(ledger.resolve(lead_id), set()).update(accounts)
+        out.memberships = homes
         out.leads = sum(1 for k in ledger.states if k not in ledger.merged_into)
         return out
 
 
+class AccountPair:
+    """Accounts folded under both policies (buying_groups.AccountFold, replay's fold) over the whole log
+    in applied order: an account's members are many leads, so this is a pass of its own. A recorded
+    decision on an MQA lands as a lead's does: only on an account with an open MQA under the simulated
+    policy, closing that episode; lead decisions land as in `PolicyPair`."""
+
+    def __init__(self, baseline: Policy, candidate: Policy) -> None:
+        self.folds = {"baseline": AccountFold.under(baseline), "candidate": AccountFold.under(candidate)}
+        self.folded = Folded()
+
+    @staticmethod
+    def needed(*policies: Policy) -> bool:
+        return any(p.accounts.rules for p in policies)
+
+    def fold(self, entry: LogEntry) -> None:
+        item = entry.entry
+        if isinstance(item, AccountDecided):
+            self._decide(item, entry.data)
+            return
+        for side, fold in self.folds.items():
+            if isinstance(item, DecisionRecord):
+                if land_decision(fold.ledger, item):
+                    fold.groups.observe(fold.ledger)  # the member's stage moved
+            else:
+                fold.fold(item)
+                fold.ledger.fired.clear()  # lead MQLs come from the pass lead by lead
+            fold.settle()
+            self._fired(side)
+
+    def _decide(self, decided: AccountDecided, data: dict[str, Any]) -> None:
+        landed = {}
+        for side, fold in self.folds.items():
+            account = fold.book.accounts.get(decided.account_id)
+            landed[side] = account is not None and account.stage == "mqa"
+            if landed[side]:
+                fold.book.decide(replace(decided, episode=account.episode))  # type: ignore[union-attr]
+                self._fired(side)  # a decision may let the account qualify again at once
+        self.folded.account_decisions.append(
+            recorded(decided.account_id, decided.outcome, decided.time, data, landed)
+        )
+
+    def _fired(self, side: str) -> None:
+        book = self.folds[side].book
+        if book.fired:
+            self.folded.mqas[side].extend(_simulated(m.account_id, m) for m in book.fired)
+            book.fired.clear()
+
+    def finish(self) -> Folded:
+        return self.folded
+
+
+def land_decision(ledger: Ledger, decision: DecisionRecord) -> bool:
+    """Apply a recorded decision to the simulated lead if it has an open MQL (closing that episode,
+    whatever its number); whether it did. The caller clears `ledger.applied`."""
+    lead_id = ledger.resolve(decision.lead_id)
+    state = ledger.states.get(lead_id)
+    if state is None or state.stage != "mql":
+        return False
+    ledger.fold(replace(decision, lead_id=lead_id, episode=state.episode))
+    return True
+
+
+def recorded(
+    subject: str, outcome: str, decided_at: datetime, data: dict[str, Any], landed: dict[str, bool]
+) -> RecordedDecision:
+    """A decision as the report joins it (`subject`: the lead, or the account of a decision on an MQA)."""
+    given = data.get("reason")
+    reason: dict[str, Any] = given if isinstance(given, dict) else {}
+    waited = _seconds(data.get("time_to_decision_s"))
+    return RecordedDecision(
+        lead_id=subject,
+        outcome=outcome,
+        reason_code=str(reason.get("code") or "unknown"),
+        decided_at=decided_at,
+        mql_at=shifted(decided_at, -timedelta(seconds=waited)),
+        rule=_text(data.get("rule")),
+        policy_version=_text(data.get("policy_version")),
+        landed=landed,
+    )
+
+
 def fold_entries(entries: Any, baseline: Policy, candidate: Policy) -> Folded:
-    """The whole pass over an iterable of `LogEntry` in applied order (tests and small logs)."""
+    """The whole pass over a list of `LogEntry` in applied order (tests and small logs): lead by lead
+    as one ledger, and accounts as the stored log's pass does them."""
     pair = PolicyPair(baseline, candidate)
     for entry in entries:
         pair.fold(entry)
-    return pair.finish()
+    folded = pair.finish()
+    if AccountPair.needed(baseline, candidate):
+        accounts = AccountPair(baseline, candidate)
+        for entry in entries:
+            accounts.fold(entry)
+        folded.extend(accounts.finish())
+    return folded
 
 
-def _simulated(lead_id: str, mql: Any) -> SimulatedMql:
-    reasons = tuple(str(r.get("text")) for r in mql.explanation.get("reasons", ())[:REASONS_KEPT])
-    return SimulatedMql(lead_id=lead_id, episode=mql.episode, rule=mql.rule_name, at=mql.at, reasons=reasons)
+def _simulated(subject: str, qualified: Any) -> SimulatedMql:
+    """An MQL (or an MQA: `subject` is then its account) as the report counts it."""
+    reasons = tuple(str(r.get("text")) for r in qualified.explanation.get("reasons", ())[:REASONS_KEPT])
+    return SimulatedMql(
+        lead_id=subject, episode=qualified.episode, rule=qualified.rule_name, at=qualified.at, reasons=reasons
+    )
 
 
 _LONGEST_WAIT_S = 1e13  # a stored wait past timedelta's range must not stop a simulation

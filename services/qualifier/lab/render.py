@@ -14,9 +14,9 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
-def _rate(r: dict[str, Any]) -> str:
+def _rate(r: dict[str, Any], what: str = "MQLs") -> str:
     if r["rate"] is None:
-        return "n/a (no decided MQLs)"
+        return f"n/a (no decided {what})"
     return f"{_pct(r['rate'])} [{_pct(r['low'])}, {_pct(r['high'])}] on {r['decided']} decided"
 
 
@@ -101,6 +101,61 @@ def _lines(r: dict[str, Any], *, markdown: bool) -> list[str]:
         )
     out += _table(
         ["rule", "baseline MQLs", "candidate MQLs", "decided", "SQL", "SQL rate", "unknown"], rows, markdown
+    )
+    if r.get("accounts"):
+        out += ["", *_accounts(r["accounts"], h, bullet, markdown)]
+    return out
+
+
+def _accounts(a: dict[str, Any], h: str, bullet: str, markdown: bool) -> list[str]:
+    """Account rules (MQAs) and the decisions sales recorded on MQAs, as the lead figures above."""
+    hist, rc, rj = a["history"], a["sql_recall"], a["rejections"]
+    out = [
+        f"{h}Accounts (MQAs)",
+        f"{bullet}{hist['decided_mqas']} decided MQAs ({hist['sqls']} SQL, {hist['not_sqls']} not SQL)",
+        f"{bullet}SQL rate: baseline {_rate(a['sql_rate']['baseline'], 'MQAs')}; "
+        f"candidate {_rate(a['sql_rate']['candidate'], 'MQAs')}",
+        f"{bullet}MQAs: baseline {a['mqas']['baseline']} on {a['mqa_accounts']['baseline']} accounts; "
+        f"candidate {a['mqas']['candidate']} on {a['mqa_accounts']['candidate']} accounts",
+        f"{bullet}accounts gained: {_examples(a['accounts_gained'])}",
+        f"{bullet}accounts lost: {_examples(a['accounts_lost'])}",
+    ]
+    if rc["past_sqls"]:
+        out.append(
+            f"{bullet}past account SQLs still qualified: {rc['still_qualified']} of {rc['past_sqls']} "
+            f"(recall {_pct(rc['recall'])} [{_pct(rc['low'])}, {_pct(rc['high'])}])"
+            + (f"; missed, e.g. {', '.join(rc['missed_examples'])}" if rc["missed_examples"] else "")
+        )
+    else:
+        out.append(f"{bullet}past account SQLs: none recorded yet")
+    if rj["past_not_sqls"]:
+        out.append(
+            f"{bullet}past not-SQL account decisions no longer sent: "
+            f"{rj['no_longer_sent']} of {rj['past_not_sqls']}"
+        )
+        out += _table(
+            ["reason", "past", "no longer sent"],
+            [[f"{x['code']} ({x['label']})", x["past"], x["no_longer_sent"]] for x in rj["by_reason"]],
+            markdown,
+        )
+    rows = []
+    for row in a["rules"]:
+        b, c = row["baseline"], row["candidate"]
+        rows.append(
+            [
+                row["rule"],
+                "-" if b is None else b["mqas"],
+                "-" if c is None else c["mqas"],
+                row["accounts_gained"],
+                row["accounts_lost"],
+                f"{row['past_sqls_kept']} of {row['past_sqls']}",
+            ]
+        )
+    out += ["", f"{h}Per account rule"]
+    out += _table(
+        ["account rule", "baseline MQAs", "candidate MQAs", "gained", "lost", "past SQLs kept"],
+        rows,
+        markdown,
     )
     return out
 

@@ -41,23 +41,65 @@ def build_report(
         "candidate_version": candidate.version,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
-        "history": {
-            "events": folded.events,
-            "leads": folded.leads,
-            "decided_mqls": len(decisions),
-            "sqls": sum(1 for d in decisions if d.outcome == "sql"),
-            "not_sqls": sum(1 for d in decisions if d.outcome != "sql"),
-        },
+        "history": {"events": folded.events, "leads": folded.leads, **_decided("decided_mqls", decisions)},
         "sql_rate": {s: _rate(matches[s]) for s in SIDES},
         "mqls": {s: len(mqls[s]) for s in SIDES},
         "mql_leads": {s: len(leads[s]) for s in SIDES},
         "leads_gained": _leads(leads["candidate"] - leads["baseline"]),
         "leads_lost": _leads(leads["baseline"] - leads["candidate"]),
         "sql_recall": _recall(decisions, by_decision(matches["candidate"])),
-        "rejections": _rejections(decisions, by_decision(matches["candidate"]), baseline, candidate),
+        "rejections": _rejections(decisions, by_decision(matches["candidate"]), _labels(baseline, candidate)),
         "unseen": _unseen(matches["candidate"], leads["baseline"] | decided_leads),
-        "rules": _rules(matches, baseline, candidate),
+        "rules": _rules(matches, [r.name for r in baseline.rules], [r.name for r in candidate.rules]),
+        "accounts": _accounts(folded, baseline, candidate, since, until),
     }
+
+
+def _accounts(
+    folded: Folded, baseline: Policy, candidate: Policy, since: datetime | None, until: datetime | None
+) -> dict[str, Any] | None:
+    """The same figures for account rules: MQAs joined with the decisions sales recorded on MQAs (the
+    account id stands where a lead id does). None when neither policy has account rules."""
+    if not (baseline.accounts.rules or candidate.accounts.rules):
+        return None
+    mqas = {s: [m for m in folded.mqas[s] if in_window(m.at, since, until)] for s in SIDES}
+    decisions = [d for d in folded.account_decisions if in_window(d.mql_at, since, until)]
+    matches = {s: match_side(s, mqas[s], decisions) for s in SIDES}
+    accounts = {s: {m.lead_id for m in mqas[s]} for s in SIDES}
+    answered = by_decision(matches["candidate"])
+    names = {
+        s: [r.name for r in p.accounts.rules] for s, p in (("baseline", baseline), ("candidate", candidate))
+    }
+    rules = _rules(matches, names["baseline"], names["candidate"], counted="mqas")
+    for row in rules:  # per rule, who it gains and loses and which past SQLs it keeps
+        name = row["rule"]
+        made = {s: {m.lead_id for m in mqas[s] if m.rule == name} for s in SIDES}
+        sqls = [d for d in decisions if d.outcome == "sql" and d.rule == name]
+        row["accounts_gained"] = len(made["candidate"] - accounts["baseline"])
+        row["accounts_lost"] = len(made["baseline"] - accounts["candidate"])
+        row["past_sqls"] = len(sqls)
+        row["past_sqls_kept"] = sum(1 for d in sqls if id(d) in answered)
+    labels = {r.code: r.label for p in (baseline, candidate) for r in p.account_reason_codes("rejected")}
+    return {
+        "history": _decided("decided_mqas", decisions),
+        "sql_rate": {s: _rate(matches[s]) for s in SIDES},
+        "mqas": {s: len(mqas[s]) for s in SIDES},
+        "mqa_accounts": {s: len(accounts[s]) for s in SIDES},
+        "accounts_gained": _leads(accounts["candidate"] - accounts["baseline"]),
+        "accounts_lost": _leads(accounts["baseline"] - accounts["candidate"]),
+        "sql_recall": _recall(decisions, answered),
+        "rejections": _rejections(decisions, answered, labels),
+        "rules": rules,
+    }
+
+
+def _decided(key: str, decisions: list[RecordedDecision]) -> dict[str, int]:
+    sqls = sum(1 for d in decisions if d.outcome == "sql")
+    return {key: len(decisions), "sqls": sqls, "not_sqls": len(decisions) - sqls}
+
+
+def _labels(*policies: Policy) -> dict[str, Any]:
+    return {r.code: r.label for p in policies for r in p.not_sql_reasons}
 
 
 def _rate(matches: list[Match]) -> dict[str, Any]:
@@ -91,10 +133,9 @@ def _recall(decisions: list[RecordedDecision], answered: dict[int, SimulatedMql]
 
 
 def _rejections(
-    decisions: list[RecordedDecision], answered: dict[int, SimulatedMql], *policies: Policy
+    decisions: list[RecordedDecision], answered: dict[int, SimulatedMql], labels: dict[str, Any]
 ) -> dict[str, Any]:
     not_sql = [d for d in decisions if d.outcome != "sql"]
-    labels = {r.code: r.label for p in policies for r in p.not_sql_reasons}
     past: Counter[str] = Counter(d.reason_code for d in not_sql)
     dropped: Counter[str] = Counter(d.reason_code for d in not_sql if id(d) not in answered)
     reasons = [
@@ -124,22 +165,22 @@ def _unseen(matches: list[Match], seen: set[str]) -> dict[str, Any]:
     }
 
 
-def _rules(matches: dict[str, list[Match]], baseline: Policy, candidate: Policy) -> list[dict[str, Any]]:
-    names = [r.name for r in baseline.rules] + [
-        r.name for r in candidate.rules if r.name not in {b.name for b in baseline.rules}
-    ]
+def _rules(
+    matches: dict[str, list[Match]], baseline: list[str], candidate: list[str], counted: str = "mqls"
+) -> list[dict[str, Any]]:
+    names = baseline + [name for name in candidate if name not in baseline]
     grouped: dict[str, dict[str, list[Match]]] = {s: defaultdict(list) for s in SIDES}
     for side in SIDES:
         for m in matches[side]:
             grouped[side][m.mql.rule].append(m)
-    in_policy = {"baseline": {r.name for r in baseline.rules}, "candidate": {r.name for r in candidate.rules}}
+    in_policy = {"baseline": set(baseline), "candidate": set(candidate)}
     rows = []
     for name in names:
         row: dict[str, Any] = {"rule": name}
         for side in SIDES:
             found = grouped[side].get(name, [])
             row[side] = (
-                {"mqls": len(found), **_rate(found), "unknown": sum(1 for m in found if m.decision is None)}
+                {counted: len(found), **_rate(found), "unknown": sum(1 for m in found if m.decision is None)}
                 if name in in_policy[side]
                 else None
             )

@@ -18,7 +18,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,10 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy, load_policy
 
-from ..eventlog import from_row
+from ..eventlog import ACCOUNT_DECISION_KIND, LogEntry, from_row
 from ..jobs import JobRefused
 from ..stitching import fewer_collections
-from .fold import Folded, PolicyPair
+from .clusters import Clusters, account_clusters
+from .fold import AccountPair, Folded, PolicyPair
 
 BATCH = 2000
 
@@ -55,6 +56,23 @@ LEFT JOIN (
 """
 _UNTIL = "AND e.occurred_at < $1"
 _PART = "AND mod(abs(hashtext(coalesce(r.root, e.lead_id))::bigint), ${n}) = ${m}"
+# The account pass (AccountPair): the rows of each cluster of leads and accounts (clusters.py) in the
+# worker's applied order, decisions on MQAs routed by their account (-1: an account no lead was seen in).
+_BY_CLUSTER = """
+SELECT x.cluster, x.event_id, x.type, x.data, x.occurred_at FROM (
+  SELECT m.cluster, e.seq, e.event_id, e.type, e.data::text AS data, e.occurred_at
+  FROM qualifier.events e
+  {roots}
+  JOIN unnest($1::text[], $2::int[]) AS m(lead_id, cluster) ON m.lead_id = coalesce(r.root, e.lead_id)
+  WHERE e.type <> '{decided}' {until}
+  UNION ALL
+  SELECT coalesce(a.cluster, -1), e.seq, e.event_id, e.type, e.data::text, e.occurred_at
+  FROM qualifier.events e
+  LEFT JOIN unnest($3::text[], $4::int[]) AS a(account_id, cluster) ON a.account_id = e.data->>'account_id'
+  WHERE e.type = '{decided}' {until}
+) x {part}
+ORDER BY 1, x.seq
+"""
 SORT_MEMORY = "SET LOCAL work_mem = '64MB'"  # the ordering by lead sorts in memory more often
 # The first fetch waits for the database to sort the whole share by lead: longer than the
 # connection's command timeout (30 s) on a log of several million rows.
@@ -67,17 +85,54 @@ class EmptyHistory(JobRefused):
 
 @dataclass(frozen=True, kw_only=True)
 class PairFolding:
-    """What each process folds a lead group with: both policies as text (parsed once per process)."""
+    """What each process folds a group with: both policies as text (parsed once per process); a lead
+    group with `PolicyPair`, or, for the account pass, a cluster with `AccountPair`."""
 
     baseline_yaml: str
     candidate_yaml: str
+    accounts: bool = False
 
     def starter(self) -> Callable[[], Any]:
         baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
-        return lambda: PolicyPair(baseline, candidate)
+        folder = AccountPair if self.accounts else PolicyPair
+        return lambda: folder(baseline, candidate)
 
     def total(self) -> Folded:
         return Folded()
+
+
+Rows = Callable[[datetime | None, int, int], tuple[str, list[Any]]]  # (until, part, parts) -> query, args
+
+
+def by_lead(until: datetime | None, part: int, parts: int) -> tuple[str, list[Any]]:
+    """Every row, grouped by final lead; with `parts`, the share of `part`."""
+    args: list[Any] = [until] if until else []
+    split = ""
+    if parts > 1:
+        split = _PART.format(n=len(args) + 1, m=len(args) + 2)
+        args += [parts, part]
+    return _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split), args
+
+
+@dataclass(frozen=True)
+class ByCluster:
+    """The rows of leads in an account, grouped by cluster (picklable, for the worker processes)."""
+
+    clusters: Clusters
+
+    def __call__(self, until: datetime | None, part: int, parts: int) -> tuple[str, list[Any]]:
+        c = self.clusters
+        args: list[Any] = [c.leads, c.lead_clusters, c.accounts, c.account_clusters]
+        before = ""
+        if until:
+            args.append(until)
+            before = f"AND e.occurred_at < ${len(args)}"
+        split = ""
+        if parts > 1:
+            args += [parts, part]
+            split = f"WHERE mod(x.cluster + 1, ${len(args) - 1}) = ${len(args)}"
+        query = _BY_CLUSTER.format(roots=_ROOTS, decided=ACCOUNT_DECISION_KIND, until=before, part=split)
+        return query, args
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +143,7 @@ class Partition:
     part: int
     parts: int
     snapshot: str | None
+    rows: Rows = by_lead
 
 
 def default_workers() -> int:
@@ -101,6 +157,14 @@ async def fold_log(
     async with history_snapshot(database_url, "no history to simulate") as conn:
         folding = PairFolding(baseline_yaml=baseline_yaml, candidate_yaml=candidate_yaml)
         folded: Folded = await fold_stored(conn, database_url, folding, until=until, workers=workers)
+        if AccountPair.needed(*_policies(baseline_yaml, candidate_yaml)):
+            # accounts: a second pass over the leads that were ever in one, cluster by cluster
+            clusters = ByCluster(account_clusters(folded.memberships.items()))
+            folded.memberships = {}
+            accounts = replace(folding, accounts=True)
+            folded.extend(
+                await fold_stored(conn, database_url, accounts, until=until, workers=workers, rows=clusters)
+            )
     return folded
 
 
@@ -124,12 +188,19 @@ async def history_snapshot(database_url: str, empty: str) -> AsyncIterator[Async
 
 
 async def fold_stored(
-    conn: AsyncConnection, database_url: str, folding: Any, *, until: datetime | None, workers: int
+    conn: AsyncConnection,
+    database_url: str,
+    folding: Any,
+    *,
+    until: datetime | None,
+    workers: int,
+    rows: Rows = by_lead,
 ) -> Any:
-    """The stored log folded lead group by lead group with `folding`, on `conn`'s snapshot (a repeatable
-    read transaction): by `workers` processes, each on its share of the final leads, results added up."""
+    """The stored log folded group by group (`rows`: by final lead, or by cluster) with `folding`, on
+    `conn`'s snapshot (a repeatable read transaction): by `workers` processes, each on its share of the
+    groups, results added up."""
     if workers <= 1:
-        return await fold_groups(conn, folding.starter(), folding.total(), until)
+        return await fold_groups(conn, folding.starter(), folding.total(), until, rows=rows)
     snapshot = await conn.scalar(text("SELECT pg_export_snapshot()"))
     parts = [
         Partition(
@@ -139,6 +210,7 @@ async def fold_stored(
             part=i,
             parts=workers,
             snapshot=snapshot,
+            rows=rows,
         )
         for i in range(workers)
     ]
@@ -167,7 +239,8 @@ async def _fold_partition(p: Partition) -> Any:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             if p.snapshot:
                 await conn.execute(text(f"SET TRANSACTION SNAPSHOT '{p.snapshot}'"))
-            folded = await fold_groups(conn, p.folding.starter(), p.folding.total(), p.until, p.part, p.parts)
+            start, total = p.folding.starter(), p.folding.total()
+            folded = await fold_groups(conn, start, total, p.until, p.part, p.parts, rows=p.rows)
             await conn.rollback()
     finally:
         await engine.dispose()
@@ -181,32 +254,35 @@ async def fold_groups(
     until: datetime | None,
     part: int = 0,
     parts: int = 1,
+    *,
+    rows: Rows = by_lead,
 ) -> Any:
-    """Each final lead's rows folded by a fresh `start()` (anything with `fold` and `finish`), its result
-    added to `total`, the folder dropped before the next lead."""
-    args: list[Any] = [until] if until else []
-    split = ""
-    if parts > 1:
-        split = _PART.format(n=len(args) + 1, m=len(args) + 2)
-        args += [parts, part]
-    query = _ROWS.format(roots=_ROOTS, until=_UNTIL if until else "", part=split)
+    """Each group's rows (a final lead's, by default) folded by a fresh `start()` (anything with `fold`
+    and `finish`), its result added to `total`, the folder dropped before the next group."""
+    query, args = rows(until, part, parts)
     await conn.execute(text(SORT_MEMORY))
-    raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
-    assert raw is not None, "the connection is open"
     folder: Any = None
     current = None
-    loads = orjson.loads
     with fewer_collections():
-        cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
-        async for root, event_id, type_, data, occurred_at in cursor:
+        async for root, entry in _entries(conn, query, args):
             if root != current:
                 if folder is not None:
                     total.extend(folder.finish())
                 folder, current = start(), root
-            folder.fold(from_row(event_id, type_, loads(data), occurred_at))
+            folder.fold(entry)
         if folder is not None:
             total.extend(folder.finish())
     return total
+
+
+async def _entries(conn: AsyncConnection, query: str, args: list[Any]) -> AsyncIterator[tuple[Any, LogEntry]]:
+    """The rows of `query` (root, event_id, type, data as text, occurred_at), streamed, as log entries."""
+    raw = (await conn.get_raw_connection()).driver_connection  # asyncpg: no per-row SQLAlchemy work
+    assert raw is not None, "the connection is open"
+    loads = orjson.loads
+    cursor = raw.cursor(query, *args, prefetch=BATCH, timeout=FIRST_FETCH_TIMEOUT_S)
+    async for root, event_id, type_, data, occurred_at in cursor:
+        yield root, from_row(event_id, type_, loads(data), occurred_at)
 
 
 def _policies(baseline_yaml: str, candidate_yaml: str) -> tuple[Policy, Policy]:

@@ -23,16 +23,17 @@ from services.common.policy import Policy, load_policy
 from services.common.settings import Settings
 from services.handoff.app import create_app as create_handoff
 from services.qualifier.cache import LeadCache
-from services.qualifier.decisions import DECISION_TYPE
+from services.qualifier.decisions import ACCOUNT_DECISION_TYPE, DECISION_TYPE
 from services.qualifier.demo import generate_audience_with_truth
-from services.qualifier.eventlog import LogEntry
+from services.qualifier.eventlog import ACCOUNT_DECISION_KIND, LogEntry, from_row
 from services.qualifier.handlers import Qualify
-from services.qualifier.stitching import DecisionRecord
+from services.qualifier.mqa import mqa_id_for
+from services.qualifier.stitching import AccountDecided, DecisionRecord
 from services.qualifier.store import absorb
 from services.qualifier.tables import outbox
 from services.qualifier.worker import create_app as create_qualifier
 from tests.conftest import API_KEY_ALL
-from tests.history import History, recorded_history
+from tests.history import History, log_entry, recorded_history
 from tests.support import ROOT, serve_app
 
 POLICIES = ROOT / "policies/examples"
@@ -50,14 +51,14 @@ def policy(path: Path) -> Policy:
 
 def envelope_of(entry: LogEntry) -> Envelope:
     item = entry.entry
-    if isinstance(item, DecisionRecord):
+    if isinstance(item, AccountDecided | DecisionRecord):
+        kind, subject = (
+            (ACCOUNT_DECISION_TYPE, item.account_id)
+            if isinstance(item, AccountDecided)
+            else (DECISION_TYPE, item.lead_id)
+        )
         return new_envelope(
-            DECISION_TYPE,
-            entry.data,
-            source="handoff",
-            subject=item.lead_id,
-            time=item.time,
-            id_=item.event_id,
+            kind, entry.data, source="handoff", subject=subject, time=item.time, id_=item.event_id
         )
     subject = entry.data.get("userId") or entry.data.get("anonymousId")
     return new_envelope(
@@ -125,22 +126,100 @@ class Lab:
 
 
 @pytest.fixture
-async def lab(settings: Settings) -> AsyncIterator[Lab]:
-    app = create_qualifier(settings.model_copy(update={"policy_path": LOOSE}))
+def lab_policy() -> Path:
+    """The policy the lab's qualifier (the simulations' baseline) and its console run; a module may
+    override it."""
+    return LOOSE
+
+
+@pytest.fixture
+async def lab(settings: Settings, lab_policy: Path) -> AsyncIterator[Lab]:
+    app = create_qualifier(settings.model_copy(update={"policy_path": lab_policy}))
     headers = {"Authorization": f"Bearer {API_KEY_ALL}"}
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         yield Lab(app, url, client)
 
 
 @pytest.fixture
-async def lab_console(settings: Settings, lab: Lab) -> AsyncIterator[str]:
+async def lab_console(settings: Settings, lab: Lab, lab_policy: Path) -> AsyncIterator[str]:
     """The handoff (its console) asking the lab's qualifier with a key of every scope; its base URL. A
     generous timeout: the shared test machine is slow, and these tests are about what the page shows."""
     update = {
-        "policy_path": LOOSE,
+        "policy_path": lab_policy,
         "qualifier_url": lab.url,
         "qualifier_api_key": SecretStr(API_KEY_ALL),
         "qualifier_timeout_s": 30,
     }
     async with serve_app(create_handoff(settings.model_copy(update=update))) as url:
         yield url
+
+
+# Three companies' buying groups and sales' decisions on their MQAs under the default policy (an MQA when
+# three people engage, one of them a manager or above, two on one topic): acme (three people, rejected),
+# bolt (four people, SQL) and cargo (three people, SQL). A candidate needing four people keeps bolt only.
+COMPANIES = {"acme": (3, "rejected", "no_shared_project"), "bolt": (4, "sql", "buying_group_confirmed")}
+COMPANIES["cargo"] = (3, "sql", "project_planned")
+READS = ("wp-lead-scoring", "wp-mql-sql-guide", "ebook-ma-selection", "wp-lead-scoring")
+TITLES = ("Director of Operations", "Marketing Manager", "Marketing Specialist", "Engineer")
+DAY_S = 86400.0
+
+
+def account_of(company: str) -> str:
+    return f"domain:{company}.example"
+
+
+def stricter_accounts(text: str) -> str:
+    """The default policy whose account rule needs four engaged people, not three (version bumped)."""
+    stricter = text.replace("breadth: {min_members: 3}", "breadth: {min_members: 4}")
+    assert stricter != text, "the default account rule's breadth moved: update this test"
+    return stricter.replace('version: "2026.1"', 'version: "2026.1-four"')
+
+
+def buying_groups_history(live: Policy) -> History:
+    """Each company's people identify on day 0 and read one asset a day from day 1 (company by company,
+    a week apart); sales decides on each MQA (made when the third person read) two days later."""
+    entries: list[LogEntry] = []
+    for n, (company, (people, outcome, code)) in enumerate(COMPANIES.items()):
+        start = START.timestamp() + 7 * n * DAY_S
+        for i in range(people):
+            user = f"{company}-{i}"
+            traits = {"email": f"{user}@{company}.example", "title": TITLES[i], "industry": "manufacturing"}
+            traits |= {"company": company.title(), "company_size": 250}
+            entries.append(log_entry(_message("identify", start + i, user, traits=traits)))
+            read = {"event": "Content Downloaded", "properties": {"asset_id": READS[i]}}
+            entries.append(log_entry(_message("track", start + (i + 1) * DAY_S, user, **read)))
+        mqa_at, decided_at = start + 3 * DAY_S, start + 5 * DAY_S
+        labels = {r.code: r.label for o in ("sql", "rejected") for r in live.account_reason_codes(o)}
+        data = {
+            "decision_id": f"d-{company}",
+            "account_id": account_of(company),
+            "mqa_id": mqa_id_for(account_of(company), 1),
+            "episode": 1,
+            "outcome": outcome,
+            "reason": {"code": code, "label": labels[code]},
+            "decided_by": "sales",
+            "decided_at": _iso(decided_at),
+            "policy_version": live.version,
+            "rule": "buying-group-forming",
+            "time_to_decision_s": decided_at - mqa_at,
+        }
+        entries.append(
+            from_row(f"d-{company}", ACCOUNT_DECISION_KIND, data, datetime.fromtimestamp(decided_at, UTC))
+        )
+    return History(sorted(entries, key=lambda e: (e.time, e.event_id)), {})
+
+
+def _message(kind: str, ts: float, user: str, **body: object) -> dict[str, object]:
+    return {"type": kind, "messageId": f"m-{kind}-{user}-{ts}", "timestamp": _iso(ts), "userId": user, **body}
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@pytest.fixture
+async def buying_groups(database_url: str) -> Recorded:
+    """The three companies' history stored under the default policy, as the worker would have."""
+    history = buying_groups_history(policy(FOCUSED))
+    await store(database_url, history, policy(FOCUSED))
+    return Recorded(database_url, history)
