@@ -29,6 +29,7 @@ from services.common.policy import (
     membership,
     qualify_account,
 )
+from services.common.policy.account_checks import attribute_fit
 from services.common.policy.account_rules import stage_blocks
 
 from .stitching import AccountDecided, Ledger
@@ -101,6 +102,10 @@ class Book:
     # and stays so in the transaction, so they are never evaluated, and their rows are not rewritten
     partial: set[str] = field(default_factory=set)
     fired: list[Mqa] = field(default_factory=list)
+    # per account, whether its company meets each rule's attribute conditions (`attribute_fit`): kept
+    # until a member joins, leaves or changes its traits, so an account of the wrong industry or size
+    # costs no evaluation however busy its members are
+    fits: dict[str, tuple[bool, ...]] = field(default_factory=dict)
 
     def take(self, note: Seen | AccountDecided) -> None:
         """One note of `BuyingGroups.seen`, in order."""
@@ -116,6 +121,7 @@ class Book:
             self.members.get(before, {}).pop(lead, None)
             del self.home[lead]
             self.changed_accounts.add(before)
+            self.fits.pop(before, None)
         self.changed_members.add(lead)
         if after is None or seen.member is None or seen.membership is None:
             return
@@ -124,6 +130,8 @@ class Book:
         members = self.members.setdefault(after, {})
         known = members.get(lead)
         members[lead] = seen.member
+        if known is None or not _same_company(known, seen.member):
+            self.fits.pop(after, None)
         self.accounts.setdefault(after, AccountState(account_id=after))
         self.changed_accounts.add(after)
         if before == after and known is not None and not _grew(known, seen.member):
@@ -145,9 +153,14 @@ class Book:
     def _qualify(self, account_id: str, at: datetime) -> None:
         if not self.policy.accounts.rules or stage_blocks(self.accounts[account_id], self.policy):
             return  # an open episode (most notes): no need to gather the members
+        fit = self.fits.get(account_id)
+        if fit is not None and not any(fit):
+            return
         state = self.state(account_id)
+        if fit is None:
+            fit = self.fits[account_id] = attribute_fit(state, self.policy)
         clock = max((m.last_activity_at for m in state.members if m.last_activity_at is not None), default=at)
-        qualified, mqa = qualify_account(state, self.policy, max(at, clock))
+        qualified, mqa = qualify_account(state, self.policy, max(at, clock), fit)
         if mqa is not None:
             self.accounts[account_id] = replace(qualified, members=())
             self.fired.append(mqa)
@@ -156,6 +169,11 @@ class Book:
         """The account with its members (in lead id order: the same tuple live and in a replay)."""
         members = self.members.get(account_id, {})
         return replace(self.accounts[account_id], members=tuple(members[k] for k in sorted(members)))
+
+
+def _same_company(before: Member, after: Member) -> bool:
+    """Whether the member describes its company as before (what `attribute_fit` reads)."""
+    return before.attribute_sources == after.attribute_sources and before.attributes == after.attributes
 
 
 def _grew(before: Member, after: Member) -> bool:
