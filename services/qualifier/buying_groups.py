@@ -171,11 +171,6 @@ class Book:
         return replace(self.accounts[account_id], members=tuple(members[k] for k in sorted(members)))
 
 
-def _same_company(before: Member, after: Member) -> bool:
-    """Whether the member describes its company as before (what `attribute_fit` reads)."""
-    return before.attribute_sources == after.attribute_sources and before.attributes == after.attributes
-
-
 def _grew(before: Member, after: Member) -> bool:
     """Whether the member brings anything a rule could newly hold on: new behaviour, a role, a trait."""
     return (
@@ -183,3 +178,8 @@ def _grew(before: Member, after: Member) -> bool:
         or before.roles != after.roles
         or before.attribute_sources != after.attribute_sources
     )
+
+
+def _same_company(before: Member, after: Member) -> bool:
+    """Whether the member describes its company as before (what `attribute_fit` reads)."""
+    return before.attribute_sources == after.attribute_sources and before.attributes == after.attributes
