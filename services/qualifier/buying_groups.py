@@ -98,9 +98,6 @@ class Book:
     home: dict[str, str] = field(default_factory=dict)  # lead -> its account
     changed_members: set[str] = field(default_factory=set)
     changed_accounts: set[str] = field(default_factory=set)
-    # accounts loaded with this transaction's members only (account_store.py): their episode is open
-    # and stays so in the transaction, so they are never evaluated, and their rows are not rewritten
-    partial: set[str] = field(default_factory=set)
     fired: list[Mqa] = field(default_factory=list)
     # per account, whether its company meets each rule's attribute conditions (`attribute_fit`): kept
     # until a member joins, leaves or changes its traits, so an account of the wrong industry or size
