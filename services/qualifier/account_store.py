@@ -3,119 +3,155 @@
 Members of one account may sit on partitions other qualifier members own, so the account rows a
 transaction touches are locked (`FOR UPDATE`, in id order: no deadlock) before their members are read:
 two members qualifying the same account take turns, and the second sees the first's members and MQA.
+The members come from the member's account cache (cache.py) where the locked row's version is the one
+the copy was taken at; every write of an account or of one of its members moves that version, so a copy
+another member has overtaken is brought up to date (the members written since) before it is used.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 
+import asyncpg
 import orjson
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.outbox import Outbox
 from services.common.policy import AccountState, Member, Policy
-from services.common.policy.account_checks import MAX_MEMBERS_EVALUATED
-from services.common.policy.account_rules import stage_blocks
 from services.common.policy.lead import keep_datetime
 
 from .buying_groups import Book, BuyingGroups
+from .cache import AccountCache, CachedAccount, member_size
 from .mqa import mqa_data, mqa_envelope, mqa_row
-from .stitching import AccountDecided
 from .store import driver_connection
-from .tables import account_members, accounts, mqas
+from .tables import account_members, mqas
 
-# members as text: orjson parses and writes them several times faster than the driver's json codec
-_MEMBERS = text(
-    "SELECT account_id, lead_id, source, member::text AS member FROM ("
-    " SELECT account_id, lead_id, source, member, row_number() OVER ("
-    "  PARTITION BY account_id ORDER BY last_activity_at DESC NULLS LAST, lead_id) AS n"
-    " FROM qualifier.account_members WHERE account_id = ANY(:ids)) AS m WHERE n <= :most"
-)
-
-_OWN = text(
-    "SELECT lead_id, account_id, source, member::text AS member"
-    " FROM qualifier.account_members WHERE lead_id = ANY(:leads)"
-)
-_UPSERT_MEMBERS = """
-INSERT INTO qualifier.account_members (lead_id, account_id, source, member, last_activity_at)
-SELECT l, a, s, m::jsonb, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-    AS r(l, a, s, m, t)
-ON CONFLICT (lead_id) DO UPDATE SET account_id = excluded.account_id, source = excluded.source,
-    member = excluded.member, last_activity_at = excluded.last_activity_at
+_HOMES = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
+_ENSURE = """
+INSERT INTO qualifier.accounts (account_id, stage, episode, attributes)
+SELECT a, 'open', 0, '{}'::jsonb FROM unnest($1::text[]) AS a
+ON CONFLICT DO NOTHING
 """
+_LOCK = """
+SELECT account_id, stage, episode, mqa_at, decided_at, version FROM qualifier.accounts
+WHERE account_id = ANY($1::text[]) ORDER BY account_id FOR UPDATE
+"""
+# every member of each account; the document (as text: orjson parses it several times faster than the
+# driver's json codec) only of those written after the version the member's copy has (-1: no copy)
+_MEMBERS_SINCE = """
+SELECT m.account_id, m.lead_id, m.source, CASE WHEN m.version > s.v THEN m.member::text END AS member
+FROM qualifier.account_members AS m JOIN unnest($1::text[], $2::bigint[]) AS s(a, v) ON m.account_id = s.a
+"""
+_UPDATE_ACCOUNTS = """
+UPDATE qualifier.accounts AS t SET stage = r.s, episode = r.e, mqa_at = r.m, decided_at = r.d,
+    attributes = r.at::jsonb, updated_at = now(), version = nextval('qualifier.account_versions')
+FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::text[])
+    AS r(a, s, e, m, d, at)
+WHERE t.account_id = r.a
+RETURNING t.account_id, t.version
+"""
+_UPSERT_MEMBERS = """
+INSERT INTO qualifier.account_members (lead_id, account_id, source, member, last_activity_at, version)
+SELECT l, a, s, m::jsonb, t, v
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])
+    AS r(l, a, s, m, t, v)
+ON CONFLICT (lead_id) DO UPDATE SET account_id = excluded.account_id, source = excluded.source,
+    member = excluded.member, last_activity_at = excluded.last_activity_at, version = excluded.version
+"""
+UNKNOWN_SIZE = member_size(2000)
 
 
 def _member(doc: str) -> Member:
     return Member.from_dict(orjson.loads(doc))
 
 
-async def load_book(session: AsyncSession, policy: Policy, groups: BuyingGroups) -> Book:
-    book = Book(policy)
+@dataclass
+class StoredBook:
+    """A transaction's book and what it was read from: each account's locked version, members' sizes."""
+
+    book: Book
+    versions: dict[str, int] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  # lead id -> estimated bytes of its member
+
+    def cached(self) -> dict[str, CachedAccount]:
+        """After the commit: every account the transaction locked, whole, at the version it has now."""
+        book = self.book
+        out = {}
+        for account_id in book.accounts:
+            members = book.members.get(account_id, {})
+            out[account_id] = CachedAccount(
+                version=self.versions[account_id],
+                members=members,
+                sources={k: book.sources[k] for k in members},
+                sizes={k: self.sizes.get(k, UNKNOWN_SIZE) for k in members},
+            )
+        return out
+
+
+async def load_book(
+    db: asyncpg.Connection, policy: Policy, groups: BuyingGroups, cache: AccountCache
+) -> StoredBook:
+    """Every account the transaction touches, whole, under a row lock: from the member's copy where the
+    locked version is the one it holds, else its copy brought up to date with the members written
+    since (or all of them, without a copy). The leads' homes are read from the table: the transaction
+    holds their lead rows (store.save_ledger), and a member row is only written with its lead's."""
+    stored = StoredBook(Book(policy))
+    book = stored.book
     leads = sorted(groups.lead_ids())
-    own = await session.execute(_OWN, {"leads": leads})
-    stored = {r.lead_id: (r.account_id, r.source, _member(r.member)) for r in own}
-    book.home = {lead: account for lead, (account, _, _) in stored.items()}
-    touched = groups.accounts() | set(book.home.values())
-    wanted = sorted(touched)
+    book.home = {r[0]: r[1] for r in await db.fetch(_HOMES, leads)} if leads else {}
+    wanted = sorted(groups.accounts() | set(book.home.values()))
     if not wanted:
-        return book
-    await session.execute(
-        insert(accounts).on_conflict_do_nothing(),
-        [{"account_id": a, "stage": "open", "episode": 0, "attributes": {}} for a in wanted],
-    )
-    a = accounts
-    rows = await session.execute(
-        select(a.c.account_id, a.c.stage, a.c.episode, a.c.mqa_at, a.c.decided_at)
-        .where(a.c.account_id.in_(wanted))
-        .order_by(a.c.account_id)
-        .with_for_update()
-    )
-    for r in rows:
-        book.accounts[r.account_id] = AccountState(
-            account_id=r.account_id,
-            stage=r.stage,
-            episode=r.episode,
-            mqa_at=r.mqa_at,
-            decided_at=r.decided_at,
+        return stored
+    await db.execute(_ENSURE, wanted)
+    behind: dict[str, int] = {}
+    for account_id, stage, episode, mqa_at, decided_at, version in await db.fetch(_LOCK, wanted):
+        book.accounts[account_id] = AccountState(
+            account_id=account_id, stage=stage, episode=episode, mqa_at=mqa_at, decided_at=decided_at
         )
-    whole = sorted(_needing_all_members(book, groups, stored))
-    book.partial = touched - set(whole)
-    for lead, (account, source, member) in stored.items():
-        if account in book.partial:
-            book.members.setdefault(account, {})[lead] = member
-            book.sources[lead] = source
-    if whole:
-        for r in await session.execute(_MEMBERS, {"ids": whole, "most": MAX_MEMBERS_EVALUATED}):
-            book.members.setdefault(r.account_id, {})[r.lead_id] = _member(r.member)
-            book.sources[r.lead_id] = r.source
-    return book
+        stored.versions[account_id] = version
+        cached = cache.account(account_id)
+        if cached is not None:
+            book.members[account_id] = dict(cached.members)  # the copy stays as committed
+            book.sources.update(cached.sources)
+            stored.sizes.update(cached.sizes)
+        if cached is None or cached.version != version:
+            behind[account_id] = cached.version if cached is not None else -1
+    if behind:
+        ids = sorted(behind)
+        now: dict[str, set[str]] = {account_id: set() for account_id in ids}
+        for account_id, lead_id, source, doc in await db.fetch(_MEMBERS_SINCE, ids, [behind[a] for a in ids]):
+            now[account_id].add(lead_id)
+            book.sources[lead_id] = source
+            if doc is not None:
+                book.members.setdefault(account_id, {})[lead_id] = _member(doc)
+                stored.sizes[lead_id] = member_size(len(doc))
+        for account_id, present in now.items():  # members that left since the copy
+            members = book.members.setdefault(account_id, {})
+            for lead_id in [k for k in members if k not in present]:
+                del members[lead_id]
+    return stored
 
 
-def _needing_all_members(
-    book: Book, groups: BuyingGroups, stored: dict[str, tuple[str, str, Member]]
-) -> set[str]:
-    """The accounts this transaction may evaluate or whose company attributes may change: open to a
-    new MQA (by their stage), decided on, joined or left, or with a member whose company traits
-    changed. The others (an open episode, most of the traffic) need only this transaction's members,
-    and their rows are left as they are (`Book.partial`)."""
-    out = set()
-    for note in groups.seen:
-        if isinstance(note, AccountDecided):
-            out.add(note.account_id)
-            continue
-        before = stored.get(note.lead_id)
-        after = note.membership.account_id if note.membership is not None else None
-        if before is None or before[0] != after:
-            out.update(a for a in (after, before[0] if before else None) if a is not None)
-        elif note.member is not None and note.member.attribute_sources != before[2].attribute_sources:
-            out.add(after)
-    return out | {a for a, state in book.accounts.items() if stage_blocks(state, book.policy) is None}
-
-
-async def save_book(session: AsyncSession, book: Book, outbox: Outbox, topic_mql: str) -> None:
-    """Members, accounts and MQAs: the register's keys refuse an episode that already fired."""
+async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, topic_mql: str) -> None:
+    """Accounts (each changed one at a new version), members (at their account's), MQAs: the register's
+    keys refuse an episode that already fired."""
+    book = stored.book
+    db = await driver_connection(session)
+    changed = sorted(book.changed_accounts)
+    if changed:
+        states = [book.state(k) for k in changed]
+        rows = await db.fetch(
+            _UPDATE_ACCOUNTS,
+            changed,
+            [s.stage for s in states],
+            [s.episode for s in states],
+            [s.mqa_at for s in states],
+            [s.decided_at for s in states],
+            [orjson.dumps(s.attributes()[0]).decode() for s in states],
+        )
+        stored.versions.update({r[0]: r[1] for r in rows})
     m = account_members
     gone = sorted(k for k in book.changed_members if k not in book.home)
     if gone:
@@ -123,39 +159,16 @@ async def save_book(session: AsyncSession, book: Book, outbox: Outbox, topic_mql
     kept = [lead for lead in sorted(book.changed_members) if lead in book.home]
     if kept:
         members = [book.members[book.home[lead]][lead] for lead in kept]
-        await (await driver_connection(session)).execute(
+        docs = [orjson.dumps(member.to_dict(keep_datetime)).decode() for member in members]
+        stored.sizes.update({lead: member_size(len(doc)) for lead, doc in zip(kept, docs, strict=True)})
+        await db.execute(
             _UPSERT_MEMBERS,
             kept,
             [book.home[lead] for lead in kept],
             [book.sources[lead] for lead in kept],
-            [orjson.dumps(member.to_dict(keep_datetime)).decode() for member in members],
+            docs,
             [member.last_activity_at for member in members],
-        )
-    now = datetime.now(UTC)
-    changed = [book.state(k) for k in sorted(book.changed_accounts - book.partial)]
-    if changed:
-        await session.execute(
-            accounts.update()
-            .where(accounts.c.account_id == bindparam("id"))
-            .values(
-                stage=bindparam("new_stage"),
-                episode=bindparam("new_episode"),
-                mqa_at=bindparam("new_mqa_at"),
-                decided_at=bindparam("new_decided_at"),
-                attributes=bindparam("new_attributes"),
-                updated_at=now,
-            ),
-            [
-                {
-                    "id": state.account_id,
-                    "new_stage": state.stage,
-                    "new_episode": state.episode,
-                    "new_mqa_at": state.mqa_at,
-                    "new_decided_at": state.decided_at,
-                    "new_attributes": state.attributes()[0],
-                }
-                for state in changed
-            ],
+            [stored.versions[book.home[lead]] for lead in kept],
         )
     if not book.fired:
         return
@@ -172,14 +185,20 @@ async def save_book(session: AsyncSession, book: Book, outbox: Outbox, topic_mql
 
 
 async def fold_accounts(
-    session: AsyncSession, policy: Policy, groups: BuyingGroups, outbox: Outbox, topic_mql: str
-) -> Book:
+    session: AsyncSession,
+    policy: Policy,
+    groups: BuyingGroups,
+    outbox: Outbox,
+    topic_mql: str,
+    cache: AccountCache,
+) -> dict[str, CachedAccount]:
     """The one call the worker makes after its fold: load, apply the notes (members seen, decisions on
-    MQAs) in the order the fold took them, which is the log's order, save."""
+    MQAs) in the order the fold took them, which is the log's order, save. Returns the accounts as they
+    stand now, for the member's cache once the transaction commits."""
     if not groups.seen:
-        return Book(policy)
-    book = await load_book(session, policy, groups)
+        return {}
+    stored = await load_book(await driver_connection(session), policy, groups, cache)
     for note in groups.seen:
-        book.take(note)
-    await save_book(session, book, outbox, topic_mql)
-    return book
+        stored.book.take(note)
+    await save_book(session, stored, outbox, topic_mql)
+    return stored.cached()

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from services.common.policy import (
     AccountState,
+    LeadState,
     Member,
     Membership,
     Mqa,
@@ -30,6 +31,7 @@ from services.common.policy import (
     membership,
     qualify_account,
 )
+from services.common.policy.account_checks import attribute_fit
 from services.common.policy.account_rules import stage_blocks
 
 from .stitching import AccountDecided, Entry, Ledger
@@ -37,11 +39,12 @@ from .stitching import AccountDecided, Entry, Ledger
 
 @dataclass(frozen=True)
 class Seen:
-    """A lead after one entry: its account (None: none, or merged into another lead) and snapshot."""
+    """A lead after one entry: its account (None: none, or merged into another lead) and its state then
+    (None without an account), from which the `Book` takes the member's snapshot when it needs one."""
 
     lead_id: str
     membership: Membership | None
-    member: Member | None
+    state: LeadState | None
     at: datetime
 
 
@@ -71,8 +74,7 @@ class BuyingGroups:
                 self.seen.append(Seen(lead_id, None, None, at))
         state = ledger.states[ledger.resolve(applied.lead_id)]
         home = membership(state, self.policy)
-        member = member_from_lead(state, self.policy) if home is not None else None
-        self.seen.append(Seen(state.lead_id, home, member, at))
+        self.seen.append(Seen(state.lead_id, home, state if home is not None else None, at))
 
     def accounts(self) -> set[str]:
         out = set()
@@ -93,15 +95,31 @@ class Book:
 
     policy: Policy
     accounts: dict[str, AccountState] = field(default_factory=dict)  # without members: see `members`
-    members: dict[str, dict[str, Member]] = field(default_factory=dict)  # account -> lead -> member
+    _members: dict[str, dict[str, Member]] = field(default_factory=dict)  # account -> lead -> member
     sources: dict[str, str] = field(default_factory=dict)  # lead -> "group" | "domain"
     home: dict[str, str] = field(default_factory=dict)  # lead -> its account
     changed_members: set[str] = field(default_factory=set)
     changed_accounts: set[str] = field(default_factory=set)
-    # accounts loaded with this transaction's members only (account_store.py): their episode is open
-    # and stays so in the transaction, so they are never evaluated, and their rows are not rewritten
-    partial: set[str] = field(default_factory=set)
     fired: list[Mqa] = field(default_factory=list)
+    # per account, whether its company meets each rule's attribute conditions (`attribute_fit`): kept
+    # until a member joins, leaves or changes its traits, so an account of the wrong industry or size
+    # costs no evaluation however busy its members are
+    fits: dict[str, tuple[bool, ...]] = field(default_factory=dict)
+    # account -> lead -> its newest state, for members of an account whose episode is open: nothing
+    # compares their snapshots meanwhile, so each is taken once, when read (`members`, `state`)
+    later: dict[str, dict[str, LeadState]] = field(default_factory=dict)
+
+    @property
+    def members(self) -> dict[str, dict[str, Member]]:
+        """Account -> lead -> member, every snapshot taken."""
+        for account_id in list(self.later):
+            self._settle(account_id)
+        return self._members
+
+    def _settle(self, account_id: str) -> None:
+        members = self._members.setdefault(account_id, {})
+        for lead, state in self.later.pop(account_id, {}).items():
+            members[lead] = member_from_lead(state, self.policy)
 
     def take(self, note: Seen | AccountDecided) -> None:
         """One note of `BuyingGroups.seen`, in order."""
@@ -114,20 +132,29 @@ class Book:
         lead, before = seen.lead_id, self.home.get(seen.lead_id)
         after = seen.membership.account_id if seen.membership is not None else None
         if before is not None and before != after:  # moved (a group call) or merged into another lead
-            self.members.get(before, {}).pop(lead, None)
+            self._members.get(before, {}).pop(lead, None)
+            self.later.get(before, {}).pop(lead, None)
             del self.home[lead]
             self.changed_accounts.add(before)
+            self.fits.pop(before, None)
         self.changed_members.add(lead)
-        if after is None or seen.member is None or seen.membership is None:
+        if after is None or seen.state is None or seen.membership is None:
             return
         self.home[lead] = after
         self.sources[lead] = seen.membership.source
-        members = self.members.setdefault(after, {})
-        known = members.get(lead)
-        members[lead] = seen.member
-        self.accounts.setdefault(after, AccountState(account_id=after))
+        members = self._members.setdefault(after, {})
+        account = self.accounts.setdefault(after, AccountState(account_id=after))
         self.changed_accounts.add(after)
-        if before == after and known is not None and not _grew(known, seen.member):
+        if before == after and lead in members and self._closed(account):
+            self.later.setdefault(after, {})[lead] = seen.state  # an open episode: no rule is checked
+            return
+        if (pending := self.later.get(after, {}).pop(lead, None)) is not None:
+            members[lead] = member_from_lead(pending, self.policy)
+        known = members.get(lead)
+        member = members[lead] = member_from_lead(seen.state, self.policy)
+        if known is None or not _same_company(known, member):
+            self.fits.pop(after, None)
+        if before == after and known is not None and not _grew(known, member):
             return  # with time alone, windows close and scores decay: no rule can newly hold
         self._qualify(after, seen.at)
 
@@ -141,21 +168,33 @@ class Book:
         if after != account:
             self.accounts[decided.account_id] = after
             self.changed_accounts.add(decided.account_id)
+            self.fits.pop(decided.account_id, None)  # traits may have changed while nothing was checked
             self._qualify(decided.account_id, decided.time)
 
+    def _closed(self, account: AccountState) -> bool:
+        """No rule can fire for the account now: an open MQA episode (or no account rules at all)."""
+        return not self.policy.accounts.rules or stage_blocks(account, self.policy) is not None
+
     def _qualify(self, account_id: str, at: datetime) -> None:
-        if not self.policy.accounts.rules or stage_blocks(self.accounts[account_id], self.policy):
+        if self._closed(self.accounts[account_id]):
             return  # an open episode (most notes): no need to gather the members
+        fit = self.fits.get(account_id)
+        if fit is not None and not any(fit):
+            return
         state = self.state(account_id)
+        if fit is None:
+            fit = self.fits[account_id] = attribute_fit(state, self.policy)
         clock = max((m.last_activity_at for m in state.members if m.last_activity_at is not None), default=at)
-        qualified, mqa = qualify_account(state, self.policy, max(at, clock))
+        qualified, mqa = qualify_account(state, self.policy, max(at, clock), fit)
         if mqa is not None:
             self.accounts[account_id] = replace(qualified, members=())
             self.fired.append(mqa)
 
     def state(self, account_id: str) -> AccountState:
         """The account with its members (in lead id order: the same tuple live and in a replay)."""
-        members = self.members.get(account_id, {})
+        if account_id in self.later:
+            self._settle(account_id)
+        members = self._members.get(account_id, {})
         return replace(self.accounts[account_id], members=tuple(members[k] for k in sorted(members)))
 
 
@@ -200,3 +239,8 @@ def _grew(before: Member, after: Member) -> bool:
         or before.roles != after.roles
         or before.attribute_sources != after.attribute_sources
     )
+
+
+def _same_company(before: Member, after: Member) -> bool:
+    """Whether the member describes its company as before (what `attribute_fit` reads)."""
+    return before.attribute_sources == after.attribute_sources and before.attributes == after.attributes

@@ -94,7 +94,9 @@ class Qualify:
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(db, ledger.fired)
-        await fold_accounts(session, self.policy, groups, self.outbox, self.topic_mql)
+        written.accounts = await fold_accounts(
+            session, self.policy, groups, self.outbox, self.topic_mql, self.cache.accounts
+        )
         await changes.save(db, self.outbox, self.topic_state)
         saved = time.perf_counter()
         for phase, seconds in (

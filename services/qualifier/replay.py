@@ -8,8 +8,9 @@ is folded along (changelog.py), with what fell due before each entry, and the wo
 looked at where they happened in the log (`qualifier.sweeps`, sweep.py): the views it would have
 published are compared with `qualifier.lead_changelog`, and written back with the rest. Accounts are
 folded along too (buying_groups.py), decisions on MQAs included (they are in the log): the MQAs the
-log makes are compared with `qualifier.mqas` and each account's stage and episode with
-`qualifier.accounts` (`write` leaves accounts alone).
+log makes are compared with `qualifier.mqas`, each account's stage, episode and company attributes with
+`qualifier.accounts`, and who belongs to which account with `qualifier.account_members`; `write`
+replaces those three as well (no MQA is re-emitted either).
 """
 
 from __future__ import annotations
@@ -27,11 +28,21 @@ from services.common.policy import Policy
 from .buying_groups import AccountFold, Book
 from .changelog import Changelog
 from .eventlog import from_row
-from .mqa import mqa_id_for
+from .mqa import mqa_data, mqa_id_for, mqa_row
 from .mql import mql_data, mql_row
 from .stitching import Ledger, fewer_collections
 from .store import lead_row
-from .tables import accounts, events, identities, lead_changelog, leads, mqas, mqls, sweeps
+from .tables import (
+    account_members,
+    accounts,
+    events,
+    identities,
+    lead_changelog,
+    leads,
+    mqas,
+    mqls,
+    sweeps,
+)
 
 PAGE = 5000
 
@@ -51,6 +62,7 @@ class Rebuilt:
     mqls: dict[str, dict[str, Any]] = field(default_factory=dict)  # mql_id -> register row
     mqas: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # mqa_id -> (account, episode, rule)
     differences: list[Difference] = field(default_factory=list)
+    book: Book | None = None  # the accounts the log makes
 
     @property
     def live_leads(self) -> dict[str, Any]:
@@ -104,6 +116,7 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
     result.mqas = {
         mqa_id_for(m.account_id, m.episode): (m.account_id, m.episode, m.rule_name) for m in book.fired
     }
+    result.book = book
     stored = (await conn.execute(select(mqas.c.mqa_id, mqas.c.account_id))).all()
     result.differences = await _compare(conn, result)
     result.differences += [
@@ -122,18 +135,40 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
 
 
 async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Difference]:
-    """Each account's stage and episode (an account never qualified nor decided is "open", 0 on both
-    sides: the worker stores a row for every account a transaction touched)."""
+    """Each account's stage, episode and company attributes (an account never qualified nor decided is
+    "open", 0 on both sides: the worker stores a row for every account a transaction touched), and each
+    lead's account."""
     untouched = ("open", 0)
     rebuilt = {k: (a.stage, a.episode) for k, a in book.accounts.items()}
-    stored = {r.account_id: (r.stage, r.episode) for r in await conn.execute(select(accounts))}
-    return [
+    rows = (await conn.execute(select(accounts))).all()
+    stored = {r.account_id: (r.stage, r.episode) for r in rows}
+    out = [
         Difference(
             account_id, f"account {theirs[0]} (episode {theirs[1]}), replay {mine[0]} (episode {mine[1]})"
         )
         for account_id in sorted(rebuilt.keys() | stored.keys())
         if (mine := rebuilt.get(account_id, untouched)) != (theirs := stored.get(account_id, untouched))
     ]
+    described = {r.account_id: r.attributes for r in rows}
+    for account_id in sorted(book.accounts.keys() | described.keys()):
+        mine_attributes = book.state(account_id).attributes()[0] if account_id in book.accounts else {}
+        if (theirs_attributes := described.get(account_id, {})) != mine_attributes:
+            keys = sorted(
+                k
+                for k in mine_attributes.keys() | theirs_attributes.keys()
+                if mine_attributes.get(k) != theirs_attributes.get(k)
+            )
+            out.append(Difference(account_id, f"account attributes differ in {', '.join(keys)}"))
+    homes = {
+        r.lead_id: r.account_id
+        for r in await conn.execute(select(account_members.c.lead_id, account_members.c.account_id))
+    }
+    for lead_id in sorted(book.home.keys() | homes.keys()):
+        if (theirs_home := homes.get(lead_id)) != (mine_home := book.home.get(lead_id)):
+            out.append(
+                Difference(lead_id, f"member of {theirs_home or 'no account'}, replay {mine_home or 'none'}")
+            )
+    return out
 
 
 async def _compare(conn: AsyncConnection, result: Rebuilt) -> list[Difference]:
@@ -215,14 +250,50 @@ async def write_back(conn: AsyncConnection, result: Rebuilt) -> None:
     ]
     for start in range(0, len(views), PAGE):
         await conn.execute(insert(lead_changelog), views[start : start + PAGE])
+    if result.book is not None:
+        await _write_accounts(conn, result.book)
+
+
+async def _write_accounts(conn: AsyncConnection, book: Book) -> None:
+    """Accounts, their members and the MQA register as the log makes them. Each row takes a new version
+    (the columns' default): the running members' copies of the accounts are then behind, and read again."""
+    await conn.execute(delete(accounts))
+    await conn.execute(delete(account_members))
+    await conn.execute(delete(mqas))
+    rows = []
+    for account_id, account in book.accounts.items():
+        rows.append(
+            {
+                "account_id": account_id,
+                "stage": account.stage,
+                "episode": account.episode,
+                "mqa_at": account.mqa_at,
+                "decided_at": account.decided_at,
+                "attributes": book.state(account_id).attributes()[0],
+            }
+        )
+    people = [
+        {
+            "lead_id": lead_id,
+            "account_id": account_id,
+            "source": book.sources[lead_id],
+            "member": (member := book.members[account_id][lead_id]).to_dict(),
+            "last_activity_at": member.last_activity_at,
+        }
+        for lead_id, account_id in book.home.items()
+    ]
+    registered = [mqa_row(mqa_data(m), m) for m in book.fired]
+    for table, values in ((accounts, rows), (account_members, people), (mqas, registered)):
+        for start in range(0, len(values), PAGE):
+            await conn.execute(insert(table), values[start : start + PAGE])
 
 
 async def lock_for_rewrite(conn: AsyncConnection) -> None:
     """Hold the worker off (its next batch waits) while the state is rebuilt and replaced."""
     await conn.execute(
         text(
-            "LOCK TABLE qualifier.leads, qualifier.identities, qualifier.mqls, qualifier.lead_changelog "
-            "IN EXCLUSIVE MODE"
+            "LOCK TABLE qualifier.leads, qualifier.identities, qualifier.mqls, qualifier.lead_changelog, "
+            "qualifier.accounts, qualifier.account_members, qualifier.mqas IN EXCLUSIVE MODE"
         )
     )
 
@@ -261,5 +332,8 @@ async def replay_summary(database_url: str, policy: Policy, *, write: bool) -> t
     else:
         lines.append("no differences from the stored state")
     if write:
-        lines.append("wrote the replayed leads, identities and MQL register (no MQL events re-emitted)")
+        lines.append(
+            "wrote the replayed leads, identities, MQL register, accounts, account members and MQA register"
+            " (no MQL or MQA events re-emitted)"
+        )
     return lines, len(result.differences)

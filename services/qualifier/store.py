@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.policy import Activity, LeadState, Policy
 from services.common.policy.lead import keep_datetime
 
-from .cache import CachedLead, LeadCache, estimated_size
+from .cache import CachedAccount, CachedLead, LeadCache, estimated_size
 from .eventlog import LogEntry
 from .stitching import DecisionRecord, Ledger, all_identities
 from .tables import identities, leads
@@ -117,6 +117,7 @@ class Written:
 
     leads: dict[str, CachedLead] = field(default_factory=dict)
     identities: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, CachedAccount] = field(default_factory=dict)  # account_store.fold_accounts
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -249,6 +250,8 @@ def absorb(cache: LeadCache, written: Written) -> None:
         cache.put(lead_id, cached)
     for key, lead_id in written.identities.items():
         cache.link(key, lead_id)
+    for account_id, account in written.accounts.items():
+        cache.accounts.put(account_id, account)
     cache.fit()
 
 

@@ -127,6 +127,7 @@ accounts = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("attributes", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger),  # from qualifier.account_versions on every write (q0012)
 )
 
 account_members = Table(
@@ -137,6 +138,7 @@ account_members = Table(
     Column("source", Text, nullable=False),
     Column("member", JSONB, nullable=False),
     Column("last_activity_at", DateTime(timezone=True)),
+    Column("version", BigInteger),  # the account's version when this row was written (q0012)
 )
 
 mqas = Table(

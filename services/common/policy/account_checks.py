@@ -51,12 +51,25 @@ def check_account_rule(
         return AccountRuleResult(rule.name, False, checks, engaged)
     if rule.shared_topic is not None and failed(_shared_topic(rule.shared_topic, engaged)):
         return AccountRuleResult(rule.name, False, checks, engaged)
-    attributes, sources = account.attributes()
-    company = LeadState(lead_id=account.account_id, attributes=attributes, attribute_sources=sources)
-    checks += check_attributes(rule.attributes, company, policy)
+    checks += check_attributes(rule.attributes, company_of(account), policy)
     if rule.score_min is not None:
         checks.append(_summed_score(rule.score_min, engaged))
     return AccountRuleResult(rule.name, all(c.ok for c in checks), checks, engaged)
+
+
+def company_of(account: AccountState) -> LeadState:
+    """The account's company as a lead-shaped state, for the attribute conditions."""
+    attributes, sources = account.attributes()
+    return LeadState(lead_id=account.account_id, attributes=attributes, attribute_sources=sources)
+
+
+def attribute_fit(account: AccountState, policy: Policy) -> tuple[bool, ...]:
+    """Per account rule (in policy order), whether the account's company meets its attribute conditions.
+    They read the members' company traits only, never the clock or the behaviour: a caller may keep the
+    answer while no member joins, leaves or changes its traits, and skip the rules it rules out."""
+    company = company_of(account)
+    rules = policy.accounts.rules
+    return tuple(all(c.ok for c in check_attributes(rule.attributes, company, policy)) for rule in rules)
 
 
 def engaged_members(
@@ -78,8 +91,10 @@ def engaged_members(
             for s in member.signals
             if start < s.time <= at and (engaged.kinds is None or s.kind in engaged.kinds)
         )
+        if not hits:
+            continue  # no score needed: most members of a large account are quiet in the window
         score = score_at(member.scores, policy, at)
-        if hits and (engaged.score_min is None or score >= engaged.score_min):
+        if engaged.score_min is None or score >= engaged.score_min:
             out.append(Engagement(member, hits, score))
     return sorted(out, key=lambda e: (-e.score, e.member.lead_id))
 

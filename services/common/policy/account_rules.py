@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .account_checks import AccountRuleResult, check_account_rule
+from .account_checks import AccountRuleResult, attribute_fit, check_account_rule
 from .account_explain import explain_mqa
 from .buying_group import AccountState
 from .model import OUTCOMES, Policy
@@ -61,12 +61,20 @@ def evaluate_account(account: AccountState, policy: Policy, at: datetime) -> Acc
     return AccountEvaluation(results, mqa)
 
 
-def qualify_account(account: AccountState, policy: Policy, at: datetime) -> tuple[AccountState, Mqa | None]:
-    """Evaluate and, on a match, open the episode: the one call the qualifier needs per change."""
+def qualify_account(
+    account: AccountState, policy: Policy, at: datetime, fit: tuple[bool, ...] | None = None
+) -> tuple[AccountState, Mqa | None]:
+    """Evaluate and, on a match, open the episode: the one call the qualifier needs per change. `fit`:
+    `attribute_fit(account, policy)` if the caller kept it (computed here otherwise)."""
     if not policy.accounts.rules or blocked_reason(account, policy) is not None:
         return account, None
-    # as evaluate_account, but each rule only until a check fails: most changes qualify nothing
-    for rule in policy.accounts.rules:
+    if fit is None:
+        fit = attribute_fit(account, policy)
+    # as evaluate_account, but only the rules whose company conditions hold (a rule failing them cannot
+    # match, whatever the behaviour), each until a check fails: most changes qualify nothing
+    for rule, company_fits in zip(policy.accounts.rules, fit, strict=True):
+        if not company_fits:
+            continue
         result = check_account_rule(rule, account, policy, at, until_failed=True)
         if result.matched:
             episode = account.episode + 1

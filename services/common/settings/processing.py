@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings
 
 class ProcessingSettings(BaseSettings):
     # The qualifier's in-memory lead state (services/qualifier/cache.py) and its coalesced transactions.
-    qualifier_cache_mb: int = Field(512, ge=1, description="budget of the lead states a member caches")
+    qualifier_cache_mb: int = Field(512, ge=1, description="budget of the leads and accounts a member caches")
     qualifier_coalesce_ms: int = Field(200, ge=0, le=10_000, description="longest a transaction gathers")
     qualifier_txn_max: int = Field(5_000, ge=1, description="most records one qualifier transaction holds")
     qualifier_sweep_s: float = Field(

@@ -1,5 +1,6 @@
-"""The qualifier's commands as a user runs them (subprocesses): `policy check`, `policy explain`, `replay`,
-and a policy that fails validation stopping the qualifier's start-up with exit code 2 and line numbers."""
+"""The qualifier's commands as a user runs them (subprocesses): `policy check`, `policy explain`, `replay`
+(and `replay --write` rebuilding accounts), and a policy that fails validation stopping the qualifier's
+start-up with exit code 2 and line numbers."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import sys
 from pathlib import Path
 
 from services.qualifier.stitching import lead_id_for
-from tests.integration.qualifier.conftest import Qualifier, at, identify, seminar_attended, write_policy
-from tests.support import ROOT, free_port, read_envelopes
+from tests.integration.qualifier.conftest import (
+    Qualifier,
+    at,
+    download,
+    identify,
+    segment,
+    seminar_attended,
+    write_policy,
+)
+from tests.support import ROOT, free_port, read_envelopes, wait_until
 
 DEFAULT = (ROOT / "policies/default.yaml").read_text(encoding="utf-8")
 
@@ -125,3 +134,61 @@ async def test_explain_and_replay_of_a_live_lead(qualifier: Qualifier, env: dict
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replayed 2 events under policy 2026.1: 1 leads" in done.stdout
     assert "seminar-attendee: 1" in done.stdout and "no differences from the stored state" in done.stdout
+
+
+async def test_replay_write_rebuilds_accounts_members_and_mqas(
+    qualifier: Qualifier, env: dict[str, str]
+) -> None:
+    """After an upgrade (or a lost row) the stored accounts may not be what the log makes: `replay` names
+    each difference, `replay --write` rebuilds accounts, their members and the MQA register, and a
+    replay then finds none."""
+    domain, day = "kobe-works.example", 24 * 60
+    account_id = f"domain:{domain}"
+    people = [
+        ("dir", "Director of Operations", "wp-lead-scoring"),
+        ("mgr", "Marketing Manager", "wp-mql-sql-guide"),
+        ("eng", "Marketing Specialist", "ebook-ma-selection"),
+    ]
+    traits = {"industry": "manufacturing", "company": "Kobe Works", "company_size": 250}
+    envelopes = [
+        segment("identify", at(i), user=who, traits={"email": f"{who}@{domain}", "title": title, **traits})
+        for i, (who, title, _) in enumerate(people)
+    ] + [download(at(day * (i + 1)), asset, user=who) for i, (who, _, asset) in enumerate(people)]
+    await qualifier.publish(envelopes)
+    await qualifier.wait_stored(envelopes)
+
+    async def registered() -> bool:
+        return await qualifier.count("SELECT count(*) FROM qualifier.mqas") == 1
+
+    await wait_until(registered, what="the MQA registered")
+    clean = leadstate("replay", env=env)
+    assert clean.returncode == 0 and "no differences from the stored state" in clean.stdout, clean.stdout
+
+    eng = lead_id_for("user:eng")
+    await qualifier.db.execute(
+        "UPDATE qualifier.accounts SET stage = 'open', episode = 0, attributes = '{}' WHERE account_id = $1",
+        account_id,
+    )
+    await qualifier.db.execute("DELETE FROM qualifier.account_members WHERE lead_id = $1", eng)
+    await qualifier.db.execute("DELETE FROM qualifier.mqas")
+    broken = leadstate("replay", env=env)
+    assert broken.returncode == 3, broken.stdout + broken.stderr
+    out = broken.stdout
+    assert f"{account_id}: account open (episode 0), replay mqa (episode 1)" in out
+    assert f"{account_id}: account attributes differ in company, company_size" in out
+    assert f"{eng}: member of no account, replay {account_id}" in out
+    assert f"{account_id}: the log makes MQA" in out
+
+    written = leadstate("replay", "--write", env=env)
+    assert written.returncode == 0 and "accounts, account members and MQA register" in written.stdout
+    again = leadstate("replay", env=env)
+    assert again.returncode == 0 and "no differences from the stored state" in again.stdout, again.stdout
+    account = await qualifier.db.fetchrow(
+        "SELECT stage, episode FROM qualifier.accounts WHERE account_id = $1", account_id
+    )
+    assert (account["stage"], account["episode"]) == ("mqa", 1)
+    members = await qualifier.db.fetch(
+        "SELECT lead_id FROM qualifier.account_members WHERE account_id = $1", account_id
+    )
+    assert {r["lead_id"] for r in members} == {lead_id_for(f"user:{who}") for who, _, _ in people}
+    assert await qualifier.count("SELECT count(*) FROM qualifier.mqas WHERE account_id = $1", account_id) == 1

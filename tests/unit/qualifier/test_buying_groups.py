@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.common.policy import AccountState, Member, Membership
-from services.qualifier.account_store import _needing_all_members
-from services.qualifier.buying_groups import Book, BuyingGroups, Seen
+from services.qualifier.buying_groups import Book, BuyingGroups
 from services.qualifier.stitching import AccountDecided, Entry, Ledger, activity_from_message, lead_id_for
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -126,21 +124,22 @@ def test_a_recycled_account_qualifies_again_on_later_activity_even_if_the_decisi
         assert book.accounts["domain:acme.example"].stage == "mqa"
 
 
-def test_only_accounts_open_to_an_mqa_or_changed_are_loaded_whole(policy) -> None:  # type: ignore[no-untyped-def]
-    """The live worker's loading rule (account_store.py): an account with an open episode that this
-    transaction neither decides, joins, leaves nor changes the company traits of gets only its own
-    members; evaluating it is never needed (its stage blocks a new MQA)."""
-    when = T0 + timedelta(days=1)
-    book = Book(policy)
-    for account, stage in (("busy", "mqa"), ("sold", "sql"), ("fresh", "open"), ("asked", "mqa")):
-        book.accounts[account] = AccountState(account_id=account, stage=stage, episode=1)
-    same = Member(lead_id="a")
-    stored = {"a": ("busy", "domain", same), "b": ("busy", "domain", Member(lead_id="b"))}
-    stored["c"] = ("sold", "domain", Member(lead_id="c"))
-    groups = BuyingGroups(policy)
-    groups.seen = [
-        Seen("a", Membership(account_id="busy", source="domain"), same, when),  # nothing new
-        Seen("c", Membership(account_id="elsewhere", source="group"), Member(lead_id="c"), when),  # moves
-        decided("d", "asked", "rejected", 1, days=1),
+def test_a_company_outside_the_rules_is_looked_at_again_when_a_member_changes_its_traits(policy) -> None:  # type: ignore[no-untyped-def]
+    """The book keeps, per account, which rules its company meets (attribute_fit) and skips the others
+    however busy the members are; a member's new company traits make it look again. Here a retailer's
+    buying group forms (days 1-3) and qualifies only when the director says the company is a software
+    house (day 3.5, a target industry), at that moment, whatever the batches."""
+    retail = [
+        (
+            event_id,
+            {**body, "traits": {**body["traits"], "industry": "retail"}} if "traits" in body else body,
+            t,
+        )
+        for event_id, body, t in company()
     ]
-    assert _needing_all_members(book, groups, stored) == {"fresh", "sold", "elsewhere", "asked"}
+    assert fold(policy, retail, batch=100).fired == []
+    traits = {"email": "dir@acme.example", "title": "Director", "industry": "software", "company_size": 300}
+    moved = [*retail, message("identify", 3.5, 80, userId="dir", traits=traits)]
+    [mqa] = fold(policy, moved, batch=1).fired
+    assert mqa.account_id == "domain:acme.example" and mqa.at == T0 + timedelta(days=3.5)
+    assert fold(policy, moved, batch=100).fired == [mqa]

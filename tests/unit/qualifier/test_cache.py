@@ -1,10 +1,10 @@
 """The member's lead cache: a byte budget, least recently active evicted first with their identities,
-a partition's leads dropped on revoke."""
+a partition's leads dropped on revoke; its accounts beside them, within a quarter of the budget."""
 
 from __future__ import annotations
 
-from services.common.policy import LeadState
-from services.qualifier.cache import CachedLead, LeadCache, estimated_size
+from services.common.policy import LeadState, Member
+from services.qualifier.cache import CachedAccount, CachedLead, LeadCache, estimated_size, member_size
 
 
 def cached(lead_id: str, *, partition: int = 0, json_bytes: int = 2000) -> CachedLead:
@@ -54,3 +54,30 @@ def test_forgetting_a_stale_lead_frees_its_bytes_and_identities() -> None:
     assert cache.bytes == estimated_size(4000)
     cache.forget(["ld_a"])
     assert cache.bytes == 0 and not cache.identities
+
+
+def account(people: int, *, version: int = 1) -> CachedAccount:
+    leads = [f"ld_{n}" for n in range(people)]
+    return CachedAccount(
+        version=version,
+        members={k: Member(lead_id=k) for k in leads},
+        sources=dict.fromkeys(leads, "domain"),
+        sizes={k: member_size(2000) for k in leads},
+    )
+
+
+def test_accounts_take_at_most_a_quarter_and_the_leads_the_rest() -> None:
+    cache = LeadCache(budget_bytes=40 * estimated_size(2000))
+    for n in range(36):
+        cache.put(f"ld_{n}", cached(f"ld_{n}"))
+    cache.accounts.put("domain:a.example", account(8))
+    cache.accounts.put("domain:b.example", account(8))
+    assert cache.accounts.account("domain:a.example") is not None  # used: b is now the least recent
+    cache.fit()
+    assert set(cache.accounts.accounts) == {"domain:a.example"}  # two would pass a quarter
+    assert cache.accounts.bytes <= cache.budget // 4
+    assert cache.bytes + cache.accounts.bytes <= cache.budget and len(cache) < 36  # leads made room
+    cache.accounts.put("domain:a.example", account(2, version=2))  # a newer copy replaces the old one
+    assert cache.accounts.bytes == account(2).size
+    cache.clear()
+    assert len(cache.accounts) == 0 and cache.accounts.bytes == 0
