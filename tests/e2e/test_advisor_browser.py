@@ -24,6 +24,7 @@ from tests.integration.lab.conftest import FOCUSED, LEADS, LOOSE, START, Lab, po
 # the lab fixtures, shared (imported by name, as pytest finds them)
 from tests.integration.lab.conftest import lab as lab
 from tests.integration.lab.conftest import lab_console as lab_console
+from tests.integration.lab.conftest import lab_policy as lab_policy
 from tests.integration.lab.conftest import recorded as recorded
 from tests.support import wait_until
 
