@@ -312,9 +312,8 @@ def sentence(s: dict[str, Any]) -> str:
     """'Requiring title level director or above on seminar-attendee would have avoided 14 of 18
     not_decision_maker rejections ... and kept 9 of 9 SQLs.'"""
     change = s["change"][0].upper() + s["change"][1:]
-    account = s.get("subject") == "account"
-    rule = f"account rule '{s['rule']}'" if account else f"'{s['rule']}'"
-    head = f"Retiring {rule}" if s["kind"] == "retire" else f"{_gerund(change)} on {rule}"
+    account = s.get("subject") == "account"  # said by the scope and "decided MQAs"; the head is the same
+    head = f"Retiring '{s['rule']}'" if s["kind"] == "retire" else f"{_gerund(change)} on '{s['rule']}'"
     avoided = s["not_sql_avoided"]
     top = [r for r in avoided["by_reason"] if r["avoided"]][:3]
     parts = [f"{r['avoided']} of {r['of']} {r['code']}" for r in top]

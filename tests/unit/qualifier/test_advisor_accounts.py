@@ -128,9 +128,9 @@ def test_the_wrong_account_rule_is_told_to_require_a_decision_maker(
     assert top["sql_rate"]["low"] > top["baseline_sql_rate"]["high"]
     assert top["sample"] >= 30 and top["not_sql_avoided"]["total"] > 0
     assert top["sentence"].startswith(
-        "Requiring a decision maker among the engaged members on account rule 'buying-group-forming' "
-        "would have avoided"
+        "Requiring a decision maker among the engaged members on 'buying-group-forming' would have avoided"
     )
+    assert "SQL rate of account rule 'buying-group-forming'" in top["sentence"]
     assert "decided MQAs" in top["sentence"]
     assert '-version: "2026.1-wrong"' in top["patch"] and '+version: "2026.1-wrong.1"' in top["patch"]
     assert "+      roles:" in top["patch"] and "+        any_of: [decision_maker]" in top["patch"]
