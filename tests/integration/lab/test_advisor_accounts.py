@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from services.common.policy import load_policy
@@ -16,6 +17,7 @@ from services.qualifier.advisor.advisor import suggest_on_entries
 from services.qualifier.advisor.source import suggest
 from tests.history import History
 from tests.integration.lab.conftest import Lab, Recorded, store
+from tests.integration.lab.test_advisor_console import logged_in, text_of
 from tests.integration.lab.test_lab_accounts import finished_job
 from tests.unit.qualifier.test_advisor_accounts import COMPANIES, WRONG, buying_groups
 
@@ -63,3 +65,27 @@ async def test_http_advises_on_accounts_when_only_mqas_were_decided(wrong_groups
     assert problem["code"] == "no_decisions"
     assert problem["params"]["accounts"]["code"] == "too_few_account_decisions"
     assert f"for account rules: only {COMPANIES} decided MQAs" in problem["detail"]
+
+
+async def test_the_console_shows_account_suggestions_in_both_languages(
+    wrong_groups: Recorded, lab: Lab, lab_console: str
+) -> None:
+    async with httpx.AsyncClient(base_url=lab_console, follow_redirects=False, timeout=60) as browser:
+        csrf = await logged_in(browser)
+        asked = await browser.post("/console/policy/suggestions", data={"csrf": csrf, "min_decisions": "30"})
+        assert asked.status_code == 303, asked.text
+        location = asked.headers["location"]
+        job_id = location.split("suggestions=")[1].split("#")[0]
+        job = await finished_job(lab.client, f"/v1/policy/suggestions/{job_id}")
+        top = job["advice"]["suggestions"][0]
+        page = text_of((await browser.get(location)).text)
+        head = top["sentence"].partition(" would have")[0]
+        assert head == "Requiring a decision maker among the engaged members on 'buying-group-forming'"
+        assert head in page and f"Account rules: on {COMPANIES} decided MQAs." in page
+        assert "No advice on the lead rules: no sales decisions recorded" in page
+        japanese = text_of((await browser.get(location, headers={"Accept-Language": "ja"})).text)
+        assert (
+            "アカウントルール「buying-group-forming」で関与メンバーに決裁者がいることを条件にしていれば"
+            in japanese
+        )
+        assert f"判定済みMQA {COMPANIES}件" in japanese and "リードのルールへの提案はありません" in japanese
