@@ -3,7 +3,9 @@
 The search is bounded: candidates only for rules with at least `min_decisions` decided MQLs (fewer could
 never be shown), at most MAX_CANDIDATES in all, the rules with the most not-SQL decisions first; then
 one pass over the log folds the baseline and every candidate together, one final lead at a time, the
-work shared across candidates (`shared.py`).
+work shared across candidates (`shared.py`). Account rules likewise on decided MQAs, at most
+MAX_ACCOUNT_CANDIDATES, folded by the lab's account pass (`account_backtest.py`); a kind of rule without
+enough decisions is left out (`Plan.refused`) unless no kind has enough.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The objective, stated: among candidates that keep at least RECALL_TARGET of the 
 would have sent sales the fewest not-SQL leads ranks first (most not-SQL decisions avoided; then higher
 recall; then the higher lower bound of its SQL rate). A candidate is shown only when the decided MQLs
 it rests on reach `min_decisions` and its SQL rate's 95% Wilson interval lies wholly above the
-baseline's (the edited rule's own rate; for a retired rule, the whole policy's).
+baseline's (the edited rule's own rate; for a retired rule, the whole policy's). Account rules are
+judged the same way on decisions on MQAs (`subject` "account"), each kind gated on its own decisions.
 """
 
 from __future__ import annotations
