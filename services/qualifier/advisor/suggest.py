@@ -144,15 +144,6 @@ def advise(
     }
 
 
-def check_history(
-    decisions: Sequence[object], min_decisions: int, window: Window, subject: str = "lead"
-) -> None:
-    """Raises NotEnoughHistory when no decision, or fewer than the minimum, fall in the window."""
-    gap = history_gap(decisions, min_decisions, window, subject)
-    if gap is not None:
-        raise gap
-
-
 def history_gap(
     decisions: Sequence[object], min_decisions: int, window: Window, subject: str = "lead"
 ) -> NotEnoughHistory | None:
