@@ -38,6 +38,17 @@ HEADS = {
         "on '%(rule)s'"
     ),
     "retire": N_("Retiring '%(rule)s'"),
+    # account rules (MQA)
+    "require_role": N_("Requiring a %(role)s among the engaged members on '%(rule)s'"),
+    "raise_min_members": N_("Requiring at least %(min)s engaged members (was %(was)s) on '%(rule)s'"),
+    "require_shared_topic": N_("Requiring at least %(min)s engaged members on one topic on '%(rule)s'"),
+    "shorten_engagement_window": N_(
+        "Counting only members engaged in the last %(days)s days (was %(was)s) on '%(rule)s'"
+    ),
+    "account_score_floor": N_(
+        "Also requiring a summed engagement score of at least %(min)s (beside its members, roles and "
+        "attributes) on '%(rule)s'"
+    ),
 }
 # The policy's behaviour kinds (policy/condition_loader.BEHAVIOURS) as a rule's condition.
 BEHAVIOURS = {
@@ -60,6 +71,11 @@ SENTENCE = N_(
     "%(sqls)s SQLs; SQL rate of %(scope)s %(rate)s [%(low)s, %(high)s] on %(decided)s decided MQLs, "
     "against %(base_rate)s [%(base_low)s, %(base_high)s] on %(base_decided)s."
 )
+SENTENCE_ACCOUNT = N_(
+    "%(head)s would have avoided %(avoided)s of %(of)s not-SQL decisions%(detail)s and kept %(kept)s of "
+    "%(sqls)s SQLs; SQL rate of %(scope)s %(rate)s [%(low)s, %(high)s] on %(decided)s decided MQAs, "
+    "against %(base_rate)s [%(base_low)s, %(base_high)s] on %(base_decided)s."
+)
 OBJECTIVE = N_(
     "fewest not-SQL MQLs sent while keeping at least %(target)s of past SQLs; shown only on at least "
     "%(least)s decided MQLs and a 95%% Wilson interval above the baseline's"
@@ -77,16 +93,37 @@ THIN_HISTORY = {
     "no_rule_with_enough_decisions": N_(
         "no rule has %(least)s decided MQLs to judge an edit on (%(decided)s)"
     ),
+    "not_asked": N_("no rule of this kind was asked for"),
+    "no_account_decisions": N_("no sales decisions on MQAs recorded: nothing to learn from"),
+    "too_few_account_decisions": N_(
+        "only %(decided)s decided MQAs in the history, fewer than the minimum of %(least)s: wait for more "
+        "sales decisions or lower the minimum"
+    ),
+    "no_account_rule_with_enough_decisions": N_(
+        "no account rule has %(least)s decided MQAs to judge an edit on (%(decided)s)"
+    ),
 }
+ACCOUNTS_TOO = N_("%(leads)s; for account rules: %(accounts)s")
 
 
 def refusal_text(problem: Mapping[str, Any], viewer: Viewer) -> str:
-    """The qualifier's refusal to advise in the viewer's language; its English `detail` for a code this
-    console does not know."""
+    """The qualifier's refusal to advise in the viewer's language, the account rules' gap beside the lead
+    rules' (`params.accounts`); its English `detail` for a code this console does not know."""
+    params = problem.get("params")
+    accounts = params.get("accounts") if isinstance(params, Mapping) else None
+    leads = _gap(problem, viewer)
+    if isinstance(accounts, Mapping) and leads is not None:
+        theirs = _gap(accounts, viewer)
+        if theirs is not None:
+            return viewer.gettext(ACCOUNTS_TOO, leads=leads, accounts=theirs)
+    return leads if leads is not None else str(problem.get("detail") or "")
+
+
+def _gap(problem: Mapping[str, Any], viewer: Viewer) -> str | None:
     code, params = problem.get("code"), problem.get("params")
     if code not in THIN_HISTORY or not isinstance(params, Mapping):
-        return str(problem.get("detail") or "")
-    said = dict(params)
+        return None
+    said = {k: v for k, v in params.items() if k != "accounts"}
     if isinstance(said.get("decided"), Mapping):
         each = N_("%(rule)s %(count)s")
         said["decided"] = ("、" if viewer.language == "ja" else ", ").join(
@@ -95,7 +132,7 @@ def refusal_text(problem: Mapping[str, Any], viewer: Viewer) -> str:
     try:
         return viewer.gettext(THIN_HISTORY[code], **said)
     except (KeyError, TypeError, ValueError):
-        return str(problem.get("detail") or "")
+        return None
 
 
 def suggestion_text(s: Mapping[str, Any], viewer: Viewer, policy: Policy) -> str:
@@ -123,7 +160,9 @@ def _worded(s: Mapping[str, Any], viewer: Viewer, policy: Policy) -> str:
     if code == "shorten_recency" and params.get("was") is not None:
         code = "shorten_recency_was"
     head = say(HEADS[code], rule=s["rule"], **_named(params, viewer, policy))
-    labels = {r.code: r.label for r in policy.not_sql_reasons}
+    account = s.get("subject") == "account"
+    reasons = policy.account_reason_codes("rejected") if account else policy.not_sql_reasons
+    labels = {r.code: r.label for r in reasons}
     avoided = s["not_sql_avoided"]
     parts = [
         say(
@@ -135,14 +174,13 @@ def _worded(s: Mapping[str, Any], viewer: Viewer, policy: Policy) -> str:
         for r in [r for r in avoided["by_reason"] if r["avoided"]][:3]
     ]
     detail = ("（{}）" if ja else " ({})").format(("、" if ja else ", ").join(parts)) if parts else ""
-    scope = (
-        say(N_("rule '%(rule)s'"), rule=s["rule"])
-        if s.get("scope_code", "rule") == "rule"
-        else say(N_("the whole policy"))
-    )
+    if s.get("scope_code", "rule") == "rule":
+        scope = say(N_("account rule '%(rule)s'") if account else N_("rule '%(rule)s'"), rule=s["rule"])
+    else:
+        scope = say(N_("all account rules") if account else N_("the whole policy"))
     rate, base, recall = s["sql_rate"], s["baseline_sql_rate"], s["sql_recall"]
     return say(
-        SENTENCE,
+        SENTENCE_ACCOUNT if account else SENTENCE,
         head=head,
         avoided=avoided["total"],
         of=avoided["of"],
@@ -179,6 +217,9 @@ def _named(params: Mapping[str, Any], viewer: Viewer, policy: Policy) -> dict[st
             out[key] = viewer.gettext(BEHAVIOURS[value]) if value in BEHAVIOURS else value
         elif key == "second":
             out[key] = viewer.gettext(SECOND[value]) if value in SECOND else value
+        elif key == "role":  # a buying-group role: the policy's own label in Japanese
+            label = next((r.label for r in policy.accounts.roles if r.name == value), None)
+            out[key] = in_language(label, "ja") if ja and label is not None else value.replace("_", " ")
         elif isinstance(value, int | float):
             out[key] = f"{value:g}"
         else:

@@ -59,6 +59,11 @@ async def policy_page(
         "suggestions": [(s, suggestion_text(s, viewer, policy)) for s in done.get("suggestions") or []]
         if done
         else [],
+        "not_advised": [
+            (n.get("subject"), refusal_text({**n, "detail": n.get("message")}, viewer))
+            for n in (done.get("not_advised") or [] if done else [])
+            if isinstance(n, dict)
+        ],
         "can_suggest": user.can("reports:read"),
         "lab": await lab_section(request, user, simulation),
     }

@@ -45,9 +45,10 @@ class PolicyFan(PolicyPair):
     """`PolicyPair` over any number of named policies: one parse of each entry, one ledger per policy.
     The first policy must be the baseline (named BASELINE)."""
 
-    def __init__(self, policies: dict[str, Policy]) -> None:
+    def __init__(self, policies: dict[str, Policy], *, accounts: bool = False) -> None:
         self.ledgers: dict[str, Ledger] = {name: QuietLedger(p) for name, p in policies.items()}
         self.folded: FanFolded = FanFolded(mqls={name: [] for name in policies})
+        self.accounts = accounts  # note each lead's accounts (`Folded.memberships`) for the account pass
 
     @classmethod
     def resumed(cls, ledgers: dict[str, Ledger]) -> PolicyFan:
@@ -64,6 +65,10 @@ class PolicyFan(PolicyPair):
         for side, mqls in out.mqls.items():
             out.mqls[side] = [replace(m, lead_id=ledger.resolve(m.lead_id)) for m in mqls]
         out.decisions = [replace(d, lead_id=ledger.resolve(d.lead_id)) for d in out.decisions]
+        homes: dict[str, set[str]] = {}
+        for lead_id, accounts in out.memberships.items():
+            homes.setdefault(ledger.resolve(lead_id), set()).update(accounts)
+        out.memberships = homes
         out.leads = sum(1 for k in ledger.states if k not in ledger.merged_into)
         for d in out.decisions:
             state = ledger.states.get(d.lead_id)

@@ -52,6 +52,14 @@ CHANGE_WORDS = {
     "shorten_recency": "count only behaviour of the last {days:g} days{was}",
     "score_floor": "also require an engagement score of at least {min} (beside its behaviour and attributes)",
     "retire": "retire the rule",
+    # account rules (MQA): account_candidates.py
+    "require_role": "require a {role} among the engaged members",
+    "raise_min_members": "require at least {min} engaged members (was {was})",
+    "require_shared_topic": "require at least {min} engaged members on one topic",
+    "shorten_engagement_window": "count only members engaged in the last {days:g} days (was {was:g})",
+    "account_score_floor": (
+        "also require a summed engagement score of at least {min} (beside its members, roles and attributes)"
+    ),
 }
 
 
@@ -71,6 +79,8 @@ class Change:
                 p[key] = ", ".join(p[key])
         if "behaviour" in p:
             p["behaviour"] = p["behaviour"].replace("_", " ")
+        if "role" in p:
+            p["role"] = p["role"].replace("_", " ")
         if "second" in p:
             p["second"] = SECOND_WORDS[p["second"]]
         if self.code == "shorten_recency":
@@ -87,6 +97,7 @@ class Candidate:
     policy: Policy
     version: str
     when: dict[str, Any] | None  # the rule's new `when:`; None: the rule is retired
+    subject: str = "lead"  # "lead": an MQL rule (`rules:`); "account": an MQA rule (`account_rules:`)
 
 
 def candidates(text: str, policy: Policy, *, rules: tuple[str, ...] | None = None) -> list[Candidate]:
@@ -94,37 +105,60 @@ def candidates(text: str, policy: Policy, *, rules: tuple[str, ...] | None = Non
     patched, version = bump_version(text)
     out: list[Candidate] = []
     for rule in policy.rules:
-        if rules is not None and rule.name not in rules:
-            continue
-        when = rule_when(text, rule.name)
-        made = 0
-        for kind, change, new_when in _edits(when, policy, rule.name):
-            if made >= MAX_PER_RULE:
-                break
-            try:
-                candidate_text = (
-                    remove_rule(patched, rule.name)
-                    if new_when is None
-                    else replace_when(patched, rule.name, new_when)
-                )
-                loaded = load_policy(candidate_text, f"{kind} {rule.name}")
-            except (PolicyError, PatchError):
-                continue
-            if not all(_explainable(r) for r in loaded.rules):
-                continue
-            out.append(
-                Candidate(
-                    rule=rule.name,
-                    kind=kind,
-                    change=change,
-                    text=candidate_text,
-                    policy=loaded,
-                    version=version,
-                    when=new_when,
-                )
-            )
-            made += 1
+        if rules is None or rule.name in rules:
+            edits = _edits(rule_when(text, rule.name), policy, rule.name)
+            out += admitted(patched, version, rule.name, edits, limit=MAX_PER_RULE)
     return out
+
+
+def admitted(
+    patched: str,
+    version: str,
+    rule: str,
+    edits: Iterator[Edit],
+    *,
+    limit: int,
+    subject: str = "lead",
+) -> list[Candidate]:
+    """The first `limit` of `edits` of one rule (of `rules:`, or with `subject` "account" of
+    `account_rules:`) that the policy loader accepts and that leave every rule of that kind explainable,
+    each applied to `patched` (the text with its version bumped to `version`)."""
+    section, explainable = ("rules", _explainable) if subject == "lead" else ("account_rules", _account_ok)
+    out: list[Candidate] = []
+    for kind, change, new_when in edits:
+        if len(out) >= limit:
+            break
+        try:
+            candidate_text = (
+                remove_rule(patched, rule, section)
+                if new_when is None
+                else replace_when(patched, rule, new_when, section)
+            )
+            loaded = load_policy(candidate_text, f"{kind} {rule}")
+        except (PolicyError, PatchError):
+            continue
+        if not all(explainable(r) for r in (loaded.rules if subject == "lead" else loaded.accounts.rules)):
+            continue
+        out.append(
+            Candidate(
+                rule=rule,
+                kind=kind,
+                change=change,
+                text=candidate_text,
+                policy=loaded,
+                version=version,
+                when=new_when,
+                subject=subject,
+            )
+        )
+    return out
+
+
+def _account_ok(rule: Any) -> bool:
+    """Breadth or roles, and an attribute of the company: never an account rule on score alone."""
+    a = rule.attributes
+    has_attribute = a.industry_is_target or any(v is not None for v in (a.industry_in, a.company_size_in))
+    return (rule.breadth is not None or rule.roles is not None) and has_attribute
 
 
 def _explainable(rule: Any) -> bool:

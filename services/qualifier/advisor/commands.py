@@ -16,13 +16,18 @@ from ..lab.commands import EXIT_EMPTY, EXIT_INVALID, iso_time, print_result, ref
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = verbs.add_parser(
         "suggest",
-        help="backtested edits of the MQL rules that sales' reasons call for (never applied)",
+        help="backtested edits of the MQL and account rules that sales' reasons call for (never applied)",
     )
     p.add_argument("--policy", type=_path, help="current policy (default: LEADSTATE_POLICY_PATH)")
     p.add_argument("--since", type=iso_time, help="decisions at or after this ISO date/time")
     p.add_argument("--until", type=iso_time, help="history before this ISO date/time only")
-    p.add_argument("--rule", action="append", default=[], help="only this rule (repeatable)")
-    p.add_argument("--min-decisions", type=int, default=30, help="decided MQLs a suggestion must rest on")
+    p.add_argument("--rule", action="append", default=[], help="only this rule or account rule (repeatable)")
+    p.add_argument(
+        "--min-decisions",
+        type=int,
+        default=30,
+        help="decided MQLs (MQAs, for account rules) a suggestion must rest on",
+    )
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.add_argument(
         "--workers",

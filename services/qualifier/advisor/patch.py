@@ -16,9 +16,10 @@ class PatchError(ValueError):
     """The policy text does not have the shape the patch needs (no such rule, no `when:`)."""
 
 
-def rule_when(text: str, rule: str) -> dict[str, Any]:
-    """The rule's `when:` mapping as plain data (behaviour, attributes, score)."""
-    for raw in (read_yaml(text) or {}).get("rules") or []:
+def rule_when(text: str, rule: str, section: str = "rules") -> dict[str, Any]:
+    """The rule's `when:` mapping as plain data (behaviour, attributes, score); `section`: `rules` (MQL)
+    or `account_rules` (MQA)."""
+    for raw in (read_yaml(text) or {}).get(section) or []:
         if isinstance(raw, dict) and raw.get("name") == rule:
             return dict(raw.get("when") or {})
     raise PatchError(f"no rule named {rule!r}")
@@ -38,9 +39,9 @@ def bump_version(text: str) -> tuple[str, str]:
     return text[: m.start()] + f'version: "{new}"' + text[m.end() :], new
 
 
-def replace_when(text: str, rule: str, when: dict[str, Any]) -> str:
+def replace_when(text: str, rule: str, when: dict[str, Any], section: str = "rules") -> str:
     lines = text.splitlines(keepends=True)
-    start, end = _rule_block(lines, rule)
+    start, end = _rule_block(lines, rule, section)
     for i in range(start, end):
         stripped = lines[i].lstrip()
         if stripped.startswith("when:"):
@@ -71,9 +72,9 @@ def _flow(value: Any) -> str:
     return flow_yaml(value)
 
 
-def remove_rule(text: str, rule: str) -> str:
+def remove_rule(text: str, rule: str, section: str = "rules") -> str:
     lines = text.splitlines(keepends=True)
-    start, end = _rule_block(lines, rule)
+    start, end = _rule_block(lines, rule, section)
     while end < len(lines) and not lines[end].strip():
         end += 1  # the blank line that separated it from the next rule
     return "".join(lines[:start] + lines[end:])
@@ -83,10 +84,15 @@ def unified(old: str, new: str, name: str) -> str:
     return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{name}", f"b/{name}"))
 
 
-def _rule_block(lines: list[str], rule: str) -> tuple[int, int]:
+def _rule_block(lines: list[str], rule: str, section: str = "rules") -> tuple[int, int]:
+    """The lines of the rule named `rule` in the top-level list `section` (a lead rule and an account
+    rule may share a name)."""
     head = re.compile(r"^(\s*)- name:\s*['\"]?" + re.escape(rule) + r"['\"]?\s*(#.*)?$")
+    inside = False
     for i, line in enumerate(lines):
-        m = head.match(line.rstrip("\n"))
+        if line.strip() and not line[0].isspace() and not line.startswith(("#", "-")):
+            inside = line.split(":", 1)[0].strip() == section  # a top-level key opens or closes it
+        m = head.match(line.rstrip("\n")) if inside else None
         if m:
             indent = len(m.group(1))
             end = i + 1

@@ -110,12 +110,16 @@ class SharedFan:
     """One lead group folded under the baseline and every candidate (`fold`, then `finish`)."""
 
     def __init__(
-        self, baseline: Policy, candidates: dict[str, Policy], orders: dict[str, tuple[Any, ...]]
+        self,
+        baseline: Policy,
+        candidates: dict[str, Policy],
+        orders: dict[str, tuple[Any, ...]],
+        accounts: bool = False,
     ) -> None:
         self.candidates, self.shared = candidates, frozenset(orders)
         self.watch = Watch(baseline, orders)
         apart = {n: p for n, p in candidates.items() if n not in self.shared}
-        self.fan = PolicyFan({BASELINE: baseline, **apart})
+        self.fan = PolicyFan({BASELINE: baseline, **apart}, accounts=accounts)
         self.ledger = self.fan.ledgers[BASELINE] = WatchedLedger(baseline, watch=self.watch)
         self.entries: list[LogEntry] = []
         self.marks: dict[str, Mark] = {}  # candidate -> where it first disagreed
@@ -165,10 +169,11 @@ class SharedFan:
         return out
 
 
-def sharing(baseline: Policy, candidates: dict[str, Policy]) -> Any:
-    """A `start()` for `fold_groups`: a fresh `SharedFan` per lead group."""
+def sharing(baseline: Policy, candidates: dict[str, Policy], *, accounts: bool = False) -> Any:
+    """A `start()` for `fold_groups`: a fresh `SharedFan` per lead group (`accounts`: noting each lead's
+    accounts for the account pass)."""
     orders = rule_orders(baseline, {n: p for n, p in candidates.items() if shares_facts(baseline, p)})
-    return lambda: SharedFan(baseline, candidates, orders)
+    return lambda: SharedFan(baseline, candidates, orders, accounts)
 
 
 def lead_groups(entries: Iterable[LogEntry], policy: Policy) -> list[list[LogEntry]]:

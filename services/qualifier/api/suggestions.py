@@ -26,6 +26,7 @@ from ..advisor.advisor import rules_to_edit
 from ..advisor.candidates import CHANGE_WORDS
 from ..advisor.source import decided_counts, suggest_in_this_process
 from ..advisor.suggest import MIN_DECISIONS, NotEnoughHistory, Window, unknown_rules
+from ..eventlog import ACCOUNT_DECISION_KIND
 from .deps import ReportReader, SessionDep
 from .job_answers import accepted, present, stored_job
 from .simulations import history_is_empty
@@ -56,8 +57,8 @@ class SuggestedEdit(BaseModel):
 
     code: str = Field(description="one of: " + ", ".join(CHANGE_WORDS))
     params: dict[str, Any] = Field(
-        description="the policy's own names (level, industries, sizes, behaviour, second, topic) and "
-        "numbers (min, was, days)"
+        description="the policy's own names (level, industries, sizes, behaviour, second, topic, role) "
+        "and numbers (min, was, days)"
     )
 
 
@@ -66,6 +67,9 @@ class Suggestion(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    subject: Literal["lead", "account"] = Field(
+        default="lead", description="an MQL rule (`rules:`) or an account rule (`account_rules:`, MQA)"
+    )
     rule: str
     kind: str
     change: str = Field(description="the edit in English words")
@@ -107,7 +111,8 @@ class Suggestions(BaseModel):
 
 
 DESCRIPTION = """\
-Asks the advisor which edits of the running policy's MQL rules sales' recorded reasons call for. The
+Asks the advisor which edits of the running policy's MQL rules (from decisions on MQLs) and account
+rules (from decisions on MQAs) sales' recorded reasons call for. The
 body (JSON, every field optional) narrows the history (`since`, `until`), the rules (`rules`) and sets
 the least number of decided MQLs a suggestion must rest on (`min_decisions`, default 30). It is checked
 first against the policy and the recorded decisions (422 for an unknown rule, 409 when the history
@@ -120,15 +125,18 @@ sentence and the exact patch; nothing is applied.
 @router.post(
     "/suggestions",
     operation_id="suggestPolicyEdits",
-    summary="Backtested edits of the MQL rules that sales' reasons call for (never applied)",
+    summary="Backtested edits of the MQL and account rules that sales' reasons call for (never applied)",
     description=DESCRIPTION,
     status_code=202,
     response_model=Suggestions,
     responses=problems(
         {
-            409: "The history cannot support advice (empty, no decisions in the window, too few); `code`: "
-            "empty_log, no_decisions {since, until}, too_few_decisions {decided, least}, "
-            "no_rule_with_enough_decisions {least, decided: {rule: count}}",
+            409: "The history cannot support advice on any kind of rule (empty, no decisions in the "
+            "window, too few); `code` (the lead rules'): empty_log, no_decisions {since, until}, "
+            "too_few_decisions {decided, least}, no_rule_with_enough_decisions {least, decided: {rule: "
+            "count}}, not_asked; when the policy has account rules, `params.accounts` {code, params, "
+            "message} says what the account rules lack (no_account_decisions, too_few_account_decisions, "
+            "no_account_rule_with_enough_decisions)",
             422: "The request is invalid (an unknown rule, `until` not after `since`, …)",
         }
     ),
@@ -145,7 +153,7 @@ async def post_suggestions(
     missing = unknown_rules(policy, asked.rules)
     if missing:
         message = f"unknown rule {', '.join(map(repr, missing))}: the policy has " + ", ".join(
-            r.name for r in policy.rules
+            [r.name for r in policy.rules] + [r.name for r in policy.accounts.rules]
         )
         raise Problem(422, message, errors=[{"field": "rules", "message": message}])
     if await history_is_empty(session):
@@ -155,6 +163,7 @@ async def post_suggestions(
         rules_to_edit(
             policy,
             await decided_counts(session, window),
+            await decided_counts(session, window, ACCOUNT_DECISION_KIND),
             min_decisions=asked.min_decisions,
             rules=asked.rules,
             window=window,

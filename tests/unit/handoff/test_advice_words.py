@@ -13,8 +13,9 @@ import pytest
 
 from services.common.policy import Policy, load_policy
 from services.common.policy.model import in_language
-from services.handoff.console.advice_words import HEADS, objective_text, suggestion_text
+from services.handoff.console.advice_words import HEADS, objective_text, refusal_text, suggestion_text
 from services.handoff.console.i18n import Viewer
+from services.qualifier.advisor.account_candidates import account_candidates
 from services.qualifier.advisor.candidates import CHANGE_WORDS, Candidate, candidates
 from services.qualifier.advisor.suggest import sentence
 
@@ -106,3 +107,56 @@ def test_the_objective_in_both_languages() -> None:
     assert objective_text(advice, EN).startswith("fewest not-SQL MQLs sent while keeping at least 95% of")
     assert "95%" in objective_text(advice, JA) and "30件" in objective_text(advice, JA)
     assert objective_text({"objective": "as it was"}, JA) == "as it was"
+
+
+def account_suggestion(c: Candidate, *, reasons: list[dict[str, Any]]) -> dict[str, Any]:
+    """An account-rule suggestion as the qualifier gives it (judged on decided MQAs)."""
+    s = suggestion(c, reasons=reasons)
+    s |= {"subject": "account", "scope": f"account rule '{c.rule}'"}
+    s["sentence"] = sentence(s)
+    return s
+
+
+def test_account_rule_edits_in_both_languages() -> None:
+    policy = load_policy(DEFAULT, "p")
+    found = account_candidates(DEFAULT, policy)
+    assert {c.change.code for c in found} >= {
+        "require_role",
+        "raise_min_members",
+        "require_shared_topic",
+        "shorten_engagement_window",
+        "account_score_floor",
+        "require_company_size",
+    }
+    reasons = [{"code": "no_shared_project", "avoided": 5, "of": 7}]
+    label = in_language(policy.account_reason_codes("rejected")[0].label, "ja")
+    for c in found:
+        english = account_suggestion(c, reasons=[])
+        assert suggestion_text(english, EN, policy) == english["sentence"]  # the CLI's sentence
+        assert "decided MQAs" in english["sentence"] and "SQL rate of account rule" in english["sentence"]
+        said = suggestion_text(account_suggestion(c, reasons=reasons), JA, policy)
+        assert f"「{label}」7件中5件" in said and "判定済みMQA 40件" in said, said
+        assert "アカウントルール「buying-group-forming」のSQL化率" in said, said
+        assert not ENGLISH.search(said), said
+    role = next(c for c in found if c.change.params.get("role") == "decision_maker")
+    assert suggestion_text(account_suggestion(role, reasons=[]), JA, policy).startswith(
+        "アカウントルール「buying-group-forming」で関与メンバーに決裁者がいることを条件にしていれば"
+    )
+
+
+def test_a_refusal_says_what_each_kind_of_rule_lacks() -> None:
+    problem = {
+        "detail": "…",
+        "code": "no_decisions",
+        "params": {
+            "since": None,
+            "until": None,
+            "accounts": {"code": "too_few_account_decisions", "params": {"decided": 4, "least": 30}},
+        },
+    }
+    said = refusal_text(problem, JA)
+    assert said.startswith("営業の判定がまだ記録されていない") and "判定済みMQAは4件" in said, said
+    assert refusal_text(problem, EN) == (
+        "no sales decisions recorded: nothing to learn from; for account rules: only 4 decided MQAs in "
+        "the history, fewer than the minimum of 30: wait for more sales decisions or lower the minimum"
+    )

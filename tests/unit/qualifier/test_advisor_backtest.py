@@ -43,7 +43,7 @@ def sides(folded: FanFolded) -> dict[str, Any]:
 
 
 def test_shared_backtest_equals_one_fold_per_candidate(history: History, wrong: Policy):
-    found = plan(WRONG, wrong, decided_by_rule(history.entries, Window()), min_decisions=10)
+    found = plan(WRONG, wrong, decided_by_rule(history.entries, Window()), min_decisions=10).leads
     policies = {f"c{i}": c.policy for i, c in enumerate(found)}
     assert "shorten_recency" in {c.kind for c in found} and len(found) >= 20
     # a candidate that changes the scoring too cannot share the baseline's states: it is folded in full
