@@ -139,7 +139,9 @@ class AccountPair:
     policy, closing that episode; lead decisions land as in `PolicyPair`."""
 
     def __init__(self, baseline: Policy, candidate: Policy) -> None:
-        self.folds = {"baseline": AccountFold.under(baseline), "candidate": AccountFold.under(candidate)}
+        # a side without account rules has no MQAs whatever happens: its leads are not folded again
+        sides = {"baseline": baseline, "candidate": candidate}
+        self.folds = {side: AccountFold.under(p) for side, p in sides.items() if p.accounts.rules}
         self.folded = Folded()
 
     @staticmethod
@@ -162,7 +164,7 @@ class AccountPair:
             self._fired(side)
 
     def _decide(self, decided: AccountDecided, data: dict[str, Any]) -> None:
-        landed = {}
+        landed = dict.fromkeys(self.folded.mqas, False)
         for side, fold in self.folds.items():
             account = fold.book.accounts.get(decided.account_id)
             landed[side] = account is not None and account.stage == "mqa"
