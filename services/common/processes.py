@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,9 +32,17 @@ class ProcessId:
 
     @classmethod
     def of(cls, pid: int) -> ProcessId | None:
+        """None when there is no such process. A process caught in the middle of its exec (Popen has
+        returned, the new program's arguments are not mapped yet) shows an empty command line for a
+        moment: read again until it has one (up to a second), or a record would never match it later."""
         try:
             proc = psutil.Process(pid)
-            return cls(pid, proc.create_time(), tuple(proc.cmdline()))
+            cmdline = tuple(proc.cmdline())
+            deadline = time.monotonic() + 1.0
+            while not cmdline and time.monotonic() < deadline and proc.status() != psutil.STATUS_ZOMBIE:
+                time.sleep(0.01)
+                cmdline = tuple(proc.cmdline())
+            return cls(pid, proc.create_time(), cmdline)
         except psutil.Error:
             return None
 
