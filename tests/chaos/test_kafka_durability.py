@@ -46,16 +46,19 @@ async def _applied(database_url: str, stack: Stack, env: dict[str, str], tally: 
     (its consumer may rejoin its group after the broker's restart later than the outbox drains)."""
     db = await connect(database_url)
     try:
+        seen: dict[str, int] = {}
 
         async def quiet() -> bool:
-            stored = await stored_count(db, tally.acknowledged)
-            return (
-                stored == len(tally.acknowledged)
-                and await pending_outbox(db) == 0
-                and await unprojected(db) == 0
-            )
+            seen["missing"] = len(tally.acknowledged) - await stored_count(db, tally.acknowledged)
+            seen["outbox"] = await pending_outbox(db)
+            seen["unprojected"] = await unprojected(db)
+            return not any(seen.values())
 
-        await wait_until(quiet, timeout_s=scale(120, 900), what="every acknowledged event applied")
+        try:
+            await wait_until(quiet, timeout_s=scale(120, 900), what="every acknowledged event applied")
+        except AssertionError as timeout:  # say which part stalled, and what the services said
+            logs = "\n".join(f"--- {name} ---\n{stack.log(name)}" for name in stack.processes)
+            raise AssertionError(f"{timeout}: {seen}\n{logs}") from None
         return await audit(
             db, database_url, env["LEADSTATE_KAFKA_BOOTSTRAP"], env, acknowledged=tally.acknowledged
         )
