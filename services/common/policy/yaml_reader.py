@@ -104,6 +104,8 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int], list[PolicyIssue]]:
         line = mark.line + 1 if mark is not None else _line_at(text, getattr(exc, "position", None))
         problem = getattr(exc, "problem", None) or str(exc)
         return None, {}, [PolicyIssue(line=line, path="", message=f"invalid YAML: {problem}")]
+    except (MemoryError, SystemError):
+        raise  # the process ran out of memory (a caller's cap), not a value of the document's
     except Exception as exc:  # a scalar the constructor cannot turn into a value (e.g. 2026-02-30)
         return None, {}, [PolicyIssue(line=1, path="", message=f"invalid YAML value: {exc}")]
     finally:

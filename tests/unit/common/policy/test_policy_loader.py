@@ -137,3 +137,19 @@ def test_bad_yaml_reports_its_line():
 def test_duplicate_keys_are_refused():
     text = DEFAULT_POLICY_TEXT.replace("half_life_days: 14", "half_life_days: 14\n  half_life_days: 7")
     assert "duplicate key 'half_life_days'" in str(issues_of(text))
+
+
+@pytest.mark.parametrize("failure", [MemoryError, SystemError])
+def test_running_out_of_memory_while_reading_is_not_called_a_bad_value(
+    monkeypatch: pytest.MonkeyPatch, failure: type[Exception]
+) -> None:
+    """Under a simulation's memory cap an allocation can fail inside the YAML reader (MemoryError, or a
+    SystemError from libyaml): that is the cap, not "invalid YAML value: " with nothing after it."""
+    from services.common.policy import yaml_reader
+
+    def exhausted(self: object, node: object) -> object:
+        raise failure()
+
+    monkeypatch.setattr(yaml_reader.PolicyLoader, "construct_document", exhausted)
+    with pytest.raises(failure):
+        load_policy(DEFAULT_POLICY_TEXT, "policies/x.yaml")
