@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from services.common.policy import LeadState, Member
 
@@ -59,68 +60,85 @@ def member_size(member_json_bytes: int) -> int:
     return member_json_bytes * 11 // 10 + MEMBER_OVERHEAD
 
 
-class AccountCache:
+V = TypeVar("V", CachedLead, CachedAccount)
+
+
+class ByteBudgetLru(Generic[V]):
+    """Entries least recently used first, each counted by its estimated `size`: the one LRU the lead and
+    account caches share (what is forgotten with an entry is the subclass's `_forgotten`)."""
+
     def __init__(self, budget_bytes: int) -> None:
         self.budget = budget_bytes
-        self.accounts: OrderedDict[str, CachedAccount] = OrderedDict()  # least recently used first
+        self.entries: OrderedDict[str, V] = OrderedDict()  # least recently used first
         self.bytes = 0
 
     def __len__(self) -> int:
-        return len(self.accounts)
+        return len(self.entries)
 
-    def account(self, account_id: str) -> CachedAccount | None:
-        cached = self.accounts.get(account_id)
+    def get(self, key: str) -> V | None:
+        """The entry, now the most recently used."""
+        cached = self.entries.get(key)
         if cached is not None:
-            self.accounts.move_to_end(account_id)
+            self.entries.move_to_end(key)
         return cached
 
-    def put(self, account_id: str, cached: CachedAccount) -> None:
-        self.forget([account_id])
-        self.accounts[account_id] = cached
+    def put(self, key: str, cached: V) -> V | None:
+        """Store (as the most recently used); the entry it replaced, if any."""
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        self.entries[key] = cached
         self.bytes += cached.size
+        return old
 
-    def forget(self, account_ids: Iterable[str]) -> None:
-        for account_id in account_ids:
-            if (old := self.accounts.pop(account_id, None)) is not None:
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if (old := self.entries.pop(key, None)) is not None:
                 self.bytes -= old.size
+                self._forgotten(key, old)
+
+    def _forgotten(self, key: str, old: V) -> None:
+        """What else goes with an entry (the lead cache's identities)."""
+
+    def evict_oldest(self) -> None:
+        self.forget([next(iter(self.entries))])
 
     def clear(self) -> None:
-        self.accounts.clear()
+        self.entries.clear()
         self.bytes = 0
+
+
+class AccountCache(ByteBudgetLru[CachedAccount]):
+    def account(self, account_id: str) -> CachedAccount | None:
+        return self.get(account_id)
 
     def fit(self) -> None:
-        while self.bytes > self.budget and self.accounts:
-            self.forget([next(iter(self.accounts))])
+        while self.bytes > self.budget and self.entries:
+            self.evict_oldest()
 
 
-class LeadCache:
+class LeadCache(ByteBudgetLru[CachedLead]):
     def __init__(self, budget_bytes: int) -> None:
-        self.budget = budget_bytes
-        self.leads: OrderedDict[str, CachedLead] = OrderedDict()  # least recently used first
+        super().__init__(budget_bytes)
         self.identities: dict[str, str] = {}  # identity -> lead id (maybe a merged one)
-        self.bytes = 0
         self.evicted = 0
         self.accounts = AccountCache(budget_bytes // 4)
 
-    def __len__(self) -> int:
-        return len(self.leads)
+    @property
+    def leads(self) -> OrderedDict[str, CachedLead]:
+        return self.entries
 
     def lead(self, lead_id: str) -> CachedLead | None:
-        cached = self.leads.get(lead_id)
-        if cached is not None:
-            self.leads.move_to_end(lead_id)
-        return cached
+        return self.get(lead_id)
 
     def identity(self, key: str) -> str | None:
         return self.identities.get(key)
 
-    def put(self, lead_id: str, cached: CachedLead) -> None:
-        old = self.leads.pop(lead_id, None)
+    def put(self, lead_id: str, cached: CachedLead) -> CachedLead | None:
+        old = super().put(lead_id, cached)
         if old is not None:
-            self.bytes -= old.size
             cached.identities |= old.identities
-        self.leads[lead_id] = cached
-        self.bytes += cached.size
+        return old
 
     def link(self, identity: str, lead_id: str) -> None:
         """Remember an identity of a cached lead (an identity of a lead not cached is not kept)."""
@@ -133,15 +151,10 @@ class LeadCache:
         self.identities[identity] = lead_id
         cached.identities.add(identity)
 
-    def forget(self, lead_ids: Iterable[str]) -> None:
-        for lead_id in lead_ids:
-            cached = self.leads.pop(lead_id, None)
-            if cached is None:
-                continue
-            self.bytes -= cached.size
-            for identity in cached.identities:
-                if self.identities.get(identity) == lead_id:
-                    del self.identities[identity]
+    def _forgotten(self, lead_id: str, old: CachedLead) -> None:
+        for identity in old.identities:
+            if self.identities.get(identity) == lead_id:
+                del self.identities[identity]
 
     def forget_identities(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -160,16 +173,14 @@ class LeadCache:
         self.forget([k for k, c in self.leads.items() if c.partition in partitions])
 
     def clear(self) -> None:
-        self.leads.clear()
+        super().clear()
         self.identities.clear()
-        self.bytes = 0
         self.accounts.clear()
 
     def fit(self) -> None:
         """Evict the least recently used accounts beyond their quarter, then the least recently active
         leads until the cache (leads and accounts) is within its budget."""
         self.accounts.fit()
-        while self.bytes + self.accounts.bytes > self.budget and self.leads:
-            lead_id = next(iter(self.leads))
-            self.forget([lead_id])
+        while self.bytes + self.accounts.bytes > self.budget and self.entries:
+            self.evict_oldest()
             self.evicted += 1

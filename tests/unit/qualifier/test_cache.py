@@ -74,7 +74,7 @@ def test_accounts_take_at_most_a_quarter_and_the_leads_the_rest() -> None:
     cache.accounts.put("domain:b.example", account(8))
     assert cache.accounts.account("domain:a.example") is not None  # used: b is now the least recent
     cache.fit()
-    assert set(cache.accounts.accounts) == {"domain:a.example"}  # two would pass a quarter
+    assert set(cache.accounts.entries) == {"domain:a.example"}  # two would pass a quarter
     assert cache.accounts.bytes <= cache.budget // 4
     assert cache.bytes + cache.accounts.bytes <= cache.budget and len(cache) < 36  # leads made room
     cache.accounts.put("domain:a.example", account(2, version=2))  # a newer copy replaces the old one
