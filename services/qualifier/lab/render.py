@@ -67,11 +67,7 @@ def _lines(r: dict[str, Any], *, markdown: bool) -> list[str]:
     out += ["", f"{h}Past not-SQL decisions (rejected or recycled)"]
     if rj["past_not_sqls"]:
         out.append(f"{bullet}candidate would no longer send {rj['no_longer_sent']} of {rj['past_not_sqls']}")
-        out += _table(
-            ["reason", "past", "no longer sent"],
-            [[f"{x['code']} ({x['label']})", x["past"], x["no_longer_sent"]] for x in rj["by_reason"]],
-            markdown,
-        )
+        out += _by_reason(rj, markdown)
     else:
         out.append(f"{bullet}none recorded yet")
     un = r["unseen"]
@@ -85,20 +81,14 @@ def _lines(r: dict[str, Any], *, markdown: bool) -> list[str]:
         out += [f"{bullet}why: {x['reason']} ({x['mqls']})" for x in un["top_reasons"]]
         out.append(f"{bullet}e.g. {', '.join(un['examples'])}")
     out += ["", f"{h}Per rule"]
-    rows = []
-    for row in r["rules"]:
-        b, c = row["baseline"], row["candidate"]
-        rows.append(
-            [
-                row["rule"],
-                "-" if b is None else b["mqls"],
-                "-" if c is None else c["mqls"],
-                "-" if c is None else c["decided"],
-                "-" if c is None else c["sqls"],
-                "-" if c is None else (_pct(c["rate"]) if c["rate"] is not None else "n/a"),
-                "-" if c is None else c["unknown"],
-            ]
-        )
+    rows = [
+        [
+            row["rule"],
+            _cell(row["baseline"], "mqls"),
+            *(_cell(row["candidate"], key) for key in ("mqls", "decided", "sqls", "rate", "unknown")),
+        ]
+        for row in r["rules"]
+    ]
     out += _table(
         ["rule", "baseline MQLs", "candidate MQLs", "decided", "SQL", "SQL rate", "unknown"], rows, markdown
     )
@@ -133,24 +123,18 @@ def _accounts(a: dict[str, Any], h: str, bullet: str, markdown: bool) -> list[st
             f"{bullet}past not-SQL account decisions no longer sent: "
             f"{rj['no_longer_sent']} of {rj['past_not_sqls']}"
         )
-        out += _table(
-            ["reason", "past", "no longer sent"],
-            [[f"{x['code']} ({x['label']})", x["past"], x["no_longer_sent"]] for x in rj["by_reason"]],
-            markdown,
-        )
-    rows = []
-    for row in a["rules"]:
-        b, c = row["baseline"], row["candidate"]
-        rows.append(
-            [
-                row["rule"],
-                "-" if b is None else b["mqas"],
-                "-" if c is None else c["mqas"],
-                row["accounts_gained"],
-                row["accounts_lost"],
-                f"{row['past_sqls_kept']} of {row['past_sqls']}",
-            ]
-        )
+        out += _by_reason(rj, markdown)
+    rows = [
+        [
+            row["rule"],
+            _cell(row["baseline"], "mqas"),
+            _cell(row["candidate"], "mqas"),
+            row["accounts_gained"],
+            row["accounts_lost"],
+            f"{row['past_sqls_kept']} of {row['past_sqls']}",
+        ]
+        for row in a["rules"]
+    ]
     out += ["", f"{h}Per account rule"]
     out += _table(
         ["account rule", "baseline MQAs", "candidate MQAs", "gained", "lost", "past SQLs kept"],
@@ -158,6 +142,21 @@ def _accounts(a: dict[str, Any], h: str, bullet: str, markdown: bool) -> list[st
         markdown,
     )
     return out
+
+
+def _cell(side: dict[str, Any] | None, key: str) -> Any:
+    """A rule's figure under one policy: "-" where that policy has no such rule; a rate as a percentage."""
+    if side is None:
+        return "-"
+    if key == "rate":
+        return _pct(side["rate"])
+    return side[key]
+
+
+def _by_reason(rejections: dict[str, Any], markdown: bool) -> list[str]:
+    """Past not-SQL decisions by reason: how many the candidate would no longer send."""
+    rows = [[f"{x['code']} ({x['label']})", x["past"], x["no_longer_sent"]] for x in rejections["by_reason"]]
+    return _table(["reason", "past", "no longer sent"], rows, markdown)
 
 
 def _examples(group: dict[str, Any]) -> str:
