@@ -79,13 +79,7 @@ async def add_user(
     session: AsyncSession, email: str, role: str, *, by: str, now: datetime, link_valid: timedelta
 ) -> tuple[User, str]:
     """A new account without a password, and the one-time token of its set-password link."""
-    if role not in ROLES:
-        raise UnknownRole(
-            f"unknown role {role!r}; roles: {', '.join(ROLES)}",
-            "unknown_role",
-            role=role[:40],
-            roles=list(ROLES),
-        )
+    _known_role(role)
     email = normal_email(email)
     if await session.scalar(select(users.c.user_id).where(users.c.email == email)):
         raise AccountError(f"{email} already has an account", "already_has_account", email=email)
@@ -131,13 +125,44 @@ async def find_user(session: AsyncSession, email: str) -> User | None:
 
 async def disable_user(session: AsyncSession, email: str, *, now: datetime) -> User:
     """Disabled, and every open session of theirs revoked in the same transaction."""
+    user = await _existing(session, email)
+    await session.execute(update(users).where(users.c.user_id == user.user_id).values(disabled_at=now))
+    await revoke_sessions(session, user.user_id, now=now)
+    return User(user_id=user.user_id, email=user.email, role=user.role, disabled=True)
+
+
+async def enable_user(session: AsyncSession, email: str) -> User:
+    """A disabled account active again: the password it had works again (or send a new link)."""
+    user = await _existing(session, email)
+    await session.execute(update(users).where(users.c.user_id == user.user_id).values(disabled_at=None))
+    return User(user_id=user.user_id, email=user.email, role=user.role, disabled=False)
+
+
+async def change_role(session: AsyncSession, email: str, role: str) -> tuple[User, str]:
+    """The account with its new role, and the role it had. The role is read on every request: open
+    sessions get the new role's pages and actions at once."""
+    _known_role(role)
+    user = await _existing(session, email)
+    await session.execute(update(users).where(users.c.user_id == user.user_id).values(role=role))
+    return User(user_id=user.user_id, email=user.email, role=role, disabled=user.disabled), user.role
+
+
+async def _existing(session: AsyncSession, email: str) -> User:
     user = await find_user(session, email)
     if user is None:
         who = email.strip()[:254]
         raise AccountError(f"no account for {who!r}", "no_account", email=who)
-    await session.execute(update(users).where(users.c.user_id == user.user_id).values(disabled_at=now))
-    await revoke_sessions(session, user.user_id, now=now)
-    return User(user_id=user.user_id, email=user.email, role=user.role, disabled=True)
+    return user
+
+
+def _known_role(role: str) -> None:
+    if role not in ROLES:
+        raise UnknownRole(
+            f"unknown role {role!r}; roles: {', '.join(ROLES)}",
+            "unknown_role",
+            role=role[:40],
+            roles=list(ROLES),
+        )
 
 
 async def set_password(session: AsyncSession, token: str, password: str, *, now: datetime) -> User:

@@ -25,6 +25,7 @@ ACTIONS = (
     "webhook.deleted",
     "user.added",
     "user.disabled",
+    "user.enabled",
     "user.role_changed",
     "user.login_refused",
     "user.password_set",

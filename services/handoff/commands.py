@@ -1,5 +1,6 @@
-"""`leadstate users add|list|disable`: personal console accounts, managed from the command line against
-the handoff's database (the running dev stack's, or LEADSTATE_DATABASE_URL). Each change is audited."""
+"""`leadstate users add|list|disable|enable|role|link`: personal console accounts, managed from the
+command line against the handoff's database (the running dev stack's, or LEADSTATE_DATABASE_URL).
+Each change is audited."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from services.common.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = sub.add_parser("users", help="personal console accounts: add, list, disable")
+    users = sub.add_parser("users", help="personal console accounts: add, list, disable, enable, role, link")
     actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="a new account; prints its one-time set-password link")
     add.add_argument("email")
@@ -26,6 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     disable = actions.add_parser("disable", help="disable an account: its console sessions end at once")
     disable.add_argument("email")
     disable.set_defaults(func=_users, needs=(DATABASE,))
+    enable = actions.add_parser("enable", help="make a disabled account active again")
+    enable.add_argument("email")
+    enable.set_defaults(func=_users, needs=(DATABASE,))
+    role = actions.add_parser("role", help="change an account's role: open sessions get it at once")
+    role.add_argument("email")
+    role.add_argument("role", help="sales, marketing or admin")
+    role.set_defaults(func=_users, needs=(DATABASE,))
     link = actions.add_parser("link", help="a new one-time set-password link (a forgotten password)")
     link.add_argument("email")
     link.set_defaults(func=_users, needs=(DATABASE, URLS))
@@ -65,6 +73,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 user = await accounts.disable_user(session, args.email, now=now)
                 await record(session, actor, "user.disabled", user.email, {})
                 print(f"leadstate: {user.email} disabled; their console sessions have ended")
+                return 0
+            if args.action == "enable":
+                user = await accounts.enable_user(session, args.email)
+                await record(session, actor, "user.enabled", user.email, {})
+                print(f"leadstate: {user.email} ({user.role}) is active again")
+                return 0
+            if args.action == "role":
+                user, was = await accounts.change_role(session, args.email, args.role)
+                await record(session, actor, "user.role_changed", user.email, {"role": user.role, "was": was})
+                print(f"leadstate: {user.email} is now {user.role} (was {was})")
                 return 0
             valid = timedelta(seconds=settings.set_password_link_s)
             if args.action == "add":

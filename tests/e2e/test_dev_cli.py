@@ -87,7 +87,9 @@ def test_every_documented_command_works_next_to_a_running_dev_stack(tmp_path: Pa
         out = run("users", "add", "aiko@example.com", "--role", "sales", ok="set a password within")
         assert f":{dev['LEADSTATE_HANDOFF_PORT']}/console/" in out, out
         run("users", "list", ok="aiko@example.com\tsales\tactive")
+        run("users", "role", "aiko@example.com", "marketing", ok="is now marketing (was sales)")
         run("users", "disable", "aiko@example.com", ok="disabled")
+        run("users", "enable", "aiko@example.com", ok="active again")
         poll(lambda: _cli(["replay"], user).returncode == 0, timeout_s=60, what="replay without differences")
         run("replay", ok="no differences from the stored state")
         run("migrate", "--topics", ok="topics created: none (all existed)")

@@ -107,6 +107,34 @@ async def test_disabling_a_person_ends_their_open_session_on_the_next_request(pe
     assert ("user.disabled", "leaver@example.com") in [(r.action, r.subject) for r in await people.audit()]
 
 
+async def test_a_role_change_applies_to_an_open_session_and_a_disabled_person_can_be_enabled(
+    people: People,
+) -> None:
+    browser, _ = await people.signed_in("mover@example.com", "sales")
+    assert (await browser.get("/console/funnel")).status_code == 403
+    code, out, err = await people.cli("users", "role", "mover@example.com", "marketing")
+    assert code == 0 and "mover@example.com is now marketing (was sales)" in out, err
+    assert (await browser.get("/console/funnel")).status_code == 200  # the same session, the new role
+    assert (await browser.get("/console/inbox")).status_code == 403
+    bad = await people.cli("users", "role", "mover@example.com", "boss")
+    assert bad[0] == 1 and "unknown role 'boss'" in bad[2]
+    nobody = await people.cli("users", "enable", "nobody@example.com")
+    assert nobody[0] == 1 and "no account for 'nobody@example.com'" in nobody[2]
+
+    assert (await people.cli("users", "disable", "mover@example.com"))[0] == 0
+    assert (await people.sign_in(people.browser(), "mover@example.com")).status_code == 401
+    code, out, err = await people.cli("users", "enable", "mover@example.com")
+    assert code == 0 and "mover@example.com (marketing) is active again" in out, err
+    again = people.browser()
+    assert (await people.sign_in(again, "mover@example.com")).status_code == 303  # the old password
+    assert (await again.get("/console/funnel")).status_code == 200
+    assert "mover@example.com\tmarketing\tactive" in (await people.cli("users", "list"))[1]
+    trail = [(r.action, r.detail) for r in await people.audit() if r.subject == "mover@example.com"]
+    assert ("user.role_changed", {"role": "marketing", "was": "sales"}) in trail
+    states = [action for action, _ in trail if action in ("user.disabled", "user.enabled")]
+    assert states == ["user.disabled", "user.enabled"]
+
+
 async def test_logout_everywhere_ends_every_session_and_idle_sessions_end(people: People) -> None:
     first, csrf = await people.signed_in("two.tabs@example.com", "marketing")
     second = people.browser()  # closed by the fixture

@@ -22,6 +22,8 @@ ARGUMENTS = {
     "policy simulate": ["policies/default.yaml"],
     "users add": ["ann@example.com", "--role", "sales"],
     "users disable": ["ann@example.com"],
+    "users enable": ["ann@example.com"],
+    "users role": ["ann@example.com", "admin"],
     "users link": ["ann@example.com"],
 }
 
