@@ -1,6 +1,6 @@
 """Attacks on single sign-on, against a real OpenID Connect provider process: a forged or expired ID
-token, a wrong `state` or `nonce`, a replayed code, an open redirect in the post-login target. Each is
-refused with a page (never a 500) and nobody is signed in."""
+token, a wrong `state` or `nonce`, a replayed code, a code bound to another PKCE challenge, an open
+redirect in the post-login target. Each is refused with a page (never a 500) and nobody is signed in."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jws
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
@@ -157,6 +158,32 @@ async def test_a_forged_id_token_is_refused(
             assert refused.status_code == 400 and "ID token failed its checks" in refused.text
             async with people.app.state.handoff.database.engine.connect() as conn:
                 assert not await conn.scalar(select(users.c.email).where(users.c.email == "boss@acme.test"))
+            assert (await browser.get("/console/inbox")).status_code == 303
+
+
+async def test_a_code_issued_for_another_pkce_challenge_is_refused(
+    people_app: PeopleFactory,  # noqa: F811
+    provider: Provider,  # noqa: F811
+) -> None:
+    """PKCE (S256): the code an attacker obtained for their own challenge, slipped into a person's flow
+    with that flow's state, is redeemed with the person's verifier, and a provider that enforces PKCE
+    refuses it. (The proxy enforces it; the honest sign-on through it shows the console's verifier is
+    the one its challenge was made of.)"""
+    await provider.person("ann@acme.test", groups=["it-admins"])
+    attacker = create_s256_code_challenge("the-attackers-own-verifier-" + "x" * 30)
+    async with man_in_the_middle(provider, lambda token: token) as proxy:
+        async with people_app(**oidc_settings(proxy, **ADMIN)) as people:
+            honest = people.browser()
+            assert (await sign_on(honest, "ann@acme.test")).status_code == 200
+            assert (await honest.get("/console/inbox")).status_code == 200
+            browser = people.browser()
+            leg = await leave_for_provider(browser)
+            assert query(leg.authorize)["code_challenge_method"] == "S256"
+            swapped = await authorize(
+                leg, "ann@acme.test", edit=lambda url: with_param(url, "code_challenge", attacker)
+            )
+            refused = await come_back(browser, swapped)
+            assert refused.status_code == 400 and "refused the sign-in code (invalid_grant)" in refused.text
             assert (await browser.get("/console/inbox")).status_code == 303
 
 

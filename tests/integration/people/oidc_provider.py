@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 import orjson
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -140,21 +141,45 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def pkce_refusal(challenges: dict[str, str], path: str, form: dict[str, str]) -> Response | None:
+    """RFC 7636 at the token endpoint, as providers that enforce it answer: a code issued for a
+    `code_challenge` is redeemed only with the `code_verifier` whose S256 hash it is."""
+    if path != "/oauth2/token" or (challenge := challenges.get(form.get("code", ""))) is None:
+        return None
+    if create_s256_code_challenge(form.get("code_verifier", "")) == challenge:
+        return None
+    refusal = {"error": "invalid_grant", "error_description": "code_verifier does not match the challenge"}
+    return Response(orjson.dumps(refusal), status_code=400, media_type="application/json")
+
+
 @asynccontextmanager
 async def man_in_the_middle(provider: Provider, forge: Callable[[str], str]) -> AsyncIterator[str]:
     """A proxy in front of the provider that hands its Host through (so the provider names the proxy
     as its issuer and everything goes through it) and replaces the ID token of every token answer by
-    `forge(id_token)`. Yields the proxy's address: the issuer leadstate is configured with."""
+    `forge(id_token)`. It also enforces PKCE (S256), which oidc-provider-mock does not: the challenge of
+    each authorization is remembered by the code issued for it. Yields the proxy's address: the issuer
+    leadstate is configured with."""
+    challenges: dict[str, str] = {}  # code -> its authorization request's code_challenge
 
     async def forward(request: Request) -> Response:
+        body = await request.body()
+        if refused := pkce_refusal(
+            challenges, request.url.path, {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        ):
+            return refused
         async with httpx.AsyncClient() as client:
             answer = await client.request(
                 request.method,
                 f"{provider.url}{request.url.path}",
                 params=request.query_params,
-                content=await request.body(),
+                content=body,
                 headers=[(k, v) for k, v in request.headers.items() if k.lower() != "content-length"],
             )
+        if request.url.path == "/oauth2/authorize" and (
+            code := query(answer.headers.get("location", "")).get("code")
+        ):
+            if challenge := request.query_params.get("code_challenge"):
+                challenges[code] = challenge
         body = answer.content
         if request.url.path == "/oauth2/token" and answer.status_code == 200:
             token = orjson.loads(body)
