@@ -1,6 +1,7 @@
-"""People, managed by admins in the console as with `leadstate users add|list|disable`: the list, a new
-account (its one-time set-password link shown once, to pass on), disabling one (their sessions end at
-once). Each change is audited under the admin who made it."""
+"""People, managed by admins in the console as with `leadstate users add|list|disable|enable|role`: the
+list, a new account (its one-time set-password link shown once, to pass on), disabling one (their
+sessions end at once), enabling one again, changing a role (open sessions get it at once). An admin
+cannot disable or change their own account. Each change is audited under the admin who made it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from ..accounts import ROLES, AccountError, add_user, disable_user, list_users
+from ..accounts import ROLES, AccountError, add_user, change_role, disable_user, enable_user, list_users
 from ..audit import Actor, record
 from ..state import handoff_state
 from .i18n import N_
@@ -89,7 +90,7 @@ async def disable(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(user, csrf)
-    if user.person is not None and user.person.email == email.strip().lower():
+    if _own(user, email):
         refusal = viewer_for(request).gettext(N_("You cannot disable your own account: ask another admin."))
         return await _page(request, user, 422, error=refusal)
     actor = Actor(name=user.actor, address=client_address(request))
@@ -101,3 +102,53 @@ async def disable(
         return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)))
     done = N_("%(email)s is disabled; their console sessions have ended.")
     return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))
+
+
+@router.post("/enable")
+async def enable(
+    request: Request,
+    user: AdminUser,
+    email: Annotated[str, Form(max_length=254)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    actor = Actor(name=user.actor, address=client_address(request))
+    try:
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            person = await enable_user(db, email)
+            await record(db, actor, "user.enabled", person.email, {"via": "console"})
+    except AccountError as exc:
+        return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)))
+    done = N_("%(email)s is active again.")
+    return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))
+
+
+@router.post("/role")
+async def role(
+    request: Request,
+    user: AdminUser,
+    email: Annotated[str, Form(max_length=254)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(user, csrf)
+    viewer = viewer_for(request)
+    if _own(user, email):
+        refusal = viewer.gettext(N_("You cannot change your own role: ask another admin."))
+        return await _page(request, user, 422, error=refusal)
+    actor = Actor(name=user.actor, address=client_address(request))
+    try:
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            person, was = await change_role(db, email, role)
+            detail = {"role": person.role, "was": was, "via": "console"}
+            await record(db, actor, "user.role_changed", person.email, detail)
+    except AccountError as exc:
+        return await _page(request, user, 422, error=refusal_text(exc, viewer))
+    done = N_("%(email)s is now %(role)s; their open sessions have the new role.")
+    return await _page(
+        request, user, done=viewer.gettext(done, email=person.email, role=viewer.gettext(person.role))
+    )
+
+
+def _own(user: ConsoleUser, email: str) -> bool:
+    return user.person is not None and user.person.email == email.strip().lower()

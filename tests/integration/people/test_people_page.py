@@ -1,5 +1,6 @@
-"""Admins manage people in the console (list, add, disable), each change audited under their name; and
-behind a trusted reverse proxy the audit records the person's address and sign-on the public address."""
+"""Admins manage people in the console (list, add, disable, enable, change a role), each change audited
+under their name; and behind a trusted reverse proxy the audit records the person's address and sign-on
+the public address."""
 
 from __future__ import annotations
 
@@ -51,6 +52,28 @@ async def test_an_admin_adds_and_disables_people_in_the_console(people: People) 
     unknown = await admin.post("/console/users/disable", data={"email": "who@acme.test", "csrf": csrf})
     assert unknown.status_code == 422 and "No account for &#39;who@acme.test&#39;" in unknown.text
 
+    listed = await admin.get("/console/users")
+    assert 'aria-label="Enable nao@acme.test"' in listed.text
+    back = await admin.post("/console/users/enable", data={"email": "nao@acme.test", "csrf": csrf})
+    assert back.status_code == 200 and "nao@acme.test is active again." in back.text
+    assert (await people.sign_in(newcomer, "nao@acme.test")).status_code == 303  # her password again
+    assert (await newcomer.get("/console/funnel")).status_code == 403  # sales: no funnel
+    moved = await admin.post(
+        "/console/users/role", data={"email": "nao@acme.test", "role": "marketing", "csrf": csrf}
+    )
+    assert moved.status_code == 200 and "nao@acme.test is now marketing" in moved.text
+    assert (await newcomer.get("/console/funnel")).status_code == 200  # the same session, the new role
+    own = await admin.post(
+        "/console/users/role", data={"email": "root@acme.test", "role": "sales", "csrf": csrf}
+    )
+    assert own.status_code == 422 and "cannot change your own role" in own.text
+    boss = await admin.post(
+        "/console/users/role", data={"email": "nao@acme.test", "role": "boss", "csrf": csrf}
+    )
+    assert boss.status_code == 422 and "Unknown role &#39;boss&#39;" in boss.text
+    no_csrf = await admin.post("/console/users/role", data={"email": "nao@acme.test", "role": "admin"})
+    assert no_csrf.status_code == 403
+
     sales, sales_csrf = await people.signed_in("sara@acme.test", "sales")
     assert (await sales.get("/console/users")).status_code == 403
     forbidden = await sales.post(
@@ -61,6 +84,11 @@ async def test_an_admin_adds_and_disables_people_in_the_console(people: People) 
     trail = [(r.actor, r.action, r.subject, r.detail) for r in await people.audit()]
     assert ("root@acme.test", "user.added", "nao@acme.test", {"role": "sales", "via": "console"}) in trail
     assert ("root@acme.test", "user.disabled", "nao@acme.test", {"via": "console"}) in trail
+    assert ("root@acme.test", "user.enabled", "nao@acme.test", {"via": "console"}) in trail
+    changed = {"role": "marketing", "was": "sales", "via": "console"}
+    assert ("root@acme.test", "user.role_changed", "nao@acme.test", changed) in trail
+    roles = [t for t in trail if t[1] == "user.role_changed"]
+    assert len(roles) == 1, roles  # the refused changes changed nothing
     assert not any(t[2] in ("x@acme.test", "z@acme.test", "y@acme.test") for t in trail)
 
 
