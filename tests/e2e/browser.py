@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from tests.support import free_port, stop_process, wait_until
@@ -35,6 +36,14 @@ WIDTH = 1280
 
 def chromium_binary() -> str | None:
     return next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
+
+
+def chromium_or_skip() -> str:
+    """Chromium's path; the test is skipped where there is none."""
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    return binary
 
 
 class Page:

@@ -1,14 +1,16 @@
-"""Fixtures of the tests that run `leadstate dev` as a process."""
+"""Fixtures of the end-to-end tests: a headless Chromium page, and a data directory for the tests that run
+`leadstate dev` as a process."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from services.common.processes import private_dir
+from tests.e2e.browser import Page, chromium_or_skip, chromium_page
 
 
 @pytest.fixture
@@ -19,3 +21,10 @@ def dev_data() -> Iterator[Path]:
     root = private_dir("leadstate-test-dev-")
     yield root / "data"
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Page]:
+    """A headless Chromium page (the test is skipped where there is no Chromium)."""
+    async with chromium_page(chromium_or_skip(), tmp_path / "profile") as opened:
+        yield opened

@@ -10,10 +10,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import API_KEY_READ
-from tests.e2e.browser import chromium_binary
+from tests.e2e.browser import chromium_or_skip
 from tests.support import ServiceProcess, free_port, wait_ready
 
 
@@ -27,9 +25,7 @@ class ConsoleStack:
 
 @asynccontextmanager
 async def console_stack(env: dict[str, str], tmp_path: Path) -> AsyncIterator[ConsoleStack]:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    binary = chromium_or_skip()
     shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}

@@ -17,7 +17,7 @@ import pytest
 from services.qualifier.demo import generate_audience_with_truth
 from services.qualifier.stitching import DecisionRecord
 from tests.conftest import API_KEY_ALL
-from tests.e2e.browser import Page, chromium_binary, chromium_page
+from tests.e2e.browser import Page, chromium_or_skip, chromium_page
 from tests.history import History, recorded_history
 from tests.integration.lab.conftest import FOCUSED, LEADS, LOOSE, START, Lab, policy, store
 
@@ -34,9 +34,7 @@ ASK = "form[action='/console/policy/suggestions']"
 
 @pytest.fixture
 def binary() -> str:
-    found = chromium_binary()
-    if found is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    found = chromium_or_skip()
     return found
 
 

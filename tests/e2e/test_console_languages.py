@@ -28,7 +28,7 @@ from services.common.policy.loader import load_policy
 from services.common.policy.model import in_language
 from services.common.policy.reasons import render_reason
 from tests.conftest import API_KEY_ALL, API_KEY_READ
-from tests.e2e.browser import Page, chromium_binary, chromium_page
+from tests.e2e.browser import Page, chromium_or_skip, chromium_page
 from tests.e2e.demo import demo_in_the_inbox, grouped_leads
 from tests.support import ROOT, ServiceProcess, free_port, wait_ready
 
@@ -175,9 +175,7 @@ async def walk(page: Page, handoff: str, language: str, item: dict[str, Any], sh
 
 
 async def test_the_console_in_japanese_and_english(env: dict[str, str], tmp_path: Path) -> None:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    binary = chromium_or_skip()
     shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
     ports = {name: free_port() for name in ("ingest", "qualifier", "handoff")}
     env = {**env, **{f"LEADSTATE_{name.upper()}_PORT": str(port) for name, port in ports.items()}}

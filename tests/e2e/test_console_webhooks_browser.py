@@ -14,7 +14,7 @@ import pytest
 from services.common.settings import Settings
 from services.handoff.app import create_app
 from tests.conftest import API_KEY_ALL
-from tests.e2e.browser import Page, chromium_binary, chromium_page
+from tests.e2e.browser import Page, chromium_or_skip, chromium_page
 from tests.integration.handoff.data import POLICY
 from tests.integration.handoff.webhooks.receiver import Receiver, running_receiver
 from tests.support import serve_app, wait_until
@@ -31,9 +31,7 @@ async def fill(page: Page, fields: dict[str, str]) -> None:
 
 
 async def test_an_admin_manages_an_endpoint_in_the_browser(settings: Settings, tmp_path: Path) -> None:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    binary = chromium_or_skip()
     shots = Path(os.environ.get("LEADSTATE_SCREENSHOTS") or tmp_path / "screenshots")
     app = create_app(
         settings.model_copy(

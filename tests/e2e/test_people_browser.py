@@ -5,24 +5,14 @@ new role on its next page."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import Page, chromium_binary, chromium_page
+from tests.e2e.browser import Page
 from tests.integration.people.conftest import PASSWORD, People, people, people_app  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.brokers("tansu")]
-
-
-@pytest.fixture
-async def page(tmp_path: Path) -> AsyncIterator[Page]:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
-    async with chromium_page(binary, tmp_path / "profile") as opened:
-        yield opened
 
 
 async def sign_in_with_password(page: Page, console: str, email: str) -> None:

@@ -15,21 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from services.handoff.tables import decisions
-from tests.e2e.browser import Page, chromium_binary, chromium_page
+from tests.e2e.browser import Page, chromium_or_skip, chromium_page
 from tests.integration.people.conftest import People, PeopleFactory, people_app, provider  # noqa: F401
 from tests.integration.people.oidc_provider import Provider, oidc_settings
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.brokers("tansu")]
-
-
-@pytest.fixture
-async def page(tmp_path: Path) -> AsyncIterator[Page]:
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
-    async with chromium_page(binary, tmp_path / "profile") as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -96,9 +87,7 @@ async def test_a_person_of_another_domain_is_refused_with_a_clear_page(
 @pytest.fixture
 async def page_ja(tmp_path: Path) -> AsyncIterator[Page]:
     """A browser whose every request says `Accept-Language: ja` (the test deployment's default is en)."""
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium binary: `make test` installs it with apt-get when run as root")
+    binary = chromium_or_skip()
     async with chromium_page(binary, tmp_path / "profile-ja", language="ja") as opened:
         yield opened
 

@@ -5,16 +5,27 @@ cannot disable or change their own account. Each change is audited under the adm
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from ..accounts import ROLES, AccountError, add_user, change_role, disable_user, enable_user, list_users
+from ..accounts import (
+    ROLES,
+    AccountError,
+    User,
+    add_user,
+    change_role,
+    disable_user,
+    enable_user,
+    list_users,
+)
 from ..audit import Actor, record
 from ..state import handoff_state
-from .i18n import N_
+from .i18n import N_, Viewer
 from .pages import (
     ConsoleUser,
     PageError,
@@ -82,6 +93,29 @@ async def add(
     return await _page(request, user, link=link)
 
 
+Change = Callable[[AsyncSession], Awaitable[tuple[User, dict[str, Any]]]]  # the person, the audit detail
+
+
+async def _change(
+    request: Request, user: ConsoleUser, action: str, change: Change, done: Callable[[Viewer, User], str]
+) -> Response:
+    """One change to a person: made and audited (`action`, with "via": "console") in one transaction; the
+    page again, saying what was done, or the refusal (422) in the viewer's language."""
+    actor = Actor(name=user.actor, address=client_address(request))
+    viewer = viewer_for(request)
+    try:
+        async with handoff_state(request).database.sessions() as db, db.begin():
+            person, detail = await change(db)
+            await record(db, actor, action, person.email, {**detail, "via": "console"})
+    except AccountError as exc:
+        return await _page(request, user, 422, error=refusal_text(exc, viewer))
+    return await _page(request, user, done=done(viewer, person))
+
+
+async def _refuse_own(request: Request, user: ConsoleUser, words: str) -> Response:
+    return await _page(request, user, 422, error=viewer_for(request).gettext(words))
+
+
 @router.post("/disable")
 async def disable(
     request: Request,
@@ -91,17 +125,13 @@ async def disable(
 ) -> Response:
     check_csrf(user, csrf)
     if _own(user, email):
-        refusal = viewer_for(request).gettext(N_("You cannot disable your own account: ask another admin."))
-        return await _page(request, user, 422, error=refusal)
-    actor = Actor(name=user.actor, address=client_address(request))
-    try:
-        async with handoff_state(request).database.sessions() as db, db.begin():
-            person = await disable_user(db, email, now=datetime.now(UTC))
-            await record(db, actor, "user.disabled", person.email, {"via": "console"})
-    except AccountError as exc:
-        return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)))
+        return await _refuse_own(request, user, N_("You cannot disable your own account: ask another admin."))
+
+    async def change(db: AsyncSession) -> tuple[User, dict[str, Any]]:
+        return await disable_user(db, email, now=datetime.now(UTC)), {}
+
     done = N_("%(email)s is disabled; their console sessions have ended.")
-    return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))
+    return await _change(request, user, "user.disabled", change, lambda v, p: v.gettext(done, email=p.email))
 
 
 @router.post("/enable")
@@ -112,15 +142,12 @@ async def enable(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(user, csrf)
-    actor = Actor(name=user.actor, address=client_address(request))
-    try:
-        async with handoff_state(request).database.sessions() as db, db.begin():
-            person = await enable_user(db, email)
-            await record(db, actor, "user.enabled", person.email, {"via": "console"})
-    except AccountError as exc:
-        return await _page(request, user, 422, error=refusal_text(exc, viewer_for(request)))
+
+    async def change(db: AsyncSession) -> tuple[User, dict[str, Any]]:
+        return await enable_user(db, email), {}
+
     done = N_("%(email)s is active again.")
-    return await _page(request, user, done=viewer_for(request).gettext(done, email=person.email))
+    return await _change(request, user, "user.enabled", change, lambda v, p: v.gettext(done, email=p.email))
 
 
 @router.post("/role")
@@ -132,22 +159,19 @@ async def role(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(user, csrf)
-    viewer = viewer_for(request)
     if _own(user, email):
-        refusal = viewer.gettext(N_("You cannot change your own role: ask another admin."))
-        return await _page(request, user, 422, error=refusal)
-    actor = Actor(name=user.actor, address=client_address(request))
-    try:
-        async with handoff_state(request).database.sessions() as db, db.begin():
-            person, was = await change_role(db, email, role)
-            detail = {"role": person.role, "was": was, "via": "console"}
-            await record(db, actor, "user.role_changed", person.email, detail)
-    except AccountError as exc:
-        return await _page(request, user, 422, error=refusal_text(exc, viewer))
+        return await _refuse_own(request, user, N_("You cannot change your own role: ask another admin."))
+
+    async def change(db: AsyncSession) -> tuple[User, dict[str, Any]]:
+        person, was = await change_role(db, email, role)
+        return person, {"role": person.role, "was": was}
+
     done = N_("%(email)s is now %(role)s; their open sessions have the new role.")
-    return await _page(
-        request, user, done=viewer.gettext(done, email=person.email, role=viewer.gettext(person.role))
-    )
+
+    def said(viewer: Viewer, person: User) -> str:
+        return viewer.gettext(done, email=person.email, role=viewer.gettext(person.role))
+
+    return await _change(request, user, "user.role_changed", change, said)
 
 
 def _own(user: ConsoleUser, email: str) -> bool:
