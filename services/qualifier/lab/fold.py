@@ -11,6 +11,13 @@ whether it landed, for the join in `report.py`.
 
 Accounts (MQAs) need every member of an account at once, so they are a second pass over the whole log in
 applied order (`AccountPair`, with replay's own fold); decisions on MQAs land the same way.
+
+On the stored log (source.py) a lead is folded once per policy, not twice: the account pass folds every
+lead of an account under each policy with account rules, so for that side (`deferred`) the lead pass
+folds only the leads that were never in an account, at the end of their group, and the account pass
+reports the MQLs and decision landings of the others (`AccountPair(leads=True)`). Which account a lead
+is in reads only its group call and its email (no policy changes those), so the lead pass notes it from
+the side it folds. `fold_entries` (tests, small logs) folds every lead in the lead pass: the reference.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.common.policy import Policy, membership
+from services.common.policy import LeadState, Policy, membership
 from services.common.policy.timemath import shifted
 
 from ..buying_groups import AccountFold
@@ -51,6 +58,7 @@ class RecordedDecision:
     rule: str | None
     policy_version: str | None
     landed: dict[str, bool] = field(default_factory=dict)  # side -> closed an open simulated MQL
+    event_id: str = ""  # the decision's log id: how the account pass's landings find it (`Folded.land`)
 
 
 @dataclass
@@ -68,6 +76,8 @@ class Folded:
     # final lead id -> every account it was in under either policy (when either has account rules):
     # which leads the account pass folds together (clusters.py)
     memberships: dict[str, set[str]] = field(default_factory=dict)
+    # decision event id -> side -> landed, for lead decisions folded by the account pass (`deferred`)
+    landings: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     def extend(self, other: Folded) -> None:
         self.events += other.events
@@ -80,45 +90,96 @@ class Folded:
         self.account_decisions.extend(other.account_decisions)
         for lead_id, accounts in other.memberships.items():
             self.memberships.setdefault(lead_id, set()).update(accounts)
+        for event_id, landed in other.landings.items():
+            self.landings.setdefault(event_id, {}).update(landed)
+
+    def land(self) -> None:
+        """After both passes: the landings the account pass found go to the lead pass's decisions."""
+        for decision in self.decisions:
+            if (landed := self.landings.get(decision.event_id)) is not None:
+                decision.landed.update(landed)
+        self.landings = {}
 
 
 class PolicyPair:
-    """Folds log entries into a baseline ledger and a candidate ledger."""
+    """Folds log entries into a baseline ledger and a candidate ledger. With `defer`, a candidate with
+    account rules folds a lead group only at its end, and only when no lead of it was ever in an account
+    (the account pass folds the rest: see the module's docstring)."""
 
     accounts = False  # whether to note each lead's accounts (`Folded.memberships`) for the account pass
+    deferred: frozenset[str] = frozenset()
 
-    def __init__(self, baseline: Policy, candidate: Policy) -> None:
+    def __init__(self, baseline: Policy, candidate: Policy, *, defer: bool = False) -> None:
         self.ledgers = {"baseline": Ledger(baseline), "candidate": Ledger(candidate)}
         self.folded = Folded()
         self.accounts = AccountPair.needed(baseline, candidate)
+        if defer:
+            self.deferred = AccountPair.lead_sides(baseline, candidate)
+        self.pending: list[LogEntry] = []  # the group's entries, while a side is deferred
 
     def fold(self, entry: LogEntry) -> None:
         self.folded.events += 1
+        if self.deferred:
+            self.pending.append(entry)
         item = entry.entry
         if isinstance(item, DecisionRecord):
             self._decide(item, entry.data)
             return
         for side, ledger in self.ledgers.items():
+            if side in self.deferred:
+                continue
             ledger.fold(item)
             if self.accounts and ledger.applied[-1].lead_id is not None:
                 state = ledger.states[ledger.resolve(ledger.applied[-1].lead_id)]
-                if (home := membership(state, ledger.policy)) is not None:
-                    self.folded.memberships.setdefault(state.lead_id, set()).add(home.account_id)
-            ledger.applied.clear()  # the worker stores these; a simulation needs only what fired
-            if ledger.fired:
-                self.folded.mqls[side].extend(_simulated(f.lead_id, f.mql) for f in ledger.fired)
-                ledger.fired.clear()
+                self._note_accounts(state, ledger.policy)
+                if side == "baseline":  # the group call and the email are the same under every policy
+                    for other in self.deferred:
+                        self._note_accounts(state, self.ledgers[other].policy)
+            self._collect(side, ledger)
+
+    def _note_accounts(self, state: LeadState, policy: Policy) -> None:
+        if (home := membership(state, policy)) is not None:
+            self.folded.memberships.setdefault(state.lead_id, set()).add(home.account_id)
+
+    def _collect(self, side: str, ledger: Ledger) -> None:
+        ledger.applied.clear()  # the worker stores these; a simulation needs only what fired
+        if ledger.fired:
+            self.folded.mqls[side].extend(_simulated(f.lead_id, f.mql) for f in ledger.fired)
+            ledger.fired.clear()
 
     def _decide(self, decision: DecisionRecord, data: dict[str, Any]) -> None:
-        landed = {side: land_decision(ledger, decision) for side, ledger in self.ledgers.items()}
+        landed = {
+            side: land_decision(ledger, decision)
+            for side, ledger in self.ledgers.items()
+            if side not in self.deferred
+        }
         for ledger in self.ledgers.values():
             ledger.applied.clear()
         self.folded.decisions.append(
-            recorded(decision.lead_id, decision.outcome, decision.time, data, landed)
+            recorded(decision.lead_id, decision.outcome, decision.time, data, landed, decision.event_id)
         )
+
+    def _fold_deferred(self) -> None:
+        """A group in no account: the deferred sides fold it now, in the same order."""
+        decisions = iter(self.folded.decisions)  # one per decision entry, in order
+        for entry in self.pending:
+            item = entry.entry
+            decided = next(decisions) if isinstance(item, DecisionRecord) else None
+            for side in self.deferred:
+                ledger = self.ledgers[side]
+                if isinstance(item, DecisionRecord):
+                    assert decided is not None
+                    decided.landed[side] = land_decision(ledger, item)
+                    ledger.applied.clear()
+                else:
+                    ledger.fold(item)
+                    self._collect(side, ledger)
+        self.pending = []
 
     def finish(self) -> Folded:
         """Point every MQL and decision at its lead's final id (stitching merges leads retroactively)."""
+        if self.deferred and not self.folded.memberships:
+            self._fold_deferred()
         ledger = self.ledgers["baseline"]  # stitching does not depend on the policy: both agree
         out = self.folded
         for side in SIDES:
@@ -136,17 +197,29 @@ class AccountPair:
     """Accounts folded under both policies (buying_groups.AccountFold, replay's fold) over the whole log
     in applied order: an account's members are many leads, so this is a pass of its own. A recorded
     decision on an MQA lands as a lead's does: only on an account with an open MQA under the simulated
-    policy, closing that episode; lead decisions land as in `PolicyPair`."""
+    policy, closing that episode; lead decisions land as in `PolicyPair`. With `leads`, the sides a
+    deferring `PolicyPair` left to this pass (`lead_sides`) also report their leads' MQLs and where
+    lead decisions landed."""
 
-    def __init__(self, baseline: Policy, candidate: Policy) -> None:
+    lead_sides_here: frozenset[str] = frozenset()
+
+    def __init__(self, baseline: Policy, candidate: Policy, *, leads: bool = False) -> None:
         # a side without account rules has no MQAs whatever happens: its leads are not folded again
         sides = {"baseline": baseline, "candidate": candidate}
         self.folds = {side: AccountFold.under(p) for side, p in sides.items() if p.accounts.rules}
         self.folded = Folded()
+        if leads:
+            self.lead_sides_here = AccountPair.lead_sides(baseline, candidate)
 
     @staticmethod
     def needed(*policies: Policy) -> bool:
         return any(p.accounts.rules for p in policies)
+
+    @staticmethod
+    def lead_sides(baseline: Policy, candidate: Policy) -> frozenset[str]:
+        """The sides whose leads in an account this pass can fold instead of the lead pass: the candidate
+        when it has account rules (the baseline's ledger stays in the lead pass: it names the leads)."""
+        return frozenset({"candidate"}) if candidate.accounts.rules else frozenset()
 
     def fold(self, entry: LogEntry) -> None:
         item = entry.entry
@@ -154,12 +227,18 @@ class AccountPair:
             self._decide(item, entry.data)
             return
         for side, fold in self.folds.items():
+            leads = side in self.lead_sides_here
             if isinstance(item, DecisionRecord):
-                if land_decision(fold.ledger, item):
+                landed = land_decision(fold.ledger, item)
+                if landed:
                     fold.groups.observe(fold.ledger)  # the member's stage moved
+                if leads:
+                    self.folded.landings.setdefault(item.event_id, {})[side] = landed
             else:
                 fold.fold(item)
-                fold.ledger.fired.clear()  # lead MQLs come from the pass lead by lead
+                if leads:
+                    self.folded.mqls[side].extend(_simulated(f.lead_id, f.mql) for f in fold.ledger.fired)
+                fold.ledger.fired.clear()  # else lead MQLs come from the pass lead by lead
             fold.settle()
             self._fired(side)
 
@@ -182,6 +261,9 @@ class AccountPair:
             book.fired.clear()
 
     def finish(self) -> Folded:
+        for side in self.lead_sides_here:
+            resolve = self.folds[side].ledger.resolve
+            self.folded.mqls[side] = [replace(m, lead_id=resolve(m.lead_id)) for m in self.folded.mqls[side]]
         return self.folded
 
 
@@ -197,7 +279,12 @@ def land_decision(ledger: Ledger, decision: DecisionRecord) -> bool:
 
 
 def recorded(
-    subject: str, outcome: str, decided_at: datetime, data: dict[str, Any], landed: dict[str, bool]
+    subject: str,
+    outcome: str,
+    decided_at: datetime,
+    data: dict[str, Any],
+    landed: dict[str, bool],
+    event_id: str = "",
 ) -> RecordedDecision:
     """A decision as the report joins it (`subject`: the lead, or the account of a decision on an MQA)."""
     given = data.get("reason")
@@ -212,6 +299,7 @@ def recorded(
         rule=_text(data.get("rule")),
         policy_version=_text(data.get("policy_version")),
         landed=landed,
+        event_id=event_id,
     )
 
 

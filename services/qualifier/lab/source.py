@@ -94,8 +94,9 @@ class PairFolding:
 
     def starter(self) -> Callable[[], Any]:
         baseline, candidate = _policies(self.baseline_yaml, self.candidate_yaml)
-        folder = AccountPair if self.accounts else PolicyPair
-        return lambda: folder(baseline, candidate)
+        if self.accounts:  # and the leads of an account for the sides the lead pass deferred
+            return lambda: AccountPair(baseline, candidate, leads=True)
+        return lambda: PolicyPair(baseline, candidate, defer=True)
 
     def total(self) -> Folded:
         return Folded()
@@ -165,6 +166,7 @@ async def fold_log(
             folded.extend(
                 await fold_stored(conn, database_url, accounts, until=until, workers=workers, rows=clusters)
             )
+            folded.land()
     return folded
 
 
