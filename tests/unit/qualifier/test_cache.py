@@ -3,8 +3,21 @@ a partition's leads dropped on revoke; its accounts beside them, within a quarte
 
 from __future__ import annotations
 
-from services.common.policy import LeadState, Member
+import gc
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from services.common.policy import LeadState, Member, load_policy, member_from_lead
+from services.common.policy.lead import keep_datetime
 from services.qualifier.cache import CachedAccount, CachedLead, LeadCache, estimated_size, member_size
+from services.qualifier.demo import generate_audience
+from services.qualifier.stitching import Ledger
+from tests.history import log_entry
+
+ROOT = Path(__file__).parents[3]
 
 
 def cached(lead_id: str, *, partition: int = 0, json_bytes: int = 2000) -> CachedLead:
@@ -81,3 +94,33 @@ def test_accounts_take_at_most_a_quarter_and_the_leads_the_rest() -> None:
     assert cache.accounts.bytes == account(2).size
     cache.clear()
     assert len(cache.accounts) == 0 and cache.accounts.bytes == 0
+
+
+def test_the_size_estimates_are_what_parsed_states_and_members_take_in_memory() -> None:
+    """The budget counts estimates: each must be within a fifth of what tracemalloc counts for the
+    objects the cache holds (demo leads folded by the worker's ledger, stored and parsed back)."""
+    policy = load_policy((ROOT / "policies/default.yaml").read_text(encoding="utf-8"), "default")
+    ledger = Ledger(policy)
+    for message in generate_audience(1500, seed=3, start=datetime(2025, 1, 6, tzinfo=UTC), days=30):
+        ledger.fold(log_entry(message).entry)
+        ledger.applied.clear()
+    states = [s for k, s in ledger.states.items() if k not in ledger.merged_into]
+    leads = [orjson.dumps(s.to_dict(keep_datetime)).decode() for s in states]
+    members = [
+        orjson.dumps(member_from_lead(s, policy).to_dict(keep_datetime)).decode() for s in states if s.known
+    ]
+    assert len(leads) > 1000 and len(members) > 500
+    for docs, parse, estimate in (
+        (leads, lambda d: LeadState.from_dict(orjson.loads(d)), estimated_size),
+        (members, lambda d: Member.from_dict(orjson.loads(d)), member_size),
+    ):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            parsed = [parse(d) for d in docs]
+            taken = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        estimated = sum(estimate(len(d)) for d in docs)
+        assert len(parsed) == len(docs)
+        assert 0.8 < estimated / taken < 1.25, (estimated, taken)
