@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.common.kafka_security import PLAINTEXT, KafkaSecurity
 from services.qualifier.demo import generate_audience
+from services.qualifier.mql import MQL_TYPE
 
 from . import broker_hop
 from .infra import API_KEY, CpuMeter, Infra, Service
@@ -30,6 +31,7 @@ PHASES = ("dedupe", "read", "load", "fold", "save")  # the qualifier's batch pha
 BATCH = 10  # a website's server-side SDK flushes small batches often
 CLIENTS = 16
 SETTLE_S = 8.0  # after the last request: how long without a new MQL ends the wait
+SETTLE_MAX_S = 120.0  # and the longest wait, whatever is still missing
 INBOX_POLL_S = 0.1
 
 
@@ -98,7 +100,10 @@ async def watch_mqls(
             batch = await consumer.getmany(timeout_ms=50)
             now = time.time()
             for record in (r for rs in batch.values() for r in rs):
-                data = orjson.loads(record.value).get("data", {})
+                envelope = orjson.loads(record.value)
+                if envelope.get("type") != MQL_TYPE:  # MQAs share the topic; the inbox lists MQLs
+                    continue
+                data = envelope.get("data", {})
                 mql_id = data.get("mql_id") or data.get("lead_id")
                 ledger.mqls.setdefault(mql_id, data)
                 ledger.mql_at.setdefault(mql_id, now)
@@ -157,10 +162,13 @@ async def drive(
     ]
     load = await paced(url, requests, per_s=rate / BATCH, clients=CLIENTS, on_sent=on_sent)
     last, count = time.monotonic(), len(ledger.inbox_at)
-    while time.monotonic() - last < SETTLE_S:  # let the pipeline drain
+    give_up = last + SETTLE_MAX_S  # an MQL that never reaches the inbox must not hang the run
+    while time.monotonic() - last < SETTLE_S and time.monotonic() < give_up:  # let the pipeline drain
         await asyncio.sleep(0.5)
         if len(ledger.inbox_at) != count or len(ledger.mql_at) > len(ledger.inbox_at):
             last, count = time.monotonic(), len(ledger.inbox_at)
+    if missing := len(set(ledger.mql_at) - set(ledger.inbox_at)):
+        errors.append(f"{missing} MQLs on the topic never listed in the inbox within {SETTLE_MAX_S:g}s")
     stop.set()
     await asyncio.gather(*watchers, return_exceptions=True)
     return ledger, load, errors
