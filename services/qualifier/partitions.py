@@ -25,7 +25,7 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.common.consumer import BatchConsumer, Delivered, is_transient
 from services.common.kafka import RebalanceLog
@@ -43,6 +43,12 @@ RETRIES = Counter(
     "Transactions rolled back and applied again: a stale cache (lead versions) or a fenced partition",
     ["reason"],
 )
+CACHE_BYTES = Gauge(
+    "leadstate_qualifier_cache_bytes",
+    "Estimated bytes this member caches, against LEADSTATE_QUALIFIER_CACHE_MB (kind: leads, accounts)",
+    ["kind"],
+)
+CACHE_ENTRIES = Gauge("leadstate_qualifier_cache_entries", "Leads and accounts this member caches", ["kind"])
 
 
 class OwnedPartitions(BatchConsumer):
@@ -118,7 +124,14 @@ class OwnedPartitions(BatchConsumer):
         if seeded:
             self.consumer.resume(*seeded)
         log.info("partitions seeked to stored offsets", extra={"partitions": len(seeded), "leads": loaded})
+        self._cache_metrics()
         return True
+
+    def _cache_metrics(self) -> None:
+        cache = self.qualify.cache
+        for kind, part in (("leads", cache), ("accounts", cache.accounts)):
+            CACHE_BYTES.labels(kind).set(part.bytes)
+            CACHE_ENTRIES.labels(kind).set(len(part))
 
     async def _broker_remembers(
         self, stored: dict[TopicPartition, int], partitions: list[TopicPartition]
@@ -211,6 +224,7 @@ class OwnedPartitions(BatchConsumer):
                 self.positions[tp] = new
                 self._moves[tp] = (new, new)
         absorb(self.qualify.cache, written)
+        self._cache_metrics()
         for d in delivered:
             CONSUMED.labels(self.config.name, d.topic).inc()
 

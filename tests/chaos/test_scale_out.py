@@ -172,6 +172,14 @@ async def test_members_killed_restarted_and_added_on_twelve_partitions(
         if line.startswith("leadstate_consumer_rebalances_total{")
     ]
     assert rebalances and max(rebalances) >= 2, rebalances
+    # what q3 caches is on its /metrics, within its budget (the test's default: 512 MB)
+    cache = {
+        line.split(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("leadstate_qualifier_cache_")
+    }
+    assert cache['leadstate_qualifier_cache_entries{kind="leads"}'] >= 0, cache
+    assert 0 <= cache['leadstate_qualifier_cache_bytes{kind="leads"}'] <= 512 * 2**20, cache
     assert set(codes.values()) == {0}, {name: fleet.log(name)[-2000:] for name in codes}
     SUMMARY["members added"] += 1
 
