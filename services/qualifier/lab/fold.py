@@ -164,16 +164,15 @@ class PolicyPair:
         decisions = iter(self.folded.decisions)  # one per decision entry, in order
         for entry in self.pending:
             item = entry.entry
-            decided = next(decisions) if isinstance(item, DecisionRecord) else None
+            if isinstance(item, DecisionRecord):
+                decided = next(decisions)
+                for side in self.deferred:
+                    decided.landed[side] = land_decision(self.ledgers[side], item)
+                    self.ledgers[side].applied.clear()
+                continue
             for side in self.deferred:
-                ledger = self.ledgers[side]
-                if isinstance(item, DecisionRecord):
-                    assert decided is not None
-                    decided.landed[side] = land_decision(ledger, item)
-                    ledger.applied.clear()
-                else:
-                    ledger.fold(item)
-                    self._collect(side, ledger)
+                self.ledgers[side].fold(item)
+                self._collect(side, self.ledgers[side])
         self.pending = []
 
     def finish(self) -> Folded:
