@@ -6,10 +6,22 @@ two members qualifying the same account take turns, and the second sees the firs
 The members come from the member's account cache (cache.py) where the locked row's version is the one
 the copy was taken at; every write of an account or of one of its members moves that version, so a copy
 another member has overtaken is brought up to date (the members written since) before it is used.
+
+A large account is not read whole. What the rules and the stored company attributes read of it is its
+`MAX_MEMBERS_EVALUATED` most recently active members and, per company attribute group, the one member
+whose traits win (`company_holders`, kept on the account row). A transaction touching k of an account's
+members loads its `MAX_MEMBERS_EVALUATED + k` most recently active, the members it touches and the
+holders: whatever the notes do to those k, the account's most recently active at any point of the fold
+are among them, and so is the winning member of each group, unless a note takes a holder away or ranks
+its traits lower: then that account is read whole. On such a subset, every rule decides as on the whole
+account; only an MQA's explanation lists the whole buying group, so a transaction that makes an MQA of a
+partial account is folded again with that account whole (MQAs are rare). A copy is cached with how deep
+it surely goes (`CachedAccount.depth`) and topped up when a transaction needs deeper.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -20,35 +32,54 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.outbox import Outbox
 from services.common.policy import AccountState, Member, Policy
+from services.common.policy.account_checks import MAX_MEMBERS_EVALUATED
+from services.common.policy.buying_group import by_recency, company_holders, company_key
 from services.common.policy.lead import keep_datetime
 
-from .buying_groups import Book, BuyingGroups
-from .cache import AccountCache, CachedAccount, member_size
+from .buying_groups import Book, BuyingGroups, Seen
+from .cache import WHOLE, AccountCache, CachedAccount, member_size
 from .mqa import mqa_data, mqa_envelope, mqa_row
 from .store import driver_connection
 from .tables import account_members, mqas
 
+SPARE = 100  # read beyond what a transaction needs: the next few use the copy as it is
+
 _HOMES = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
 _ENSURE = """
-INSERT INTO qualifier.accounts (account_id, stage, episode, attributes)
-SELECT a, 'open', 0, '{}'::jsonb FROM unnest($1::text[]) AS a
+INSERT INTO qualifier.accounts (account_id, stage, episode, attributes, holders)
+SELECT a, 'open', 0, '{}'::jsonb, '{}'::jsonb FROM unnest($1::text[]) AS a
 ON CONFLICT DO NOTHING
 """
 _LOCK = """
-SELECT account_id, stage, episode, mqa_at, decided_at, version FROM qualifier.accounts
+SELECT account_id, stage, episode, mqa_at, decided_at, version, holders::text FROM qualifier.accounts
 WHERE account_id = ANY($1::text[]) ORDER BY account_id FOR UPDATE
 """
-# every member of each account; the document (as text: orjson parses it several times faster than the
-# driver's json codec) only of those written after the version the member's copy has (-1: no copy)
-_MEMBERS_SINCE = """
-SELECT m.account_id, m.lead_id, m.source, CASE WHEN m.version > s.v THEN m.member::text END AS member
-FROM qualifier.account_members AS m JOIN unnest($1::text[], $2::bigint[]) AS s(a, v) ON m.account_id = s.a
+# the members written since the version of the member's copy (as text: orjson parses it several times
+# faster than the driver's json codec), and where the members of the copy are now
+_SINCE = """
+SELECT m.account_id, m.lead_id, m.source, m.member::text
+FROM qualifier.account_members AS m JOIN unnest($1::text[], $2::bigint[]) AS s(a, v)
+    ON m.account_id = s.a AND m.version > s.v
+"""
+_WHERE = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
+# each account's n most recently active members, in the order the rules read them (`by_recency`)
+_RECENT = """
+SELECT s.a, m.lead_id FROM unnest($1::text[], $2::bigint[]) AS s(a, n)
+CROSS JOIN LATERAL (
+    SELECT lead_id FROM qualifier.account_members WHERE account_id = s.a
+    ORDER BY last_activity_at DESC, lead_id LIMIT s.n
+) AS m
+"""
+_MEMBERS = """
+SELECT account_id, lead_id, source, member::text FROM qualifier.account_members
+WHERE lead_id = ANY($1::text[])
 """
 _UPDATE_ACCOUNTS = """
 UPDATE qualifier.accounts AS t SET stage = r.s, episode = r.e, mqa_at = r.m, decided_at = r.d,
-    attributes = r.at::jsonb, updated_at = now(), version = nextval('qualifier.account_versions')
-FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::text[])
-    AS r(a, s, e, m, d, at)
+    attributes = r.at::jsonb, holders = r.h::jsonb, updated_at = now(),
+    version = nextval('qualifier.account_versions')
+FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+    AS r(a, s, e, m, d, at, h)
 WHERE t.account_id = r.a
 RETURNING t.account_id, t.version
 """
@@ -69,34 +100,61 @@ def _member(doc: str) -> Member:
 
 @dataclass
 class StoredBook:
-    """A transaction's book and what it was read from: each account's locked version, members' sizes."""
+    """A transaction's book and what it was read from: each account's locked version, company holders
+    (None: unknown) and depth, the members the notes touch, members' sizes."""
 
     book: Book
     versions: dict[str, int] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)  # lead id -> estimated bytes of its member
+    holders: dict[str, dict[str, str] | None] = field(default_factory=dict)
+    depth: dict[str, int] = field(default_factory=dict)  # as `CachedAccount.depth`, at the load
+    touched: dict[str, set[str]] = field(default_factory=dict)  # account -> leads the notes touch there
+
+    def partial(self, account_id: str) -> bool:
+        return self.depth.get(account_id, WHOLE) < WHOLE
+
+    def _read(self, account_id: str, lead_id: str, source: str, doc: str) -> None:
+        self.book.members.setdefault(account_id, {})[lead_id] = _member(doc)
+        self.book.sources[lead_id] = source
+        self.sizes[lead_id] = member_size(len(doc))
 
     def cached(self) -> dict[str, CachedAccount]:
-        """After the commit: every account the transaction locked, whole, at the version it has now."""
+        """After the commit: every account the transaction locked, at the version it has now, as deep as
+        it surely is after the notes (each touched member may have pushed one out of the top)."""
         book = self.book
         out = {}
         for account_id in book.accounts:
             members = book.members.get(account_id, {})
+            depth = self.depth.get(account_id, WHOLE)
+            if depth < WHOLE:
+                depth = max(0, depth - len(self.touched.get(account_id, ())))
+                if len(members) > depth + 2 * SPARE:  # touched members pile up: keep what the depth says
+                    keep = {m.lead_id for m in by_recency([members[k] for k in sorted(members)])[:depth]}
+                    keep |= set((self.holders.get(account_id) or {}).values())
+                    members = {k: v for k, v in members.items() if k in keep}
             out[account_id] = CachedAccount(
                 version=self.versions[account_id],
                 members=members,
                 sources={k: book.sources[k] for k in members},
                 sizes={k: self.sizes.get(k, UNKNOWN_SIZE) for k in members},
+                depth=depth,
             )
         return out
 
 
 async def load_book(
-    db: asyncpg.Connection, policy: Policy, groups: BuyingGroups, cache: AccountCache
+    db: asyncpg.Connection,
+    policy: Policy,
+    groups: BuyingGroups,
+    cache: AccountCache,
+    whole: frozenset[str] = frozenset(),
 ) -> StoredBook:
-    """Every account the transaction touches, whole, under a row lock: from the member's copy where the
-    locked version is the one it holds, else its copy brought up to date with the members written
-    since (or all of them, without a copy). The leads' homes are read from the table: the transaction
-    holds their lead rows (store.save_ledger), and a member row is only written with its lead's."""
+    """Every account the transaction touches, under a row lock, as far as its notes need (see the
+    module's docstring; `whole`: these accounts whole): from the member's copy where the locked version
+    is the one it holds, else its copy brought up to date with the members written since; topped up
+    from the table where it is not deep enough. The leads' homes are read from the table: the
+    transaction holds their lead rows (store.save_ledger), and a member row is only written with its
+    lead's."""
     stored = StoredBook(Book(policy))
     book = stored.book
     leads = sorted(groups.lead_ids())
@@ -104,34 +162,115 @@ async def load_book(
     wanted = sorted(groups.accounts() | set(book.home.values()))
     if not wanted:
         return stored
+    touched = stored.touched
+    for note in groups.seen:
+        if isinstance(note, Seen):
+            if (home := book.home.get(note.lead_id)) is not None:
+                touched.setdefault(home, set()).add(note.lead_id)
+            if note.membership is not None:
+                touched.setdefault(note.membership.account_id, set()).add(note.lead_id)
     await db.execute(_ENSURE, wanted)
     behind: dict[str, int] = {}
-    for account_id, stage, episode, mqa_at, decided_at, version in await db.fetch(_LOCK, wanted):
+    for account_id, stage, episode, mqa_at, decided_at, version, holders in await db.fetch(_LOCK, wanted):
         book.accounts[account_id] = AccountState(
             account_id=account_id, stage=stage, episode=episode, mqa_at=mqa_at, decided_at=decided_at
         )
         stored.versions[account_id] = version
+        stored.holders[account_id] = orjson.loads(holders) if holders is not None else None
         cached = cache.account(account_id)
+        book.members[account_id] = dict(cached.members) if cached is not None else {}  # the copy stays
+        stored.depth[account_id] = cached.depth if cached is not None else 0
         if cached is not None:
-            book.members[account_id] = dict(cached.members)  # the copy stays as committed
             book.sources.update(cached.sources)
             stored.sizes.update(cached.sizes)
-        if cached is None or cached.version != version:
-            behind[account_id] = cached.version if cached is not None else -1
+            if cached.version != version:
+                behind[account_id] = cached.version
     if behind:
-        ids = sorted(behind)
-        now: dict[str, set[str]] = {account_id: set() for account_id in ids}
-        for account_id, lead_id, source, doc in await db.fetch(_MEMBERS_SINCE, ids, [behind[a] for a in ids]):
-            now[account_id].add(lead_id)
-            book.sources[lead_id] = source
-            if doc is not None:
-                book.members.setdefault(account_id, {})[lead_id] = _member(doc)
-                stored.sizes[lead_id] = member_size(len(doc))
-        for account_id, present in now.items():  # members that left since the copy
-            members = book.members.setdefault(account_id, {})
-            for lead_id in [k for k in members if k not in present]:
-                del members[lead_id]
+        await _catch_up(db, stored, behind)
+    full = set(whole) | {a for a in wanted if stored.holders[a] is None}
+    await _read_members(db, stored, _missing(stored, wanted, full))
+    full |= _holders_demoted(stored, groups, wanted, full)
+    needed = {}
+    for account_id in wanted:
+        least = MAX_MEMBERS_EVALUATED + len(touched.get(account_id, ()))
+        if account_id in full:
+            needed[account_id] = WHOLE
+        elif stored.depth[account_id] < least:
+            needed[account_id] = least + SPARE
+    if needed:
+        ids = sorted(needed)
+        rows = await db.fetch(_RECENT, ids, [needed[a] for a in ids])
+        count = Counter(r[0] for r in rows)
+        await _read_members(db, stored, [r[1] for r in rows if r[1] not in book.members[r[0]]])
+        for account_id in ids:
+            if stored.depth[account_id] < WHOLE:
+                reached = count[account_id] < needed[account_id]  # fewer than asked for: all of them
+                stored.depth[account_id] = WHOLE if reached else needed[account_id]
     return stored
+
+
+async def _catch_up(db: asyncpg.Connection, stored: StoredBook, behind: dict[str, int]) -> None:
+    """Copies another member overtook: the members written since, and without those that left. Each
+    such member may have pushed one out of the copy's top."""
+    book = stored.book
+    ids = sorted(behind)
+    written = Counter[str]()
+    for account_id, lead_id, source, doc in await db.fetch(_SINCE, ids, [behind[a] for a in ids]):
+        stored._read(account_id, lead_id, source, doc)
+        written[account_id] += 1
+    held = [lead for account_id in ids for lead in book.members[account_id]]
+    where = {r[0]: r[1] for r in await db.fetch(_WHERE, held)} if held else {}
+    for account_id in ids:
+        members = book.members[account_id]
+        gone = [lead for lead in members if where.get(lead) != account_id]
+        for lead in gone:
+            del members[lead]
+        if stored.depth[account_id] < WHOLE:
+            stored.depth[account_id] = max(0, stored.depth[account_id] - written[account_id] - len(gone))
+
+
+def _missing(stored: StoredBook, wanted: list[str], full: set[str]) -> list[str]:
+    """Members the notes touch and company holders the copies lack (accounts read whole aside)."""
+    book = stored.book
+    out = []
+    for account_id in wanted:
+        if account_id in full:
+            continue
+        members = book.members[account_id]
+        leads = [k for k in stored.touched.get(account_id, ()) if book.home.get(k) == account_id]
+        leads += (stored.holders[account_id] or {}).values()
+        out += [k for k in leads if k not in members]
+    return out
+
+
+async def _read_members(db: asyncpg.Connection, stored: StoredBook, leads: list[str]) -> None:
+    if leads:
+        for account_id, lead_id, source, doc in await db.fetch(_MEMBERS, sorted(set(leads))):
+            stored._read(account_id, lead_id, source, doc)
+
+
+def _holders_demoted(stored: StoredBook, groups: BuyingGroups, wanted: list[str], full: set[str]) -> set[str]:
+    """Accounts whose company holder a note takes away (or whose traits it ranks lower): some member the
+    copy lacks may describe the company then, so they are read whole."""
+    book = stored.book
+    held: dict[str, list[tuple[str, str]]] = {}  # lead -> (account, group) it holds
+    for account_id in wanted:
+        if account_id not in full:
+            for group, lead in (stored.holders[account_id] or {}).items():
+                held.setdefault(lead, []).append((account_id, group))
+    out = set()
+    for note in groups.seen:
+        if not isinstance(note, Seen) or note.lead_id not in held:
+            continue
+        for account_id, group in held[note.lead_id]:
+            known = book.members[account_id].get(note.lead_id)
+            if known is None or note.membership is None or note.membership.account_id != account_id:
+                out.add(account_id)  # left (or not where the row says: read whole, to be safe)
+                continue
+            now = note.state.attribute_sources.get(group) if note.state is not None else None
+            if now is None or company_key(now) < company_key(known.attribute_sources[group]):
+                out.add(account_id)
+    return out
 
 
 async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, topic_mql: str) -> None:
@@ -139,9 +278,11 @@ async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, t
     keys refuse an episode that already fired."""
     book = stored.book
     db = await driver_connection(session)
-    changed = sorted(book.changed_accounts)
+    changed = sorted(book.changed_accounts | {k for k, h in stored.holders.items() if h is None})
     if changed:
         states = [book.state(k) for k in changed]
+        for k, state in zip(changed, states, strict=True):
+            stored.holders[k] = company_holders(state.members)
         rows = await db.fetch(
             _UPDATE_ACCOUNTS,
             changed,
@@ -150,6 +291,7 @@ async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, t
             [s.mqa_at for s in states],
             [s.decided_at for s in states],
             [orjson.dumps(s.attributes()[0]).decode() for s in states],
+            [orjson.dumps(stored.holders[k]).decode() for k in changed],
         )
         stored.versions.update({r[0]: r[1] for r in rows})
     m = account_members
@@ -193,12 +335,18 @@ async def fold_accounts(
     cache: AccountCache,
 ) -> dict[str, CachedAccount]:
     """The one call the worker makes after its fold: load, apply the notes (members seen, decisions on
-    MQAs) in the order the fold took them, which is the log's order, save. Returns the accounts as they
+    MQAs) in the order the fold took them, which is the log's order, save (an MQA of an account loaded
+    partly: again, with that account whole). Returns the accounts as they
     stand now, for the member's cache once the transaction commits."""
     if not groups.seen:
         return {}
-    stored = await load_book(await driver_connection(session), policy, groups, cache)
+    db = await driver_connection(session)
+    stored = await load_book(db, policy, groups, cache)
     for note in groups.seen:
         stored.book.take(note)
+    if partial := frozenset(m.account_id for m in stored.book.fired if stored.partial(m.account_id)):
+        stored = await load_book(db, policy, groups, cache, whole=partial)  # the MQA lists all members
+        for note in groups.seen:
+            stored.book.take(note)
     await save_book(session, stored, outbox, topic_mql)
     return stored.cached()

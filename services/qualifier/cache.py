@@ -8,8 +8,9 @@ under a row lock before anything is written, and a mismatch evicts the lead and 
 cache decides how fast a member is, never what it decides.
 
 Accounts (`AccountCache`) sit beside the leads on the same terms: committed values only, each account
-whole (its row and every member) with the version it had; the account store locks the row and uses the
-copy only where the version is unchanged, else reads the members written since (account_store.py).
+(its row and its members: every one, or of a large account its most recently active and its company
+holders) with the version it had; the account store locks the row and uses the copy as it is where the
+version is unchanged, else brings it up to date with the members written since (account_store.py).
 They may take a quarter of the budget; the leads have what is left.
 
 A lead's size is estimated from its stored JSON: the objects of a parsed state take about four times
@@ -31,6 +32,7 @@ from services.common.policy import LeadState, Member
 
 ENTRY_OVERHEAD = 500  # the entry, its key, the identities' keys and the LRU links
 MEMBER_OVERHEAD = 200  # a member's entries in the account's dicts and in `AccountCache.home`
+WHOLE = 1 << 62  # the depth of an account held whole (`CachedAccount.depth`)
 
 
 @dataclass(slots=True)
@@ -53,6 +55,9 @@ class CachedAccount:
     members: dict[str, Member]  # lead id -> member, every member of the account
     sources: dict[str, str]  # lead id -> "group" | "domain"
     sizes: dict[str, int]  # lead id -> the member's estimated bytes
+    # how many of the account's most recently active members `members` surely holds (beside the
+    # company holders): a large account is held only that far (account_store.py); WHOLE: every member
+    depth: int = WHOLE
 
     @property
     def size(self) -> int:

@@ -8,8 +8,8 @@ is folded along (changelog.py), with what fell due before each entry, and the wo
 looked at where they happened in the log (`qualifier.sweeps`, sweep.py): the views it would have
 published are compared with `qualifier.lead_changelog`, and written back with the rest. Accounts are
 folded along too (buying_groups.py), decisions on MQAs included (they are in the log): the MQAs the
-log makes are compared with `qualifier.mqas`, each account's stage, episode and company attributes with
-`qualifier.accounts`, and who belongs to which account with `qualifier.account_members`; `write`
+log makes are compared with `qualifier.mqas`, each account's stage, episode, company attributes and
+holders with `qualifier.accounts`, and who belongs to which account with `qualifier.account_members`; `write`
 replaces those three as well (no MQA is re-emitted either).
 """
 
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy
+from services.common.policy.buying_group import company_holders
 
 from .buying_groups import AccountFold, Book
 from .changelog import Changelog
@@ -135,9 +136,9 @@ async def rebuild(conn: AsyncConnection, policy: Policy) -> Rebuilt:
 
 
 async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Difference]:
-    """Each account's stage, episode and company attributes (an account never qualified nor decided is
-    "open", 0 on both sides: the worker stores a row for every account a transaction touched), and each
-    lead's account."""
+    """Each account's stage, episode, company attributes and company holders (an account never qualified
+    nor decided is "open", 0 on both sides: the worker stores a row for every account a transaction
+    touched), and each lead's account."""
     untouched = ("open", 0)
     rebuilt = {k: (a.stage, a.episode) for k, a in book.accounts.items()}
     rows = (await conn.execute(select(accounts))).all()
@@ -159,6 +160,11 @@ async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Differenc
                 if mine_attributes.get(k) != theirs_attributes.get(k)
             )
             out.append(Difference(account_id, f"account attributes differ in {', '.join(keys)}"))
+    held = {r.account_id: r.holders for r in rows if r.holders is not None}  # None: set on its next write
+    for account_id in sorted(held):
+        mine_holders = company_holders(book.state(account_id).members) if account_id in book.accounts else {}
+        if held[account_id] != mine_holders:
+            out.append(Difference(account_id, f"company holders {held[account_id]}, replay {mine_holders}"))
     homes = {
         r.lead_id: r.account_id
         for r in await conn.execute(select(account_members.c.lead_id, account_members.c.account_id))
@@ -262,6 +268,7 @@ async def _write_accounts(conn: AsyncConnection, book: Book) -> None:
     await conn.execute(delete(mqas))
     rows = []
     for account_id, account in book.accounts.items():
+        state = book.state(account_id)
         rows.append(
             {
                 "account_id": account_id,
@@ -269,7 +276,8 @@ async def _write_accounts(conn: AsyncConnection, book: Book) -> None:
                 "episode": account.episode,
                 "mqa_at": account.mqa_at,
                 "decided_at": account.decided_at,
-                "attributes": book.state(account_id).attributes()[0],
+                "attributes": state.attributes()[0],
+                "holders": company_holders(state.members),
             }
         )
     people = [

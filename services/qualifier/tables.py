@@ -128,6 +128,7 @@ accounts = Table(
     Column("attributes", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True)),
     Column("version", BigInteger),  # from qualifier.account_versions on every write (q0012)
+    Column("holders", JSONB),  # attribute group -> the member whose traits describe the company (q0013)
 )
 
 account_members = Table(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .account_model import AccountRule, Engaged, RoleCoverage, SharedTopic
-from .buying_group import AccountState, Member
+from .buying_group import AccountState, Member, by_recency
 from .conditions import Check, check_attributes
 from .lead import Evidence, LeadState
 from .model import Policy
@@ -81,11 +81,8 @@ def engaged_members(
     if account.stage in ("recycled", "rejected") and account.decided_at is not None:
         after = shifted(account.decided_at, timedelta(days=policy.recycle.min_days_after_decision))
         start = max(start, after)
-    recent = sorted(
-        account.members, key=lambda m: (m.last_activity_at is None, m.last_activity_at), reverse=True
-    )
     out = []
-    for member in recent[:MAX_MEMBERS_EVALUATED]:
+    for member in by_recency(account.members)[:MAX_MEMBERS_EVALUATED]:
         hits = tuple(
             s
             for s in member.signals

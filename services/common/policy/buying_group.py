@@ -167,11 +167,41 @@ def account_attributes(members: tuple[Member, ...]) -> tuple[dict[str, Any], dic
     first, else the members' identify traits; the latest of those wins (order-independent)."""
     attributes: dict[str, Any] = {}
     sources: dict[str, Evidence] = {}
-    for group, keys in _GROUP_KEYS.items():
-        candidates = [(m, m.attribute_sources[group]) for m in members if group in m.attribute_sources]
-        if not candidates:
-            continue
-        member, source = max(candidates, key=lambda ms: (ms[1].kind == "group", ms[1].sort_key))
-        attributes.update({k: member.attributes.get(k) for k in keys})
+    for group, (member, source) in _company_sources(members).items():
+        attributes.update({k: member.attributes.get(k) for k in _GROUP_KEYS[group]})
         sources[group] = source
     return attributes, sources
+
+
+def company_holders(members: tuple[Member, ...]) -> dict[str, str]:
+    """Per attribute group, the lead whose traits `account_attributes` takes. Any set of members that
+    holds these (with the most recently active, `by_recency`) describes the account as all of them do:
+    the qualifier reads a large account's members that far, not whole (account_store.py)."""
+    return {group: member.lead_id for group, (member, _) in _company_sources(members).items()}
+
+
+def company_key(source: Evidence) -> tuple[bool, tuple[datetime, str]]:
+    """How a member's source of an attribute group ranks: a group call's first, then the latest."""
+    return source.kind == "group", source.sort_key
+
+
+def _company_sources(members: tuple[Member, ...]) -> dict[str, tuple[Member, Evidence]]:
+    out = {}
+    for group in _GROUP_KEYS:
+        candidates = [(m, m.attribute_sources[group]) for m in members if group in m.attribute_sources]
+        if candidates:
+            out[group] = max(candidates, key=lambda ms: company_key(ms[1]))
+    return out
+
+
+def recency_key(member: Member) -> tuple[bool, datetime | None]:
+    """The order in which the account rules read members (`by_recency`)."""
+    return member.last_activity_at is None, member.last_activity_at
+
+
+def by_recency(members: tuple[Member, ...] | list[Member]) -> list[Member]:
+    """Members most recently active first (those with no activity at all before them), ties in the
+    order given (lead id order in an `AccountState`): what the account rules read, the first
+    `MAX_MEMBERS_EVALUATED` of them. The qualifier's store reads the same order from PostgreSQL
+    (`ORDER BY last_activity_at DESC, lead_id`: NULLS FIRST is PostgreSQL's default for DESC)."""
+    return sorted(members, key=recency_key, reverse=True)
