@@ -43,6 +43,7 @@ from .store import driver_connection
 from .tables import account_members, mqas
 
 SPARE = 100  # read beyond what a transaction needs: the next few use the copy as it is
+KEEP = MAX_MEMBERS_EVALUATED + 2 * SPARE  # how deep a large account's copy is kept in the cache
 
 _HOMES = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
 _ENSURE = """
@@ -128,10 +129,11 @@ class StoredBook:
             depth = self.depth.get(account_id, WHOLE)
             if depth < WHOLE:
                 depth = max(0, depth - len(self.touched.get(account_id, ())))
-                if len(members) > depth + 2 * SPARE:  # touched members pile up: keep what the depth says
-                    keep = {m.lead_id for m in by_recency([members[k] for k in sorted(members)])[:depth]}
-                    keep |= set((self.holders.get(account_id) or {}).values())
-                    members = {k: v for k, v in members.items() if k in keep}
+            if len(members) > KEEP + SPARE:  # a large account (or touched members piling up): its top
+                depth = min(depth, KEEP)
+                keep = {m.lead_id for m in by_recency([members[k] for k in sorted(members)])[:depth]}
+                keep |= set((self.holders.get(account_id) or {}).values())
+                members = {k: v for k, v in members.items() if k in keep}
             out[account_id] = CachedAccount(
                 version=self.versions[account_id],
                 members=members,

@@ -229,3 +229,70 @@ async def test_a_decision_on_the_mqa_closes_its_episode_and_new_activity_opens_t
     assert {m for m, (a, _, _) in replayed.mqas.items() if a == account_id} == {m.id for m in mqas}
     mine = {account_id} | {lead_id_for(f"user:{w}-{tag}") for w, _ in who}
     assert [d for d in replayed.differences if d.lead_id in mine] == []
+
+
+async def test_a_large_account_is_read_to_its_most_active_members_and_decides_as_if_whole(
+    shared_qualifier: Qualifier, module_env: dict[str, str]
+) -> None:
+    """An account of 524 people: a transaction reads its most recently active members and the members
+    whose traits describe the company, not all of them. The company name still comes from the person
+    who gave it last (far down the activity order), the MQA still lists a budget holder who never did
+    anything, and when that person leaves the account the next one's traits take over."""
+    q, tag = shared_qualifier, uuid.uuid4().hex[:6]
+    domain = f"big-{tag}.example"
+    account_id = f"domain:{domain}"
+    quiet = [person(1 + i, f"eng{i}-{tag}", domain, "Engineer") for i in range(519)]
+    cfo = person(0, f"cfo-{tag}", domain, "CFO")  # the budget holder: identified first, never active
+    second = person(600, f"second-{tag}", domain, "Engineer", company="Big Corp Second")
+    namer = person(601, f"namer-{tag}", domain, "Engineer", company="Big Corp Renamed")
+    await q.publish([cfo, *quiet, second, namer])
+    await q.wait_stored([cfo, *quiet, second, namer])
+    # 400 engineers read after that: the namer and the budget holder sink below the members the
+    # rules read; without a decision maker or champion nothing qualifies yet
+    reads = [download(at(DAY + i), "ebook-ma-selection", user=f"eng{i}-{tag}") for i in range(100, 500)]
+    await q.publish(reads)
+    await q.wait_stored(reads)
+    where = "FROM qualifier.account_members WHERE account_id = $1"
+    assert await q.count(f"SELECT count(*) {where}", account_id) == 522
+    assert await q.count("SELECT count(*) FROM qualifier.mqas WHERE account_id = $1", account_id) == 0
+
+    # a director who names no company
+    traits = {"email": f"dir-{tag}@{domain}", "title": "Director of Operations"}
+    boss = [segment("identify", at(DAY * 2), user=f"dir-{tag}", traits=traits)]
+    boss += [download(at(DAY * 2 + 1), "ebook-ma-selection", user=f"dir-{tag}")]
+    await q.publish(boss)
+    [mqa] = await q.on_topic(q.topics.mql, account_id, expect=1)
+    data = mqa.data
+    assert data["account"]["attributes"]["company"] == "Big Corp Renamed"
+    present = {p["role"]: p["members"] for p in data["buying_group"]["present"]}
+    assert present["budget_holder"] == [lead_id_for(f"user:cfo-{tag}")]
+    assert lead_id_for(f"user:dir-{tag}") in present["decision_maker"]  # (the CFO is one too)
+    assert len(data["reasons"][0]["params"]["people"]) == 200  # the most recently active are read
+
+    async def company() -> str:
+        query = "SELECT attributes FROM qualifier.accounts WHERE account_id = $1"
+        row = await q.db.fetchrow(query, account_id)
+        return str(json.loads(row["attributes"])["company"])
+
+    # one more reader: the account is saved from the members read, the company as before
+    more = [download(at(DAY * 2 + 2), "ebook-ma-selection", user=f"eng5-{tag}")]
+    await q.publish(more)
+    await q.wait_stored(more)
+    assert await company() == "Big Corp Renamed"
+
+    # the namer moves to a group of its own: the company is described by the one who named it before
+    call = group_call(DAY * 3, f"crm-{tag}", user=f"namer-{tag}")
+    await q.publish([call])
+    await q.wait_stored([call])
+    assert await company() == "Big Corp Second"
+
+    policy = read_policy_file(ROOT / "policies/default.yaml").policy
+    engine = create_engine(module_env["LEADSTATE_DATABASE_URL"], pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            replayed = await rebuild(conn, policy)
+    finally:
+        await engine.dispose()
+    users = [f"eng{i}-{tag}" for i in range(519)] + [f"{w}-{tag}" for w in ("cfo", "second", "namer", "dir")]
+    mine = {account_id, f"crm-{tag}"} | {lead_id_for(f"user:{u}") for u in users}
+    assert [d for d in replayed.differences if d.lead_id in mine] == []
