@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import orjson
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.outbox import Outbox
 from services.common.policy import AccountState, Member, Policy
 from services.common.policy.account_checks import MAX_MEMBERS_EVALUATED
-from services.common.policy.buying_group import by_recency, company_holders, company_key
+from services.common.policy.buying_group import by_recency, company_key, describe_company
 from services.common.policy.lead import keep_datetime
 
 from .buying_groups import Book, BuyingGroups, Seen
@@ -110,9 +111,24 @@ class StoredBook:
     holders: dict[str, dict[str, str] | None] = field(default_factory=dict)
     depth: dict[str, int] = field(default_factory=dict)  # as `CachedAccount.depth`, at the load
     touched: dict[str, set[str]] = field(default_factory=dict)  # account -> leads the notes touch there
+    whole: set[str] = field(default_factory=set)  # accounts read whole because they had to be
 
     def partial(self, account_id: str) -> bool:
         return self.depth.get(account_id, WHOLE) < WHOLE
+
+    def company(self, account_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The account's company attributes and their holders, from the members that can hold them now:
+        the holders it had and the members the notes touched (every other member is as it was, ranked
+        below a holder); from every member where the holders were unknown or a note demoted one (the
+        account was read whole then)."""
+        members = self.book.members.get(account_id, {})
+        holders = self.holders.get(account_id)
+        if holders is None or account_id in self.whole:
+            leads = sorted(members)
+        else:
+            leads = sorted((set(holders.values()) | self.touched.get(account_id, set())) & members.keys())
+        attributes, _, holders = describe_company(tuple(members[k] for k in leads))
+        return attributes, holders
 
     def _read(self, account_id: str, lead_id: str, source: str, doc: str) -> None:
         self.book.members.setdefault(account_id, {})[lead_id] = _member(doc)
@@ -192,6 +208,7 @@ async def load_book(
     full = set(whole) | {a for a in wanted if stored.holders[a] is None}
     await _read_members(db, stored, _missing(stored, wanted, full))
     full |= _holders_demoted(stored, groups, wanted, full)
+    stored.whole = full
     needed = {}
     for account_id in wanted:
         least = MAX_MEMBERS_EVALUATED + len(touched.get(account_id, ()))
@@ -282,9 +299,11 @@ async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, t
     db = await driver_connection(session)
     changed = sorted(book.changed_accounts | {k for k, h in stored.holders.items() if h is None})
     if changed:
-        states = [book.state(k) for k in changed]
-        for k, state in zip(changed, states, strict=True):
-            stored.holders[k] = company_holders(state.members)
+        states = [book.accounts[k] for k in changed]
+        attributes = []
+        for k in changed:
+            company, stored.holders[k] = stored.company(k)
+            attributes.append(orjson.dumps(company).decode())
         rows = await db.fetch(
             _UPDATE_ACCOUNTS,
             changed,
@@ -292,7 +311,7 @@ async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, t
             [s.episode for s in states],
             [s.mqa_at for s in states],
             [s.decided_at for s in states],
-            [orjson.dumps(s.attributes()[0]).decode() for s in states],
+            attributes,
             [orjson.dumps(stored.holders[k]).decode() for k in changed],
         )
         stored.versions.update({r[0]: r[1] for r in rows})

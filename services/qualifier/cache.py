@@ -11,7 +11,9 @@ Accounts (`AccountCache`) sit beside the leads on the same terms: committed valu
 (its row and its members: every one, or of a large account its most recently active and its company
 holders) with the version it had; the account store locks the row and uses the copy as it is where the
 version is unchanged, else brings it up to date with the members written since (account_store.py).
-They may take a quarter of the budget; the leads have what is left.
+They may take half of the budget (a large account's copy is a few hundred members: 80 of them take
+about 250 MB, and evicting them in turn would read them again every transaction); the leads have
+what is left.
 
 A lead's size is estimated from its stored JSON: the objects of a parsed state take about four times
 the bytes of its text (tracemalloc over 6,000 demo leads: 8,307 bytes for 2,124 of JSON, 3.9 times; a
@@ -130,7 +132,7 @@ class LeadCache(ByteBudgetLru[CachedLead]):
         super().__init__(budget_bytes)
         self.identities: dict[str, str] = {}  # identity -> lead id (maybe a merged one)
         self.evicted = 0
-        self.accounts = AccountCache(budget_bytes // 4)
+        self.accounts = AccountCache(budget_bytes // 2)
 
     @property
     def leads(self) -> OrderedDict[str, CachedLead]:
@@ -186,7 +188,7 @@ class LeadCache(ByteBudgetLru[CachedLead]):
         self.accounts.clear()
 
     def fit(self) -> None:
-        """Evict the least recently used accounts beyond their quarter, then the least recently active
+        """Evict the least recently used accounts beyond their half, then the least recently active
         leads until the cache (leads and accounts) is within its budget."""
         self.accounts.fit()
         while self.bytes + self.accounts.bytes > self.budget and self.entries:

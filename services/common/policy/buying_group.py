@@ -165,11 +165,7 @@ _GROUP_KEYS = {
 def account_attributes(members: tuple[Member, ...]) -> tuple[dict[str, Any], dict[str, Evidence]]:
     """The company as its members' traits describe it: per attribute group, a group call's traits
     first, else the members' identify traits; the latest of those wins (order-independent)."""
-    attributes: dict[str, Any] = {}
-    sources: dict[str, Evidence] = {}
-    for group, (member, source) in _company_sources(members).items():
-        attributes.update({k: member.attributes.get(k) for k in _GROUP_KEYS[group]})
-        sources[group] = source
+    attributes, sources, _ = describe_company(members)
     return attributes, sources
 
 
@@ -177,21 +173,33 @@ def company_holders(members: tuple[Member, ...]) -> dict[str, str]:
     """Per attribute group, the lead whose traits `account_attributes` takes. Any set of members that
     holds these (with the most recently active, `by_recency`) describes the account as all of them do:
     the qualifier reads a large account's members that far, not whole (account_store.py)."""
-    return {group: member.lead_id for group, (member, _) in _company_sources(members).items()}
+    return describe_company(members)[2]
+
+
+def describe_company(
+    members: tuple[Member, ...],
+) -> tuple[dict[str, Any], dict[str, Evidence], dict[str, str]]:
+    """`account_attributes` and `company_holders` in one pass."""
+    attributes: dict[str, Any] = {}
+    sources: dict[str, Evidence] = {}
+    holders: dict[str, str] = {}
+    for group, keys in _GROUP_KEYS.items():
+        best: tuple[Member, Evidence] | None = None
+        for m in members:
+            source = m.attribute_sources.get(group)
+            if source is not None and (best is None or company_key(source) > company_key(best[1])):
+                best = m, source  # the first of equals stays, as `max` keeps it
+        if best is not None:
+            member, source = best
+            attributes.update({k: member.attributes.get(k) for k in keys})
+            sources[group] = source
+            holders[group] = member.lead_id
+    return attributes, sources, holders
 
 
 def company_key(source: Evidence) -> tuple[bool, tuple[datetime, str]]:
     """How a member's source of an attribute group ranks: a group call's first, then the latest."""
     return source.kind == "group", source.sort_key
-
-
-def _company_sources(members: tuple[Member, ...]) -> dict[str, tuple[Member, Evidence]]:
-    out = {}
-    for group in _GROUP_KEYS:
-        candidates = [(m, m.attribute_sources[group]) for m in members if group in m.attribute_sources]
-        if candidates:
-            out[group] = max(candidates, key=lambda ms: company_key(ms[1]))
-    return out
 
 
 def recency_key(member: Member) -> tuple[bool, datetime | None]:

@@ -1,5 +1,5 @@
 """The member's lead cache: a byte budget, least recently active evicted first with their identities,
-a partition's leads dropped on revoke; its accounts beside them, within a quarter of the budget."""
+a partition's leads dropped on revoke; its accounts beside them, within half of the budget."""
 
 from __future__ import annotations
 
@@ -79,16 +79,16 @@ def account(people: int, *, version: int = 1) -> CachedAccount:
     )
 
 
-def test_accounts_take_at_most_a_quarter_and_the_leads_the_rest() -> None:
+def test_accounts_take_at_most_half_and_the_leads_the_rest() -> None:
     cache = LeadCache(budget_bytes=40 * estimated_size(2000))
     for n in range(36):
         cache.put(f"ld_{n}", cached(f"ld_{n}"))
-    cache.accounts.put("domain:a.example", account(8))
-    cache.accounts.put("domain:b.example", account(8))
+    cache.accounts.put("domain:a.example", account(12))
+    cache.accounts.put("domain:b.example", account(12))
     assert cache.accounts.account("domain:a.example") is not None  # used: b is now the least recent
     cache.fit()
-    assert set(cache.accounts.entries) == {"domain:a.example"}  # two would pass a quarter
-    assert cache.accounts.bytes <= cache.budget // 4
+    assert set(cache.accounts.entries) == {"domain:a.example"}  # two would pass half
+    assert cache.accounts.bytes <= cache.budget // 2
     assert cache.bytes + cache.accounts.bytes <= cache.budget and len(cache) < 36  # leads made room
     cache.accounts.put("domain:a.example", account(2, version=2))  # a newer copy replaces the old one
     assert cache.accounts.bytes == account(2).size
