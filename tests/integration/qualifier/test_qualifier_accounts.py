@@ -15,7 +15,7 @@ from services.common.db import create_engine
 from services.common.envelope import Envelope, new_envelope
 from services.common.policy_file import read_policy_file
 from services.qualifier.mqa import mqa_id_for
-from services.qualifier.replay import rebuild
+from services.qualifier.replay import Rebuilt, rebuild
 from services.qualifier.stitching import lead_id_for
 from tests.integration.qualifier.conftest import (
     Qualifier,
@@ -47,6 +47,17 @@ def person(when_min: float, user: str, domain: str, title: str, **traits: object
 def group_call(when_min: float, group_id: str, **who: str) -> Envelope:
     traits = {"name": "Acme Holdings", "industry": "logistics", "employees": 1200, "plan": "enterprise"}
     return segment("group", at(when_min), groupId=group_id, traits=traits, **who)
+
+
+async def replay(env: dict[str, str]) -> Rebuilt:
+    """What `leadstate replay` makes of the log under the default policy (nothing written)."""
+    policy = read_policy_file(ROOT / "policies/default.yaml").policy
+    engine = create_engine(env["LEADSTATE_DATABASE_URL"], pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return await rebuild(conn, policy)
+    finally:
+        await engine.dispose()
 
 
 async def members(q: Qualifier, account_id: str) -> dict[str, str]:
@@ -219,13 +230,7 @@ async def test_a_decision_on_the_mqa_closes_its_episode_and_new_activity_opens_t
     assert {e["event_id"] for e in breadth["evidence"]} == {e.id for e in again}  # only after the decision
 
     # `leadstate replay` folds the log, the decision included, to the same MQAs and account state
-    policy = read_policy_file(ROOT / "policies/default.yaml").policy
-    engine = create_engine(module_env["LEADSTATE_DATABASE_URL"], pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            replayed = await rebuild(conn, policy)
-    finally:
-        await engine.dispose()
+    replayed = await replay(module_env)
     assert {m for m, (a, _, _) in replayed.mqas.items() if a == account_id} == {m.id for m in mqas}
     mine = {account_id} | {lead_id_for(f"user:{w}-{tag}") for w, _ in who}
     assert [d for d in replayed.differences if d.lead_id in mine] == []
@@ -286,13 +291,7 @@ async def test_a_large_account_is_read_to_its_most_active_members_and_decides_as
     await q.wait_stored([call])
     assert await company() == "Big Corp Second"
 
-    policy = read_policy_file(ROOT / "policies/default.yaml").policy
-    engine = create_engine(module_env["LEADSTATE_DATABASE_URL"], pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            replayed = await rebuild(conn, policy)
-    finally:
-        await engine.dispose()
+    replayed = await replay(module_env)
     users = [f"eng{i}-{tag}" for i in range(519)] + [f"{w}-{tag}" for w in ("cfo", "second", "namer", "dir")]
     mine = {account_id, f"crm-{tag}"} | {lead_id_for(f"user:{u}") for u in users}
     assert [d for d in replayed.differences if d.lead_id in mine] == []
