@@ -1,7 +1,7 @@
 """qualifier: each account's company holders, so a large account is read to its most active members only
 
 `accounts.holders`: per company attribute group (group, company, industry, company_size), the lead whose
-traits describe the account (`company_holders` in the policy core). With them and the most recently
+traits describe the account (`describe_company` in the policy core). With them and the most recently
 active members (those the account rules read), a transaction loads a few hundred members of an account
 of thousands and still computes what the whole account would (services/qualifier/account_store.py).
 NULL (accounts written before this revision): unknown, the account is read whole once and they are set.

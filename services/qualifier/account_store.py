@@ -9,7 +9,7 @@ another member has overtaken is brought up to date (the members written since) b
 
 A large account is not read whole. What the rules and the stored company attributes read of it is its
 `MAX_MEMBERS_EVALUATED` most recently active members and, per company attribute group, the one member
-whose traits win (`company_holders`, kept on the account row). A transaction touching k of an account's
+whose traits win (`describe_company`, kept on the account row). A transaction touching k of an account's
 members loads its `MAX_MEMBERS_EVALUATED + k` most recently active, the members it touches and the
 holders: whatever the notes do to those k, the account's most recently active at any point of the fold
 are among them, and so is the winning member of each group, unless a note takes a holder away or ranks
@@ -143,7 +143,7 @@ class StoredBook:
         for account_id in book.accounts:
             members = book.members.get(account_id, {})
             depth = self.depth.get(account_id, WHOLE)
-            if depth < WHOLE:
+            if self.partial(account_id):
                 depth = max(0, depth - len(self.touched.get(account_id, ())))
             if len(members) > KEEP + SPARE:  # a large account (or touched members piling up): its top
                 depth = min(depth, KEEP)
@@ -210,7 +210,7 @@ async def load_book(
     full |= _holders_demoted(stored, groups, wanted, full)
     stored.whole = full
     needed = {}
-    for account_id in wanted:
+    for account_id in (a for a in wanted if stored.partial(a)):  # a copy of every member needs nothing
         least = MAX_MEMBERS_EVALUATED + len(touched.get(account_id, ()))
         if account_id in full:
             needed[account_id] = WHOLE
@@ -222,9 +222,8 @@ async def load_book(
         count = Counter(r[0] for r in rows)
         await _read_members(db, stored, [r[1] for r in rows if r[1] not in book.members[r[0]]])
         for account_id in ids:
-            if stored.depth[account_id] < WHOLE:
-                reached = count[account_id] < needed[account_id]  # fewer than asked for: all of them
-                stored.depth[account_id] = WHOLE if reached else needed[account_id]
+            reached = count[account_id] < needed[account_id]  # fewer than asked for: all of them
+            stored.depth[account_id] = WHOLE if reached else needed[account_id]
     return stored
 
 
@@ -244,7 +243,7 @@ async def _catch_up(db: asyncpg.Connection, stored: StoredBook, behind: dict[str
         gone = [lead for lead in members if where.get(lead) != account_id]
         for lead in gone:
             del members[lead]
-        if stored.depth[account_id] < WHOLE:
+        if stored.partial(account_id):
             stored.depth[account_id] = max(0, stored.depth[account_id] - written[account_id] - len(gone))
 
 
@@ -357,8 +356,8 @@ async def fold_accounts(
 ) -> dict[str, CachedAccount]:
     """The one call the worker makes after its fold: load, apply the notes (members seen, decisions on
     MQAs) in the order the fold took them, which is the log's order, save (an MQA of an account loaded
-    partly: again, with that account whole). Returns the accounts as they
-    stand now, for the member's cache once the transaction commits."""
+    partly: again, with that account whole). Returns the accounts as they stand now, for the member's
+    cache once the transaction commits."""
     if not groups.seen:
         return {}
     db = await driver_connection(session)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.policy import Policy
-from services.common.policy.buying_group import company_holders
+from services.common.policy.buying_group import describe_company
 
 from .buying_groups import AccountFold, Book
 from .changelog import Changelog
@@ -151,8 +151,11 @@ async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Differenc
         if (mine := rebuilt.get(account_id, untouched)) != (theirs := stored.get(account_id, untouched))
     ]
     described = {r.account_id: r.attributes for r in rows}
+    held = {r.account_id: r.holders for r in rows}
     for account_id in sorted(book.accounts.keys() | described.keys()):
-        mine_attributes = book.state(account_id).attributes()[0] if account_id in book.accounts else {}
+        mine_attributes, _, mine_holders = (
+            describe_company(book.state(account_id).members) if account_id in book.accounts else ({}, {}, {})
+        )
         if (theirs_attributes := described.get(account_id, {})) != mine_attributes:
             keys = sorted(
                 k
@@ -160,11 +163,9 @@ async def _compare_accounts(conn: AsyncConnection, book: Book) -> list[Differenc
                 if mine_attributes.get(k) != theirs_attributes.get(k)
             )
             out.append(Difference(account_id, f"account attributes differ in {', '.join(keys)}"))
-    held = {r.account_id: r.holders for r in rows if r.holders is not None}  # None: set on its next write
-    for account_id in sorted(held):
-        mine_holders = company_holders(book.state(account_id).members) if account_id in book.accounts else {}
-        if held[account_id] != mine_holders:
-            out.append(Difference(account_id, f"company holders {held[account_id]}, replay {mine_holders}"))
+        theirs_holders = held.get(account_id)
+        if theirs_holders is not None and theirs_holders != mine_holders:  # None: set on its next write
+            out.append(Difference(account_id, f"company holders {theirs_holders}, replay {mine_holders}"))
     homes = {
         r.lead_id: r.account_id
         for r in await conn.execute(select(account_members.c.lead_id, account_members.c.account_id))
@@ -268,7 +269,7 @@ async def _write_accounts(conn: AsyncConnection, book: Book) -> None:
     await conn.execute(delete(mqas))
     rows = []
     for account_id, account in book.accounts.items():
-        state = book.state(account_id)
+        attributes, _, holders = describe_company(book.state(account_id).members)
         rows.append(
             {
                 "account_id": account_id,
@@ -276,8 +277,8 @@ async def _write_accounts(conn: AsyncConnection, book: Book) -> None:
                 "episode": account.episode,
                 "mqa_at": account.mqa_at,
                 "decided_at": account.decided_at,
-                "attributes": state.attributes()[0],
-                "holders": company_holders(state.members),
+                "attributes": attributes,
+                "holders": holders,
             }
         )
     people = [

@@ -169,17 +169,13 @@ def account_attributes(members: tuple[Member, ...]) -> tuple[dict[str, Any], dic
     return attributes, sources
 
 
-def company_holders(members: tuple[Member, ...]) -> dict[str, str]:
-    """Per attribute group, the lead whose traits `account_attributes` takes. Any set of members that
-    holds these (with the most recently active, `by_recency`) describes the account as all of them do:
-    the qualifier reads a large account's members that far, not whole (account_store.py)."""
-    return describe_company(members)[2]
-
-
 def describe_company(
     members: tuple[Member, ...],
 ) -> tuple[dict[str, Any], dict[str, Evidence], dict[str, str]]:
-    """`account_attributes` and `company_holders` in one pass."""
+    """`account_attributes`, and per attribute group the lead whose traits it takes (the group's holder).
+    Any set of members that holds the holders (with the most recently active, `by_recency`) describes
+    the account as all of them do: the qualifier reads a large account's members that far, not whole
+    (account_store.py)."""
     attributes: dict[str, Any] = {}
     sources: dict[str, Evidence] = {}
     holders: dict[str, str] = {}
