@@ -6,10 +6,12 @@ the peak RSS of each service."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -27,7 +29,8 @@ from .loadgen import LoadResult, paced
 from .qualifier import Progress, preload
 from .report import Check, Outcome, Skipped, by_window, fmt, percentile_ms, table
 
-PHASES = ("dedupe", "read", "load", "fold", "save")  # the qualifier's batch phases (handlers.py)
+# the qualifier's batch phases (handlers.py, partitions.py)
+PHASES = ("offsets", "dedupe", "read", "load", "fold", "save", "accounts", "changelog", "commit")
 BATCH = 10  # a website's server-side SDK flushes small batches often
 CLIENTS = 16
 SETTLE_S = 8.0  # after the last request: how long without a new MQL ends the wait
@@ -194,6 +197,26 @@ def consumer_totals(service: Service, consumer: str) -> dict[str, float]:
     return totals
 
 
+class QuarterSampler(threading.Thread):
+    """The qualifier's batch totals at each quarter of the run: which phase grows as history does."""
+
+    def __init__(self, service: Service, period_s: float) -> None:
+        super().__init__(daemon=True)
+        self.service, self.period_s = service, period_s
+        self.samples: list[tuple[dict[str, float], float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        self.samples.append((consumer_totals(self.service, "qualifier"), time.perf_counter()))
+        while not self.done.wait(self.period_s):
+            self.samples.append((consumer_totals(self.service, "qualifier"), time.perf_counter()))
+
+    def quarters(self) -> list[dict[str, float]]:
+        self.done.set()
+        self.join(timeout=10)
+        return [batch_figures(a, b, tb - ta) for (a, ta), (b, tb) in pairwise(self.samples[:5])]
+
+
 def batch_figures(before: dict[str, float], after: dict[str, float], wall_s: float) -> dict[str, float]:
     batches = after["batches"] - before["batches"]
     seconds = after["seconds"] - before["seconds"]
@@ -237,6 +260,8 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
         for service in services.values():
             service.start_profile()
     meter = CpuMeter(infra, services).start()
+    sampler = QuarterSampler(services["qualifier"], duration_s / 4)
+    sampler.start()
     batches_before, started = consumer_totals(services["qualifier"], "qualifier"), time.perf_counter()
     ledger, load, errors = asyncio.run(
         drive(infra, services["ingest"], services["handoff"], topics.mql, messages, rate)
@@ -245,6 +270,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     batches = batch_figures(
         batches_before, consumer_totals(services["qualifier"], "qualifier"), time.perf_counter() - started
     )
+    by_quarter = sampler.quarters()
     profiles = {name: s.stop_profile() for name, s in services.items()} if profile else {}
     to_mql, to_inbox = ledger.latencies(ledger.mql_at), ledger.latencies(ledger.inbox_at)
     rss = {name: s.peak_rss / 2**20 for name, s in services.items()}
@@ -270,9 +296,25 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
     print(
         "qualifier batches: {batches:.0f}, mean {mean_batch_events:.0f} events and {mean_batch_ms:.0f} ms"
-        " each, {share_of_time_in_batches:.0%} of the time in a batch; per batch: read {mean_read_ms:.1f},"
-        " load {mean_load_ms:.1f}, fold {mean_fold_ms:.1f}, save {mean_save_ms:.1f}, other (parse, claim,"
-        " commit) {mean_other_ms:.1f} ms".format(**batches)
+        " each, {share_of_time_in_batches:.0%} of the time in a batch".format(**batches)
+    )
+    print(
+        table(
+            [
+                (
+                    label,
+                    f"{q['mean_batch_events']:.0f}",
+                    f"{q['mean_batch_ms']:.1f}",
+                    f"{q['share_of_time_in_batches']:.0%}",
+                    *(f"{q[f'mean_{p}_ms']:.1f}" for p in (*PHASES, "other")),
+                )
+                for label, q in (
+                    ("whole run", batches),
+                    *((f"quarter {i}", q) for i, q in enumerate(by_quarter, 1)),
+                )
+            ],
+            ("qualifier batches", "events", "ms", "busy", *PHASES, "other"),
+        )
     )
     windows = by_window(ledger.timed(ledger.mql_at))
     print("p50 event → MQL by quarter of the run (ms): " + "  ".join(fmt(w) for w in windows))
@@ -306,6 +348,7 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
             "mql_p50_ms_by_quarter": windows,
             "cpu_cores": cpu,
             "qualifier_batches": batches,
+            "qualifier_batches_by_quarter": by_quarter,
             "broker_one_hop_ms": hop,
             "p99_mql_over_two_broker_hops": hop_ratio,
         },

@@ -15,12 +15,13 @@ They may take half of the budget (a large account's copy is a few hundred member
 about 250 MB, and evicting them in turn would read them again every transaction); the leads have
 what is left.
 
-A lead's size is estimated from its stored JSON: the objects of a parsed state take about four times
-the bytes of its text (tracemalloc over 6,000 demo leads: 8,307 bytes for 2,124 of JSON, 3.9 times; a
-member 7,048 for 1,698, 4.2 times: every evidence item is an object with its own dict and datetime),
-plus the entry and its identities. The estimate, not a `sys.getsizeof` walk, is what the budget counts;
-tests/unit/qualifier/test_cache.py holds it to what tracemalloc counts. (Until 2026-12-05 the factor
-was 1.1, from an RSS reading: a 512 MB budget then held about 1.9 GB of states.)
+A lead's size is estimated from its stored JSON: the objects of a parsed state take a little over
+twice the bytes of its text (tracemalloc over 1,500 demo leads: 4,757 bytes for 2,091 of JSON, 2.3
+times; a member 4,074 for 1,690, 2.4 times), plus the entry and its identities. The estimate, not a
+`sys.getsizeof` walk, is what the budget counts; tests/unit/qualifier/test_cache.py holds it to what
+tracemalloc counts. (Until 2026-12-05 the factor was 1.1, from an RSS reading: a 512 MB budget then
+held about 1.9 GB of states. Until 2026-12-06 evidence items had a dict each and a copy of every text:
+3.9 and 4.2 times.)
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class CachedLead:
 
 
 def estimated_size(state_json_bytes: int) -> int:
-    return state_json_bytes * 39 // 10 + ENTRY_OVERHEAD
+    return state_json_bytes * 23 // 10 + ENTRY_OVERHEAD
 
 
 @dataclass(slots=True)
@@ -67,7 +68,7 @@ class CachedAccount:
 
 
 def member_size(member_json_bytes: int) -> int:
-    return member_json_bytes * 42 // 10 + MEMBER_OVERHEAD
+    return member_json_bytes * 24 // 10 + MEMBER_OVERHEAD
 
 
 V = TypeVar("V", CachedLead, CachedAccount)

@@ -46,7 +46,8 @@ ORDER BY i
 ON CONFLICT DO NOTHING
 RETURNING mql_id
 """
-# where a transaction's time goes: which of reading, de-duplicating, loading, folding, saving to look at
+# where a transaction's time goes: reading, de-duplicating, loading, folding, saving the leads, folding and
+# saving the accounts, the changelog; the commit (partitions.py)
 PHASE_SECONDS = Histogram(
     "leadstate_qualifier_phase_seconds", "Time per phase of one qualifier transaction", ["phase"]
 )
@@ -94,17 +95,21 @@ class Qualify:
         folded = time.perf_counter()
         written = await save_ledger(db, loaded, entries, partition_of)
         await self.record_mqls(db, ledger.fired)
+        saved = time.perf_counter()
         written.accounts = await fold_accounts(
             session, self.policy, groups, self.outbox, self.topic_mql, self.cache.accounts
         )
+        accounted = time.perf_counter()
         await changes.save(db, self.outbox, self.topic_state)
-        saved = time.perf_counter()
+        published = time.perf_counter()
         for phase, seconds in (
             ("dedupe", deduped - started),
             ("read", read - deduped),
             ("load", fetched - read),
             ("fold", folded - fetched),
-            ("save", saved - folded),
+            ("save", saved - folded),  # the leads, identities, log and MQLs
+            ("accounts", accounted - saved),
+            ("changelog", published - accounted),
         ):
             PHASE_SECONDS.labels(phase).observe(seconds)
         return written

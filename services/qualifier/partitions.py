@@ -5,9 +5,11 @@ partitions' leads are loaded into the cache in bulk; on revoke, their leads leav
 gathered over several fetches into one transaction (at most `coalesce_s` and `txn_max` records, and
 never waiting for more once the fetched records are used up, so a quiet stream is not delayed): one
 transaction advances the stored offsets from where this member believes they are, folds the records and
-writes each changed lead once. Kafka's own commit follows and is advisory (it only matters where no
-offset is stored yet). A record is therefore applied exactly once without claiming its id; the log's
-ids still catch a client re-posting a messageId (store.known_events).
+writes each changed lead once. Kafka's own commit is advisory (it only matters where no offset is stored
+yet, and for lag tools): it follows a transaction at most once a second (`ADVISORY_EVERY_S`, as Kafka
+Streams commits on an interval), right after an assignment, and when the member stops, so a broker
+round trip is not on every transaction's path. A record is therefore applied exactly once without
+claiming its id; the log's ids still catch a client re-posting a messageId (store.known_events).
 
 Two guards make a stale member harmless: the offsets fence (offsets.py) refuses a zombie's
 transaction, and the lead versions (store.py) refuse a write over state another member changed through
@@ -31,12 +33,14 @@ from services.common.consumer import BatchConsumer, Delivered, is_transient
 from services.common.kafka import RebalanceLog
 from services.common.metrics import CONSUMED
 
-from .handlers import Qualify
+from .handlers import PHASE_SECONDS, Qualify
 from .offsets import Fenced, Moves, StoredOffsets
 from .store import StaleCache, absorb, driver_connection, load_partitions
 from .sweep import Sweep
 
 log = logging.getLogger(__name__)
+
+ADVISORY_EVERY_S = 1.0  # at most this often, Kafka's commit of what the stored offsets already say
 
 RETRIES = Counter(
     "leadstate_qualifier_stale_retries_total",
@@ -69,6 +73,8 @@ class OwnedPartitions(BatchConsumer):
         self._unseeded: set[TopicPartition] = set()
         self._revoked: set[TopicPartition] = set()
         self._moves: Moves = {}
+        self._advised: dict[TopicPartition, int] = {}  # what the last advisory commit said
+        self._advised_at = 0.0  # when (monotonic); 0: commit after the next transaction
 
     def listener(self) -> ConsumerRebalanceListener:
         return _Listener(self)
@@ -79,6 +85,7 @@ class OwnedPartitions(BatchConsumer):
         self._revoked |= set(partitions)
         for tp in partitions:
             self.positions.pop(tp, None)
+            self._advised.pop(tp, None)
             self._unseeded.discard(tp)
 
     def assigned(self, partitions: Collection[TopicPartition]) -> None:
@@ -123,6 +130,7 @@ class OwnedPartitions(BatchConsumer):
         self._unseeded &= mine
         if seeded:
             self.consumer.resume(*seeded)
+            self._advised_at = 0.0  # the broker learns the new owner's offsets after its first transaction
         log.info("partitions seeked to stored offsets", extra={"partitions": len(seeded), "leads": loaded})
         self._cache_metrics()
         return True
@@ -174,8 +182,10 @@ class OwnedPartitions(BatchConsumer):
             for r in records:
                 tp = TopicPartition(r.topic, r.partition)
                 self._moves[tp] = (self.positions[tp], r.offset + 1)
-            if await self._process_until_done(records):
+            applied = await self._process_until_done(records)
+            if applied and time.monotonic() - self._advised_at >= ADVISORY_EVERY_S:
                 await self._commit_advisory()
+        await self._commit_advisory()  # stopping: what was applied since the last one
 
     async def _sweep(self) -> None:
         assert self.sweep is not None
@@ -205,8 +215,13 @@ class OwnedPartitions(BatchConsumer):
             moves = dict(self._moves)
             try:
                 async with self.sessions() as session, session.begin():
+                    begun = time.perf_counter()
                     await self.offsets.advance(await driver_connection(session), moves)
+                    advanced = time.perf_counter()
                     written = await self.qualify.apply(session, delivered)
+                    applied = time.perf_counter()
+                PHASE_SECONDS.labels("offsets").observe(advanced - begun)
+                PHASE_SECONDS.labels("commit").observe(time.perf_counter() - applied)
             except StaleCache as exc:
                 RETRIES.labels("stale cache").inc()
                 self.qualify.cache.forget(exc.leads)
@@ -254,13 +269,17 @@ class OwnedPartitions(BatchConsumer):
         await self._apply([])  # past the records dead-lettered
 
     async def _commit_advisory(self) -> None:
-        offsets = {tp: n for tp, n in self.positions.items() if n is not None and tp in self._moves}
+        """Kafka's commit of the stored offsets that moved since the last one."""
+        self._advised_at = time.monotonic()
+        offsets = {tp: n for tp, n in self.positions.items() if n is not None and self._advised.get(tp) != n}
         if not offsets:
             return
         try:
             await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError, KafkaError) as exc:
             log.info("advisory offset commit skipped", extra={"error": str(exc)[:200]})
+            return
+        self._advised.update(offsets)
 
 
 class _Listener(RebalanceLog):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
+from sys import intern
 from typing import Any, Literal, cast, get_args
 
 from .scoring import Decayed
@@ -21,9 +22,13 @@ Stage = Literal["anonymous", "known", "mql", "sql", "recycled", "rejected"]
 STAGE_RANK: dict[Stage, int] = {"anonymous": 0, "known": 1, "recycled": 2, "rejected": 2, "mql": 3, "sql": 4}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Evidence:
-    """One behaviour activity kept as proof for reasons and for re-evaluating rules."""
+    """One behaviour activity kept as proof for reasons and for re-evaluating rules.
+
+    Slotted, with its repeated texts (kind, topic, ids, path, title) interned: a cached lead holds
+    about eight of these, and a dict per item plus a copy of each text per item were most of a parsed
+    state's memory (tests/unit/qualifier/test_cache.py counts it)."""
 
     event_id: str
     kind: str  # scoring kind: page_view, content_download, ..., or a custom event name
@@ -56,40 +61,63 @@ class Evidence:
         title: str | None,
     ) -> Evidence:
         """The fold's constructor (one per scored activity), every field given: the same object as
-        `Evidence(...)`, without the frozen `__init__`'s `object.__setattr__` per field."""
-        evidence = object.__new__(cls)
-        evidence.__dict__.update(
-            event_id=event_id,
-            kind=kind,
-            time=time,
-            topic=topic,
-            asset_id=asset_id,
-            seminar_id=seminar_id,
-            form_id=form_id,
-            path=path,
-            title=title,
-        )
+        `Evidence(...)`, without the frozen `__init__`'s checks."""
+        evidence = _new(cls)
+        _SET_EVENT_ID(evidence, event_id)
+        _SET_KIND(evidence, _shared(kind))
+        _SET_TIME(evidence, time)
+        _SET_TOPIC(evidence, _shared(topic))
+        _SET_ASSET_ID(evidence, _shared(asset_id))
+        _SET_SEMINAR_ID(evidence, _shared(seminar_id))
+        _SET_FORM_ID(evidence, _shared(form_id))
+        _SET_PATH(evidence, _shared(path))
+        _SET_TITLE(evidence, _shared(title))
         return evidence
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
         # every lead loaded brings its evidence: filled in directly, not through the frozen __init__
-        evidence = object.__new__(cls)
-        values = evidence.__dict__
-        values.update(_EVIDENCE_DEFAULTS)
-        values.update((k, v) for k, v in d.items() if k in _EVIDENCE_FIELDS)
-        values["time"] = datetime.fromisoformat(d["time"])
-        if not isinstance(values["event_id"], str) or not isinstance(values["kind"], str):
+        event_id, kind = d["event_id"], d["kind"]
+        if not isinstance(event_id, str) or not isinstance(kind, str):
             raise TypeError(f"evidence needs an event_id and a kind: {d!r}")
-        return evidence
+        get = d.get
+        return cls.of(
+            event_id=event_id,
+            kind=kind,
+            time=datetime.fromisoformat(d["time"]),
+            topic=get("topic"),
+            asset_id=get("asset_id"),
+            seminar_id=get("seminar_id"),
+            form_id=get("form_id"),
+            path=get("path"),
+            title=get("title"),
+        )
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
         return self.time, self.event_id
 
 
+def _shared(text: Any) -> Any:
+    """One copy of a text many evidence items repeat (interned strings are freed when unused)."""
+    return intern(text) if type(text) is str else text
+
+
+_new = object.__new__
+(
+    _SET_EVENT_ID,
+    _SET_KIND,
+    _SET_TIME,
+    _SET_TOPIC,
+    _SET_ASSET_ID,
+    _SET_SEMINAR_ID,
+    _SET_FORM_ID,
+    _SET_PATH,
+    _SET_TITLE,
+) = (getattr(Evidence, f.name).__set__ for f in fields(Evidence))
+
+
 _EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
-_EVIDENCE_DEFAULTS = {f.name: f.default for f in fields(Evidence) if f.default is not MISSING}
 
 
 @dataclass(frozen=True, kw_only=True)
