@@ -189,6 +189,8 @@ def consumer_totals(service: Service, consumer: str) -> dict[str, float]:
         "batches": rf'^leadstate_consumer_batch_seconds_count{{consumer="{consumer}"}} (\S+)',
         "seconds": rf'^leadstate_consumer_batch_seconds_sum{{consumer="{consumer}"}} (\S+)',
         "consumed": rf'^leadstate_consumed_total{{consumer="{consumer}",[^}}]*}} (\S+)',
+        "sweeps": r"^leadstate_qualifier_sweep_seconds_count (\S+)",
+        "sweep_seconds": r"^leadstate_qualifier_sweep_seconds_sum (\S+)",
     }
     for phase in PHASES:
         patterns[phase] = rf'^leadstate_qualifier_phase_seconds_sum{{phase="{phase}"}} (\S+)'
@@ -229,6 +231,10 @@ def batch_figures(before: dict[str, float], after: dict[str, float], wall_s: flo
         "mean_batch_events": (after["consumed"] - before["consumed"]) / batches if batches else 0.0,
         "mean_batch_ms": 1000 * seconds / batches if batches else 0.0,
         "share_of_time_in_batches": seconds / wall_s if wall_s else 0.0,
+        "sweeps": (sweeps := after.get("sweeps", 0.0) - before.get("sweeps", 0.0)),
+        "mean_sweep_ms": 1000 * (after.get("sweep_seconds", 0.0) - before.get("sweep_seconds", 0.0)) / sweeps
+        if sweeps
+        else 0.0,
     }
 
 
@@ -296,7 +302,8 @@ def run(infra: Infra, *, duration_s: float, rate: float, profile: bool) -> Outco
     print("cores busy (1.0 = one core): " + ", ".join(f"{n} {v}" for n, v in cpu.items()))
     print(
         "qualifier batches: {batches:.0f}, mean {mean_batch_events:.0f} events and {mean_batch_ms:.0f} ms"
-        " each, {share_of_time_in_batches:.0%} of the time in a batch".format(**batches)
+        " each, {share_of_time_in_batches:.0%} of the time in a batch; changelog sweeps between them:"
+        " {sweeps:.0f} transactions of {mean_sweep_ms:.0f} ms".format(**batches)
     )
     print(
         table(

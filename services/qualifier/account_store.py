@@ -27,7 +27,6 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,11 +40,12 @@ from .buying_groups import Book, BuyingGroups, Seen
 from .cache import WHOLE, AccountCache, CachedAccount, member_size
 from .mqa import mqa_data, mqa_envelope, mqa_row
 from .store import driver_connection
-from .tables import account_members, mqas
+from .tables import mqas
 
 SPARE = 100  # read beyond what a transaction needs: the next few use the copy as it is
 KEEP = MAX_MEMBERS_EVALUATED + 2 * SPARE  # how deep a large account's copy is kept in the cache
 
+# where members are now: the transaction's leads (their homes), a copy's members (_catch_up)
 _HOMES = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
 _ENSURE = """
 INSERT INTO qualifier.accounts (account_id, stage, episode, attributes, holders)
@@ -57,13 +57,12 @@ SELECT account_id, stage, episode, mqa_at, decided_at, version, holders::text FR
 WHERE account_id = ANY($1::text[]) ORDER BY account_id FOR UPDATE
 """
 # the members written since the version of the member's copy (as text: orjson parses it several times
-# faster than the driver's json codec), and where the members of the copy are now
+# faster than the driver's json codec)
 _SINCE = """
 SELECT m.account_id, m.lead_id, m.source, m.member::text
 FROM qualifier.account_members AS m JOIN unnest($1::text[], $2::bigint[]) AS s(a, v)
     ON m.account_id = s.a AND m.version > s.v
 """
-_WHERE = "SELECT lead_id, account_id FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
 # each account's n most recently active members, in the order the rules read them (`by_recency`)
 _RECENT = """
 SELECT s.a, m.lead_id FROM unnest($1::text[], $2::bigint[]) AS s(a, n)
@@ -85,6 +84,7 @@ FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestampt
 WHERE t.account_id = r.a
 RETURNING t.account_id, t.version
 """
+_DELETE_MEMBERS = "DELETE FROM qualifier.account_members WHERE lead_id = ANY($1::text[])"
 _UPSERT_MEMBERS = """
 INSERT INTO qualifier.account_members (lead_id, account_id, source, member, last_activity_at, version)
 SELECT l, a, s, m::jsonb, t, v
@@ -237,7 +237,7 @@ async def _catch_up(db: asyncpg.Connection, stored: StoredBook, behind: dict[str
         stored._read(account_id, lead_id, source, doc)
         written[account_id] += 1
     held = [lead for account_id in ids for lead in book.members[account_id]]
-    where = {r[0]: r[1] for r in await db.fetch(_WHERE, held)} if held else {}
+    where = {r[0]: r[1] for r in await db.fetch(_HOMES, held)} if held else {}
     for account_id in ids:
         members = book.members[account_id]
         gone = [lead for lead in members if where.get(lead) != account_id]
@@ -314,10 +314,9 @@ async def save_book(session: AsyncSession, stored: StoredBook, outbox: Outbox, t
             [orjson.dumps(stored.holders[k]).decode() for k in changed],
         )
         stored.versions.update({r[0]: r[1] for r in rows})
-    m = account_members
     gone = sorted(k for k in book.changed_members if k not in book.home)
     if gone:
-        await session.execute(delete(m).where(m.c.lead_id.in_(gone)))
+        await db.execute(_DELETE_MEMBERS, gone)
     kept = [lead for lead in sorted(book.changed_members) if lead in book.home]
     if kept:
         members = [book.members[book.home[lead]][lead] for lead in kept]

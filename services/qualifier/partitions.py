@@ -29,7 +29,7 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.common.consumer import BatchConsumer, Delivered, is_transient
 from services.common.kafka import RebalanceLog
@@ -53,6 +53,9 @@ CACHE_BYTES = Gauge(
     "leadstate_qualifier_cache_bytes",
     "Estimated bytes this member caches, against LEADSTATE_QUALIFIER_CACHE_MB (kind: leads, accounts)",
     ["kind"],
+)
+SWEEP_SECONDS = Histogram(
+    "leadstate_qualifier_sweep_seconds", "Time of one transaction of the changelog's sweep (sweep.py)"
 )
 CACHE_ENTRIES = Gauge("leadstate_qualifier_cache_entries", "Leads and accounts this member caches", ["kind"])
 
@@ -193,7 +196,8 @@ class OwnedPartitions(BatchConsumer):
     async def _sweep(self) -> None:
         assert self.sweep is not None
         try:
-            await self.sweep.run(self.sessions, self.offsets, self.positions)
+            with SWEEP_SECONDS.time():
+                await self.sweep.run(self.sessions, self.offsets, self.positions)
         except Exception as exc:
             if not is_transient(exc):
                 raise

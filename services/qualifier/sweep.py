@@ -2,14 +2,16 @@
 the rate limit held back) gets its `lead.updated` within `LEADSTATE_QUALIFIER_SWEEP_S` of the time it
 fell due, even if the lead never comes back.
 
-Every interval, between two of its transactions, a member looks at the leads of the `lead.events`
-partitions it owns whose published view is due (`lead_changelog.due_at` up to now, oldest first, at
-most `BATCH` a transaction) and publishes what the rule makes of them (decay.py: the update carries the
-time the change fell due, not the time of the sweep). The same transaction checks that no other member
-moved those partitions' stored offsets (the fence of offsets.py: a zombie sweeps nothing) and records
-each look in `qualifier.sweeps` with a `seq` of the event log's sequence: `leadstate replay` looks at
-the same leads at the same points of the log, so it makes the same updates as the worker did, even when
-an event dated before a look arrives after it.
+Every interval, a member looks at the leads of the `lead.events` partitions it owns whose published
+view is due (`lead_changelog.due_at` up to the sweep's start, oldest first, at most `BATCH` a
+transaction) and publishes what the rule makes of them (decay.py: the update carries the time the change
+fell due, not the time of the sweep). The same transaction checks that no other member moved those
+partitions' stored offsets (the fence of offsets.py: a zombie sweeps nothing) and records each look in
+`qualifier.sweeps` with a `seq` of the event log's sequence: `leadstate replay` looks at the same leads
+at the same points of the log, so it makes the same updates as the worker did, even when an event dated
+before a look arrives after it. A sweep with more than one batch to do takes one between two of the
+stream's transactions (at most `MAX_BATCHES` per interval), never all of them in a row: the stream
+waits for one batch at most (`leadstate_qualifier_sweep_seconds`).
 
 A look that changed a lead's published view moves the lead's row version too, as any write of the lead
 does. Another member's transaction on that lead (a decision arriving on a `lead.decisions` partition it
@@ -40,7 +42,7 @@ from .store import driver_connection
 log = logging.getLogger(__name__)
 
 BATCH = 500
-MAX_BATCHES = 20  # a run longer than this leaves the rest to the next one, so the stream is not held up
+MAX_BATCHES = 20  # a sweep longer than this leaves the rest to the next interval
 # the due leads, oldest due first; locked in lead id order, as the fold locks leads (no deadlock)
 SELECT_DUE = """
 SELECT c.lead_id, c.view::text, c.published_at, c.due_at, l.state::text
@@ -71,9 +73,10 @@ class Sweep:
     def __init__(self, qualify: Qualify, every_s: float) -> None:
         self.qualify, self.every_s = qualify, every_s
         self.next_at = time.monotonic() + every_s  # the first one an interval after start
+        self.going: tuple[datetime, int] | None = None  # a sweep under way: up to when, batches done
 
     def due(self) -> bool:
-        return self.every_s > 0 and time.monotonic() >= self.next_at
+        return self.every_s > 0 and (self.going is not None or time.monotonic() >= self.next_at)
 
     async def run(
         self,
@@ -81,25 +84,27 @@ class Sweep:
         offsets: StoredOffsets,
         positions: dict[TopicPartition, int | None],
     ) -> int:
-        """Sweep the owned partitions up to now; returns the updates published."""
-        self.next_at = time.monotonic() + self.every_s
-        owned = {
+        """One batch of the sweep (started now, or the one under way); returns the updates published.
+        While more leads are due, `due()` stays true: the next batch follows the stream's next
+        transaction."""
+        if self.going is None:
+            self.next_at = time.monotonic() + self.every_s
+            self.going = (datetime.now(UTC), 0)
+        until, done = self.going
+        self.going = None
+        owned = {  # the stored offsets as they are now: the stream moved them since the last batch
             tp: n for tp, n in positions.items() if tp.topic == self.qualify.topic_events and n is not None
         }
         if not owned:
             return 0
-        now = datetime.now(UTC)
-        published = 0
-        for _ in range(MAX_BATCHES):
-            try:
-                made, more = await self._once(sessions, offsets, owned, now)
-            except Fenced as exc:  # another member has them now: its sweep will do it
-                log.info("sweep skipped: partitions moved", extra={"partitions": len(exc.partitions)})
-                return published
-            published += made
-            if not more:
-                break
-        return published
+        try:
+            made, more = await self._once(sessions, offsets, owned, until)
+        except Fenced as exc:  # another member has them now: its sweep will do it
+            log.info("sweep skipped: partitions moved", extra={"partitions": len(exc.partitions)})
+            return 0
+        if more and done + 1 < MAX_BATCHES:
+            self.going = (until, done + 1)
+        return made
 
     async def _once(
         self,

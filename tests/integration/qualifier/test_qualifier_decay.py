@@ -16,6 +16,7 @@ from services.common.policy import LeadState
 from services.common.policy.scoring import score_at
 from services.common.policy_file import settings_policy
 from services.common.settings import Settings
+from services.qualifier import sweep
 from services.qualifier.replay import rebuild
 from services.qualifier.stitching import lead_id_for
 from tests.conftest import Topics
@@ -133,3 +134,49 @@ async def test_a_look_that_changes_a_view_moves_the_leads_row_version(
         assert member.qualify.cache.lead(lead_id).version == after
         warm = await q.on_topic(q.topics.state, lead_id, expect=3, timeout_s=60)
         assert warm[-1].data["score_band"] == "warm"
+
+
+async def test_a_sweep_larger_than_a_batch_goes_on_between_the_streams_transactions(
+    settings: Settings,
+    kafka_bootstrap: str,
+    topics: Topics,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five leads fall due at once and a sweep takes two a transaction: the sweep goes on after its first
+    transaction (between the stream's) and looks at all five as of the one moment it started, in three
+    transactions; the replay agrees."""
+    monkeypatch.setattr(sweep, "BATCH", 2)
+    every = settings.model_copy(update={"qualifier_sweep_s": 8, "outbox_poll_s": 0.2})
+    users = [f"u-batch-{i}" for i in range(5)]
+    async with running_qualifier(every, kafka_bootstrap, topics, database_url) as q:
+        events = [
+            e
+            for user in users
+            for e in (
+                identify(at(0), user=user),
+                download(at(1), "guide-crm-integration", user=user),
+                download(at(2), "whitepaper-data-pipelines", user=user),
+                seminar_attended(at(3), user=user),  # hot then; warm by now: due when the sweep comes
+            )
+        ]
+        await q.publish(events)
+        await q.wait_stored(events)
+        leads = [lead_id_for(f"user:{u}") for u in users]
+        looked = "SELECT count(*) FROM qualifier.sweeps WHERE lead_id = ANY($1)"
+        assert await q.count(looked, leads) == 0, "stored only after the first sweep"
+        for lead_id in leads:
+            await q.on_topic(q.topics.state, lead_id, expect=3, timeout_s=60)  # cold, hot, warm
+        looks = await q.db.fetch(
+            "SELECT seq, lead_id, at FROM qualifier.sweeps WHERE lead_id = ANY($1) ORDER BY seq", leads
+        )
+    first = [r for r in looks if r["at"] == looks[0]["at"]]
+    assert sorted(r["lead_id"] for r in first) == sorted(leads)  # one sweep, as of one moment
+    assert len({r["seq"] for r in first}) == 5
+    engine = create_engine(settings.require_database_url(), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            result = await rebuild(conn, settings_policy(settings))
+    finally:
+        await engine.dispose()
+    assert result.differences == []
