@@ -91,7 +91,7 @@ class Sweep:
             self.next_at = time.monotonic() + self.every_s
             self.going = (datetime.now(UTC), 0)
         until, done = self.going
-        self.going = None
+        self.going = None  # set again below only if more is due: a batch that fails ends the sweep
         owned = {  # the stored offsets as they are now: the stream moved them since the last batch
             tp: n for tp, n in positions.items() if tp.topic == self.qualify.topic_events and n is not None
         }
